@@ -1,0 +1,34 @@
+# Two entry points, each doing its own set-up on a fresh machine:
+#   make demo   -- the whole flow on the embedded default (no account, no API key, no network)
+#   make test   -- the test suite (installs Debian's chromium for the browser tests when missing)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test venv chromium bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/.installed
+
+chromium:
+	@bash scripts/install-chromium.sh
+
+demo: venv
+	$(BIN)/python examples/tracing_basics.py
+
+# pytest exits 5 when it collected nothing: that is a failure here, not a pass.
+test: venv chromium
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$status
+
+bench: venv
+	$(BIN)/python bench/decorator_overhead.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -1,0 +1,38 @@
+"""otel-feedback: trace GenAI apps with OpenTelemetry and collect human feedback on them.
+
+Importing this package has no side effects: no threads, no sockets, no TracerProvider.
+Call ``configure()`` to send spans to a collector (or let the app's own TracerProvider carry
+them), then decorate functions with ``@trace``.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from otel_feedback._config import Configuration, configure, flush, get_tracer
+from otel_feedback._span_types import SpanType
+from otel_feedback._tracing import (
+    LiveSpan,
+    get_current_span_id,
+    get_current_trace_id,
+    get_last_active_trace_id,
+    start_span,
+    trace,
+    update_current_trace,
+)
+
+__all__ = [
+    "Configuration",
+    "LiveSpan",
+    "SpanType",
+    "__version__",
+    "configure",
+    "flush",
+    "get_current_span_id",
+    "get_current_trace_id",
+    "get_last_active_trace_id",
+    "get_tracer",
+    "start_span",
+    "trace",
+    "update_current_trace",
+]
