@@ -1,0 +1,248 @@
+"""``configure()``: where spans go, and the switches the tracing code reads on its hot path.
+
+Importing otel_feedback reads a few environment variables and does nothing else: no threads,
+no sockets, no TracerProvider. ``configure()`` installs a provider with a batching OTLP
+exporter only when the app has no SDK provider of its own; an app that set one keeps it,
+untouched, and our spans go through its processors and exporters.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from opentelemetry import trace as trace_api
+
+from otel_feedback import _serialize
+from otel_feedback._attributes import EXPERIMENT
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ENDPOINT = "http://127.0.0.1:4318"
+_TRACER_NAME = "otel_feedback"
+
+_FALSE_WORDS = frozenset({"0", "false", "no", "off", "disabled"})
+
+
+def _env_flag(name: str, *, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    return raw.strip().lower() not in _FALSE_WORDS
+
+
+def _enabled_from_env() -> bool:
+    # OTEL_SDK_DISABLED=true is the standard switch; OTEL_FEEDBACK_TRACING=off is ours.
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    return _env_flag("OTEL_FEEDBACK_TRACING", default=True)
+
+
+@dataclass
+class Settings:
+    """What the tracing code reads on every call. One instance, ``settings``, lives here."""
+
+    enabled: bool = field(default_factory=_enabled_from_env)
+    experiment: str | None = field(default_factory=lambda: os.environ.get("OTEL_FEEDBACK_EXPERIMENT") or None)
+    endpoint: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    tracer_provider: trace_api.TracerProvider | None = None
+    installed_provider: trace_api.TracerProvider | None = None
+
+
+settings = Settings()
+_lock = threading.Lock()
+_tracer: trace_api.Tracer | None = None
+
+
+def get_tracer() -> trace_api.Tracer:
+    """The tracer otel_feedback creates its spans with (also used by our instrumentors)."""
+    global _tracer
+    tracer = _tracer
+    if tracer is None:
+        from otel_feedback import __version__
+
+        provider = settings.tracer_provider
+        if provider is not None:
+            tracer = provider.get_tracer(_TRACER_NAME, __version__)
+        else:
+            # A ProxyTracer until the app (or configure) sets a provider; it then delegates.
+            tracer = trace_api.get_tracer(_TRACER_NAME, __version__)
+        _tracer = tracer
+    return tracer
+
+
+def _reset_tracer() -> None:
+    global _tracer
+    _tracer = None
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """What ``configure()`` did: which provider our spans use and whether we installed it."""
+
+    enabled: bool
+    installed_provider: bool
+    tracer_provider: trace_api.TracerProvider
+    endpoint: str | None
+    experiment: str | None
+
+
+def configure(
+    endpoint: str | None = None,
+    *,
+    service_name: str | None = None,
+    experiment: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    token: str | None = None,
+    protocol: str | None = None,
+    tracer_provider: trace_api.TracerProvider | None = None,
+    enabled: bool | None = None,
+    max_content_chars: int | None = None,
+) -> Configuration:
+    """Set where spans go and how they are captured.
+
+    - ``endpoint``: the collector's base URL (``http://127.0.0.1:4318`` by default) for
+      OTLP/HTTP, or ``host:port`` for gRPC. When omitted, the standard ``OTEL_EXPORTER_OTLP_*``
+      variables decide, as in any OTel SDK. It is also where feedback and search go later.
+    - ``service_name`` and ``experiment`` name the app and group its traces in the UI.
+    - ``headers`` / ``token`` are sent with every export (``token`` as a bearer token).
+    - ``protocol``: ``"http/protobuf"`` (default) or ``"grpc"``; ``OTEL_EXPORTER_OTLP_PROTOCOL``
+      is honoured.
+    - ``tracer_provider``: use this provider for our spans instead of the global one.
+    - ``enabled=False`` turns every ``@trace`` into a plain call (as does ``OTEL_SDK_DISABLED=true``
+      or ``OTEL_FEEDBACK_TRACING=off``).
+
+    When the app already has an SDK ``TracerProvider`` (or passes one), it is used and nothing
+    about it changes: no processor or exporter is added. Otherwise one is installed as the global
+    provider with a ``BatchSpanProcessor`` and an OTLP exporter.
+    """
+    if max_content_chars is not None:
+        if not isinstance(max_content_chars, int) or max_content_chars <= 0:
+            raise ValueError(f"max_content_chars must be a positive integer; got {max_content_chars!r}")
+        _serialize.max_chars = max_content_chars
+    merged_headers = dict(headers or {})
+    if token:
+        merged_headers["Authorization"] = f"Bearer {token}"
+    protocol = _resolve_protocol(protocol)
+
+    with _lock:
+        if enabled is not None:
+            settings.enabled = bool(enabled)
+        if experiment is not None:
+            settings.experiment = experiment or None
+        if endpoint is not None:
+            settings.endpoint = endpoint.rstrip("/")
+        settings.headers = merged_headers
+        if tracer_provider is not None:
+            settings.tracer_provider = tracer_provider
+            _reset_tracer()
+            provider: trace_api.TracerProvider = tracer_provider
+            installed = False
+        else:
+            provider = trace_api.get_tracer_provider()
+            installed = False
+            if settings.enabled and _needs_provider(provider):
+                provider = _install_provider(
+                    endpoint=endpoint,
+                    service_name=service_name,
+                    experiment=settings.experiment,
+                    headers=merged_headers or None,
+                    protocol=protocol,
+                )
+                installed = True
+            elif service_name is not None:
+                logger.info(
+                    "otel_feedback: the app already has a TracerProvider; service_name=%r is left to it",
+                    service_name,
+                )
+        return Configuration(
+            enabled=settings.enabled,
+            installed_provider=installed,
+            tracer_provider=provider,
+            endpoint=settings.endpoint,
+            experiment=settings.experiment,
+        )
+
+
+def _needs_provider(provider: trace_api.TracerProvider) -> bool:
+    # Only the API's placeholder means "the app has none"; any real provider (the SDK's, or
+    # another implementation of the API) belongs to the app and is used as it is.
+    return isinstance(provider, trace_api.ProxyTracerProvider)
+
+
+def _resolve_protocol(protocol: str | None) -> str:
+    value = (
+        protocol
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        or "http/protobuf"
+    ).strip().lower()
+    if value not in ("http/protobuf", "grpc"):
+        raise ValueError(
+            f"protocol must be 'http/protobuf' or 'grpc'; got {value!r} "
+            "(the Python OTLP exporters have no http/json)"
+        )
+    return value
+
+
+def _traces_url(endpoint: str) -> str:
+    base = endpoint.rstrip("/")
+    return base if base.endswith("/v1/traces") else f"{base}/v1/traces"
+
+
+def _install_provider(
+    *,
+    endpoint: str | None,
+    service_name: str | None,
+    experiment: str | None,
+    headers: dict[str, str] | None,
+    protocol: str,
+) -> trace_api.TracerProvider:
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+
+    attributes: dict[str, str] = {}
+    if service_name:
+        attributes[SERVICE_NAME] = service_name
+    if experiment:
+        attributes[EXPERIMENT] = experiment
+    exporter: SpanExporter
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+
+        exporter = GrpcExporter(endpoint=endpoint, headers=headers, insecure=_is_plaintext(endpoint))
+    else:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+
+        if endpoint is None and not (
+            os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        ):
+            endpoint = DEFAULT_ENDPOINT
+        exporter = HttpExporter(endpoint=_traces_url(endpoint) if endpoint else None, headers=headers)
+    provider = TracerProvider(resource=Resource.create(attributes))
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace_api.set_tracer_provider(provider)
+    settings.installed_provider = provider
+    _reset_tracer()
+    logger.info("otel_feedback: installed a TracerProvider exporting over OTLP (%s)", protocol)
+    return provider
+
+
+def _is_plaintext(endpoint: str | None) -> bool | None:
+    if endpoint is None:
+        return None
+    return not endpoint.startswith("https://")
+
+
+def flush(timeout_millis: int = 30_000) -> bool:
+    """Export every finished span now (e.g. before a script exits); True when all went out."""
+    provider = settings.tracer_provider or trace_api.get_tracer_provider()
+    force_flush = getattr(provider, "force_flush", None)
+    if force_flush is None:
+        return True
+    return bool(force_flush(timeout_millis))

@@ -1,0 +1,51 @@
+"""Shared test fixtures.
+
+The process-wide TracerProvider is the OTel SDK's, with a synchronous processor feeding an
+in-memory exporter: spans from ``@trace`` and the instrumentors land there the moment they end.
+Tests that need a process without a provider (``configure()`` installing one, the app's own
+provider being kept) run a subprocess instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry import trace as trace_api
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+_EXPORTER = InMemorySpanExporter()
+_PROVIDER = TracerProvider()
+_PROVIDER.add_span_processor(SimpleSpanProcessor(_EXPORTER))
+trace_api.set_tracer_provider(_PROVIDER)
+
+
+class FinishedSpans:
+    """The spans exported so far in this test, with lookups by name."""
+
+    def __init__(self, exporter: InMemorySpanExporter) -> None:
+        self._exporter = exporter
+
+    def all(self) -> list[ReadableSpan]:
+        return list(self._exporter.get_finished_spans())
+
+    def named(self, name: str) -> list[ReadableSpan]:
+        return [span for span in self.all() if span.name == name]
+
+    def one(self, name: str) -> ReadableSpan:
+        found = self.named(name)
+        assert len(found) == 1, f"expected one span named {name!r}, got {[s.name for s in self.all()]}"
+        return found[0]
+
+    def clear(self) -> None:
+        self._exporter.clear()
+
+
+@pytest.fixture
+def spans() -> Iterator[FinishedSpans]:
+    """The in-memory exporter behind the global provider, emptied before and after the test."""
+    _EXPORTER.clear()
+    yield FinishedSpans(_EXPORTER)
+    _EXPORTER.clear()
