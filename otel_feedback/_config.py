@@ -59,20 +59,27 @@ _tracer: trace_api.Tracer | None = None
 
 
 def get_tracer() -> trace_api.Tracer:
-    """The tracer otel_feedback creates its spans with (also used by our instrumentors)."""
+    """The tracer otel_feedback creates its spans with (also used by our instrumentors).
+
+    It is cached once a real provider exists (ours, the app's, or one passed to configure);
+    before that every call asks the API again, so a provider the app sets later is picked up.
+    """
     global _tracer
     tracer = _tracer
-    if tracer is None:
-        from otel_feedback import __version__
+    if tracer is not None:
+        return tracer
+    from otel_feedback import __version__
 
-        provider = settings.tracer_provider
-        if provider is not None:
-            tracer = provider.get_tracer(_TRACER_NAME, __version__)
-        else:
-            # A ProxyTracer until the app (or configure) sets a provider; it then delegates.
-            tracer = trace_api.get_tracer(_TRACER_NAME, __version__)
+    provider = settings.tracer_provider or trace_api.get_tracer_provider()
+    tracer = provider.get_tracer(_TRACER_NAME, __version__)
+    if not isinstance(provider, trace_api.ProxyTracerProvider):
         _tracer = tracer
     return tracer
+
+
+def tracer_is_recording() -> bool:
+    """False while no provider exists: spans are no-ops, so capturing inputs is wasted work."""
+    return _tracer is not None
 
 
 def _reset_tracer() -> None:

@@ -86,13 +86,28 @@ def _safe_repr(value: Any) -> str:
     try:
         text = repr(value)
     except Exception:  # noqa: BLE001
-        return f"<unserializable {type(value).__qualname__}>"
+        return f"<unserializable {type(value).__name__}>"
     if len(text) > _REPR_LIMIT:
         return text[:_REPR_LIMIT] + _TRUNCATION_MARK
     return text
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_fallback)
+
+try:  # The C encoder, built once: json.dumps builds a new one on every call.
+    from json.encoder import c_make_encoder as _c_make_encoder
+    from json.encoder import encode_basestring as _encode_str  # ensure_ascii=False, as above
+
+    # No circular-reference markers: a cycle ends in RecursionError, which takes the slow path.
+    _c_encoder = _c_make_encoder(None, _fallback, _encode_str, None, ":", ",", False, False, True)
+
+    def _encode_fast(value: Any) -> str:
+        return "".join(_c_encoder(value, 0))
+
+except ImportError:  # pragma: no cover - interpreters without the C accelerator
+    _encode_fast = _ENCODER.encode
+
+_SCALAR_JSON = {True: "true", False: "false"}
 
 
 def _sanitize(value: Any, depth: int, active: set[int]) -> Any:
@@ -158,7 +173,7 @@ def _encode(value: Any, limit: int) -> tuple[str, bool]:
     try:
         if _looks_large(value, limit):
             return _encode_bounded(value, limit)
-        text = _ENCODER.encode(value)
+        text = _encode_fast(value)
     except (TypeError, ValueError, RecursionError):
         # Non-string keys, cycles, absurd nesting: encode a sanitized copy instead.
         return _encode_bounded(_sanitize(value, 0, set()), limit)
@@ -175,14 +190,21 @@ def serialize(value: Any, *, limit: int | None = None) -> tuple[str, str, bool]:
     """
     cap = max_chars if limit is None else limit
     try:
-        if type(value) is str:
+        kind = type(value)
+        if kind is str:
             if len(value) > cap:
                 return value[:cap] + _TRUNCATION_MARK, MIME_TEXT, True
             return value, MIME_TEXT, False
+        if kind is int:
+            return str(value), MIME_JSON, False
+        if kind is bool:
+            return _SCALAR_JSON[value], MIME_JSON, False
+        if value is None:
+            return "null", MIME_JSON, False
         text, truncated = _encode(value, cap)
         if truncated:
             return text + _TRUNCATION_MARK, MIME_TEXT, True
         return text, MIME_JSON, False
     except Exception as exc:  # noqa: BLE001 - telemetry never breaks the app
         logger.debug("could not serialize a %s for a span", type(value).__qualname__, exc_info=exc)
-        return f"<unserializable {type(value).__qualname__}>", MIME_TEXT, False
+        return f"<unserializable {type(value).__name__}>", MIME_TEXT, False

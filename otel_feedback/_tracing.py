@@ -41,7 +41,9 @@ from otel_feedback._attributes import (
     TRACE_TAGS,
     USER_ID,
 )
+from otel_feedback import _config
 from otel_feedback._config import get_tracer, settings
+from otel_feedback._span_attributes import set_plain_attributes
 from otel_feedback._span_types import SpanType, parse_span_type, span_type_attributes
 
 logger = logging.getLogger(__name__)
@@ -55,6 +57,8 @@ _local_root: ContextVar[LiveSpan | None] = ContextVar("otel_feedback_local_root"
 
 # How many items a traced generator keeps for its output before it stops collecting.
 MAX_COLLECTED_ITEMS = 10_000
+
+_NOTHING: Any = object()
 
 
 def format_trace_id(trace_id: int) -> str:
@@ -81,13 +85,13 @@ class LiveSpan:
     the underlying OpenTelemetry span (``.span``), which any OTel code can use as well.
     """
 
-    __slots__ = ("span", "_token", "_root_token", "_pending", "_metadata", "_tags", "_ended", "_trace_id")
+    __slots__ = ("span", "_token", "_root_token", "_carry", "_metadata", "_tags", "_ended", "_trace_id")
 
     def __init__(self, span: trace_api.Span) -> None:
         self.span = span
+        self._carry: dict[str, Any] | None = None
         self._token: object | None = None
         self._root_token: Token[LiveSpan | None] | None = None
-        self._pending: dict[str, Any] | None = None
         self._metadata: dict[str, Any] | None = None
         self._tags: dict[str, str] | None = None
         self._ended = False
@@ -180,8 +184,10 @@ class LiveSpan:
 
     # -- lifecycle ----------------------------------------------------------------------------
     def _activate(self) -> None:
+        self._activate_under(_local_root.get())
+
+    def _activate_under(self, root: LiveSpan | None) -> None:
         self._token = context_api.attach(trace_api.set_span_in_context(self.span))
-        root = _local_root.get()
         if root is None or root._trace_id != self._trace_id:
             self._root_token = _local_root.set(self)
 
@@ -204,18 +210,17 @@ class LiveSpan:
     def _end(self, extra: dict[str, Any] | None = None) -> None:
         if self._ended:
             return
+        self._ended = True
         try:
-            pending = self._pending
+            carry = self._carry
+            if carry:
+                set_plain_attributes(self.span, carry)
             if extra:
-                pending = {**pending, **extra} if pending else extra
-            if pending:
-                self.span.set_attributes(pending)
-            self._ended = True
+                self.span.set_attributes(extra)
             self.span.end()
             if self._trace_id:
                 _last_trace_id.set(self._trace_id)
         except Exception:  # noqa: BLE001
-            self._ended = True
             logger.debug("otel_feedback: could not end a span", exc_info=True)
 
 
@@ -237,21 +242,43 @@ def _otel_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
 def _begin(
     name: str,
     static_attributes: dict[str, Any],
-    inputs: Callable[[], Any] | None,
+    inputs: Callable[[], Any] | None = None,
+    *,
+    binder: _InputBinder | None = None,
+    args: tuple[Any, ...] = (),
+    kwargs: dict[str, Any] | None = None,
 ) -> LiveSpan | None:
-    """Start and activate a span; None (and a log line) if our own machinery fails."""
+    """Start and activate a span; None (and a log line) if our own machinery fails.
+
+    Inputs come from ``inputs()`` or, for ``@trace``, from ``binder`` applied to the call's
+    arguments. They are serialized now (a later mutation of an argument must not change what
+    the span says went in) but written at the end together with the outputs, in one step
+    (see ``_span_attributes``). Nothing is serialized while no provider records spans.
+    """
     try:
-        span = get_tracer().start_span(name, attributes=static_attributes)
-        live = LiveSpan(span)
-        if span.is_recording():
-            pending: dict[str, Any] = {}
-            if inputs is not None:
-                pending.update(_capture(inputs(), INPUT_VALUE, INPUT_MIME_TYPE, INPUT_TRUNCATED))
-            root = _local_root.get()
-            if settings.experiment and (root is None or root._trace_id != live._trace_id):
-                pending[EXPERIMENT] = settings.experiment
-            live._pending = pending
-        live._activate()
+        tracer = _config._tracer
+        if tracer is None:
+            tracer = get_tracer()
+        recording = _config._tracer is not None
+        root = _local_root.get()
+        carry: dict[str, Any] | None = None
+        if recording:
+            if binder is not None:
+                captured = binder.bind(args, kwargs or {})
+            elif inputs is not None:
+                captured = inputs()
+            else:
+                captured = _NOTHING
+            if captured is not _NOTHING:
+                text, mime, truncated = _serialize.serialize(captured)
+                carry = {INPUT_VALUE: text, INPUT_MIME_TYPE: mime}
+                if truncated:
+                    carry[INPUT_TRUNCATED] = True
+            if settings.experiment and root is None:
+                carry = {**(carry or {}), EXPERIMENT: settings.experiment}
+        live = LiveSpan(tracer.start_span(name, attributes=static_attributes))
+        live._carry = carry
+        live._activate_under(root)
         return live
     except Exception:  # noqa: BLE001 - telemetry never breaks the app
         logger.warning("otel_feedback: could not start span %r; the call runs untraced", name, exc_info=True)
@@ -269,10 +296,17 @@ def _finish(live: LiveSpan | None, *, output: Any = None, capture_output: bool =
         logger.debug("otel_feedback: could not deactivate a span", exc_info=True)
     if error is not None:
         live._record_error(error)
-    elif capture_output and live.span.is_recording():
+    elif capture_output:
         try:
-            captured = _capture(output, OUTPUT_VALUE, OUTPUT_MIME_TYPE, OUTPUT_TRUNCATED)
-            extra = {**extra, **captured} if extra else captured
+            if live.span.is_recording():
+                text, mime, truncated = _serialize.serialize(output)
+                carry = live._carry
+                if carry is None:
+                    carry = live._carry = {}
+                carry[OUTPUT_VALUE] = text
+                carry[OUTPUT_MIME_TYPE] = mime
+                if truncated:
+                    carry[OUTPUT_TRUNCATED] = True
         except Exception:  # noqa: BLE001
             logger.debug("otel_feedback: could not capture an output", exc_info=True)
     live._end(extra)
@@ -447,19 +481,13 @@ def trace(
     return decorate
 
 
-def _inputs_getter(binder: _InputBinder | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Callable[[], Any] | None:
-    if binder is None:
-        return None
-    return lambda: binder.bind(args, kwargs)
-
-
 def _wrap_function(fn: Callable[..., Any], name: str, static: dict[str, Any],
                    binder: _InputBinder | None, capture_outputs: bool) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not settings.enabled:
             return fn(*args, **kwargs)
-        live = _begin(name, static, _inputs_getter(binder, args, kwargs))
+        live = _begin(name, static, binder=binder, args=args, kwargs=kwargs)
         try:
             result = fn(*args, **kwargs)
         except Exception as exc:
@@ -480,7 +508,7 @@ def _wrap_coroutine(fn: Callable[..., Any], name: str, static: dict[str, Any],
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not settings.enabled:
             return await fn(*args, **kwargs)
-        live = _begin(name, static, _inputs_getter(binder, args, kwargs))
+        live = _begin(name, static, binder=binder, args=args, kwargs=kwargs)
         try:
             result = await fn(*args, **kwargs)
         except Exception as exc:
@@ -545,7 +573,7 @@ def _wrap_generator(fn: Callable[..., Any], name: str, static: dict[str, Any], b
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not settings.enabled:
             return (yield from fn(*args, **kwargs))
-        live = _begin(name, static, _inputs_getter(binder, args, kwargs))
+        live = _begin(name, static, binder=binder, args=args, kwargs=kwargs)
         if live is not None:
             live._deactivate()  # current only while the generator body runs (see _step)
         collected = _Collector(reducer)
@@ -594,7 +622,7 @@ def _wrap_async_generator(fn: Callable[..., Any], name: str, static: dict[str, A
             async for item in fn(*args, **kwargs):
                 yield item
             return
-        live = _begin(name, static, _inputs_getter(binder, args, kwargs))
+        live = _begin(name, static, binder=binder, args=args, kwargs=kwargs)
         if live is not None:
             live._deactivate()
         collected = _Collector(reducer)
