@@ -1,0 +1,205 @@
+"""configure() in fresh processes: what it installs, what it leaves alone, where spans go."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+from otlp_sink_support import span_attributes
+
+
+def run_app(code: str, **env: str) -> dict:
+    """Run ``code`` in a fresh interpreter; it prints one JSON line, returned parsed."""
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    clean_env.update(env)
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True, text=True, env=clean_env, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_import_has_no_side_effects():
+    report = run_app("""
+        import json, os, threading
+        before = threading.active_count()
+        import otel_feedback
+        from opentelemetry import trace
+        def fd_target(fd):
+            try:
+                return os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:  # the descriptor listdir itself used, closed by now
+                return ""
+        sockets = [fd for fd in os.listdir("/proc/self/fd") if fd_target(fd).startswith("socket:")]
+        print(json.dumps({
+            "threads": threading.active_count() - before,
+            "proxy": isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider),
+            "sockets": len(sockets),
+        }))
+    """)
+    assert report == {"threads": 0, "proxy": True, "sockets": 0}
+
+
+def test_configure_installs_a_batching_otlp_provider_when_the_app_has_none(http_sink):
+    report = run_app(f"""
+        import json
+        import otel_feedback
+        from opentelemetry import trace
+        config = otel_feedback.configure({http_sink.url!r}, service_name="chatbot", experiment="tutorial",
+                                         token="s3cret")
+
+        @otel_feedback.trace(span_type="RETRIEVER")
+        def retrieve(query):
+            return ["doc about " + query]
+
+        @otel_feedback.trace
+        def chatbot(question):
+            return retrieve(question)[0]
+
+        chatbot("mlflow")
+        print(json.dumps({{
+            "installed": config.installed_provider,
+            "global_is_ours": trace.get_tracer_provider() is config.tracer_provider,
+            "processor": type(config.tracer_provider._active_span_processor._span_processors[0]).__name__,
+            "flushed": otel_feedback.flush(),
+            "trace_id": otel_feedback.get_last_active_trace_id(),
+        }}))
+    """)
+    assert report["installed"] and report["global_is_ours"] and report["flushed"]
+    assert report["processor"] == "BatchSpanProcessor"
+    received = http_sink.spans()
+    assert sorted(span.name for _, span in received) == ["chatbot", "retrieve"]
+    resource, _ = received[0]
+    assert resource["service.name"] == "chatbot"
+    assert resource["otel_feedback.experiment"] == "tutorial"
+    retriever = next(span for _, span in received if span.name == "retrieve")
+    assert span_attributes(retriever)["openinference.span.kind"] == "RETRIEVER"
+    assert retriever.trace_id.hex() == report["trace_id"]
+    assert http_sink.exports[0].headers["authorization"] == "Bearer s3cret"
+
+
+def test_standard_otel_environment_variables_are_honoured(http_sink):
+    run_app("""
+        import json, otel_feedback
+        otel_feedback.configure()
+        with otel_feedback.start_span("from-env"):
+            pass
+        print(json.dumps({"flushed": otel_feedback.flush()}))
+    """, OTEL_EXPORTER_OTLP_ENDPOINT=http_sink.url, OTEL_SERVICE_NAME="env-service",
+        OTEL_RESOURCE_ATTRIBUTES="deployment.environment=test", OTEL_EXPORTER_OTLP_HEADERS="x-team=llm")
+    [(resource, span)] = http_sink.spans()
+    assert span.name == "from-env"
+    assert resource["service.name"] == "env-service"
+    assert resource["deployment.environment"] == "test"
+    assert http_sink.exports[0].headers["x-team"] == "llm"
+
+
+def test_grpc_protocol(grpc_sink):
+    run_app(f"""
+        import json, otel_feedback
+        otel_feedback.configure({grpc_sink.url!r}, protocol="grpc", service_name="grpc-app")
+        with otel_feedback.start_span("over-grpc", span_type="TOOL"):
+            pass
+        print(json.dumps({{"flushed": otel_feedback.flush()}}))
+    """)
+    [(resource, span)] = grpc_sink.spans()
+    assert span.name == "over-grpc"
+    assert resource["service.name"] == "grpc-app"
+
+
+def test_an_app_provider_and_exporter_are_kept(http_sink):
+    report = run_app(f"""
+        import json
+        from opentelemetry import trace
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider(resource=Resource.create({{"service.name": "existing-app"}}))
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+        processors_before = list(provider._active_span_processor._span_processors)
+
+        import otel_feedback
+        config = otel_feedback.configure({http_sink.url!r}, service_name="ignored")
+
+        @otel_feedback.trace(span_type="LLM")
+        def generate(prompt):
+            return "text"
+
+        app_tracer = trace.get_tracer("app")
+        with app_tracer.start_as_current_span("http GET /chat"):
+            generate("hi")
+        otel_feedback.flush()
+        spans = exporter.get_finished_spans()
+        print(json.dumps({{
+            "installed": config.installed_provider,
+            "same_provider": trace.get_tracer_provider() is provider and config.tracer_provider is provider,
+            "processors_unchanged": list(provider._active_span_processor._span_processors) == processors_before,
+            "names": [s.name for s in spans],
+            "nested": spans[0].parent.span_id == spans[1].context.span_id,
+            "service": spans[0].resource.attributes["service.name"],
+        }}))
+    """)
+    assert report == {
+        "installed": False,
+        "same_provider": True,
+        "processors_unchanged": True,
+        "names": ["generate", "http GET /chat"],
+        "nested": True,
+        "service": "existing-app",
+    }
+    assert http_sink.spans() == []
+
+
+def test_otel_sdk_disabled_means_no_provider_and_plain_calls(http_sink):
+    report = run_app(f"""
+        import json, otel_feedback
+        from opentelemetry import trace
+        config = otel_feedback.configure({http_sink.url!r})
+
+        @otel_feedback.trace
+        def work(x):
+            return x * 3
+
+        print(json.dumps({{"result": work(3), "enabled": config.enabled, "installed": config.installed_provider,
+                          "proxy": isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)}}))
+    """, OTEL_SDK_DISABLED="true")
+    assert report == {"result": 9, "enabled": False, "installed": False, "proxy": True}
+    assert http_sink.spans() == []
+
+
+def test_our_own_switch_disables_tracing(http_sink):
+    report = run_app(f"""
+        import json, otel_feedback
+        otel_feedback.configure({http_sink.url!r})
+
+        @otel_feedback.trace
+        def work(x):
+            return x + 1
+
+        print(json.dumps({{"result": work(1), "last": otel_feedback.get_last_active_trace_id(),
+                          "flushed": otel_feedback.flush()}}))
+    """, OTEL_FEEDBACK_TRACING="off")
+    assert report["result"] == 2 and report["last"] is None
+    assert http_sink.spans() == []
+
+
+def test_tracing_without_any_provider_is_harmless():
+    report = run_app("""
+        import json, otel_feedback
+
+        @otel_feedback.trace
+        def work(x):
+            otel_feedback.update_current_trace(user="u")
+            return x
+
+        print(json.dumps({"result": work(7), "last": otel_feedback.get_last_active_trace_id()}))
+    """)
+    assert report == {"result": 7, "last": None}
