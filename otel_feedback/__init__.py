@@ -9,7 +9,15 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from otel_feedback._assessments import (
+    Assessment,
+    AssessmentSource,
+    AssessmentSourceType,
+    Expectation,
+    Feedback,
+)
 from otel_feedback._config import Configuration, configure, flush, get_tracer
+from otel_feedback._feedback import FeedbackNotDelivered, log_expectation, log_feedback
 from otel_feedback._span_types import SpanType
 from otel_feedback._tracing import (
     LiveSpan,
@@ -22,7 +30,13 @@ from otel_feedback._tracing import (
 )
 
 __all__ = [
+    "Assessment",
+    "AssessmentSource",
+    "AssessmentSourceType",
     "Configuration",
+    "Expectation",
+    "Feedback",
+    "FeedbackNotDelivered",
     "LiveSpan",
     "SpanType",
     "__version__",
@@ -32,6 +46,8 @@ __all__ = [
     "get_current_trace_id",
     "get_last_active_trace_id",
     "get_tracer",
+    "log_expectation",
+    "log_feedback",
     "start_span",
     "trace",
     "update_current_trace",

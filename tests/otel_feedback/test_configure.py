@@ -203,3 +203,35 @@ def test_tracing_without_any_provider_is_harmless():
         print(json.dumps({"result": work(7), "last": otel_feedback.get_last_active_trace_id()}))
     """)
     assert report == {"result": 7, "last": None}
+
+
+def test_feedback_without_any_provider_is_an_error_not_a_silent_drop():
+    report = run_app("""
+        import json, otel_feedback
+        try:
+            otel_feedback.log_feedback(trace_id="0af7651916cd43dd8448eb211c80319c", name="user_feedback", value=True)
+            outcome = "sent"
+        except otel_feedback.FeedbackNotDelivered as exc:
+            outcome = str(exc)
+        print(json.dumps({"outcome": outcome}))
+    """)
+    assert "call otel_feedback.configure(endpoint) before logging feedback" in report["outcome"]
+
+
+def test_feedback_from_a_process_that_only_has_the_trace_id(http_sink):
+    run_app(f"""
+        import json, otel_feedback
+        from otel_feedback import AssessmentSource, AssessmentSourceType
+        otel_feedback.configure({http_sink.url!r}, service_name="web-backend")
+        otel_feedback.log_feedback(
+            trace_id="0af7651916cd43dd8448eb211c80319c", name="user_feedback", value=False,
+            rationale="wrong", source=AssessmentSource(AssessmentSourceType.HUMAN, "enduser_123"))
+        print(json.dumps({{"flushed": otel_feedback.flush()}}))
+    """)
+    [(_, span)] = http_sink.spans()
+    assert span.trace_id.hex() == "0af7651916cd43dd8448eb211c80319c"
+    [event] = span.events
+    assert event.name == "gen_ai.evaluation.result"
+    assert {kv.key: kv.value.string_value for kv in event.attributes if kv.key.endswith("source.id")} == {
+        "otel_feedback.assessment.source.id": "enduser_123"
+    }

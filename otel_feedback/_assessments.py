@@ -1,0 +1,214 @@
+"""Assessments: judgements attached to a trace (feedback) and ground truth for it (expectations).
+
+These are plain value objects. ``Feedback`` is a judgement of what the app did — an end user's
+thumbs-down, a developer's score, an LLM judge's verdict. ``Expectation`` is what the app should
+have done — an expert's ideal answer or the facts it must contain. Both name their
+``AssessmentSource``. Validation happens here, at the call, so a bad value is a ``ValueError``
+in the caller's code rather than a row the collector has to reject later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+_TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
+_SPAN_ID = re.compile(r"^[0-9a-f]{16}$")
+MAX_NAME_LENGTH = 256
+
+FEEDBACK = "feedback"
+EXPECTATION = "expectation"
+
+
+class AssessmentSourceType(str, Enum):
+    """Who made an assessment."""
+
+    HUMAN = "HUMAN"
+    LLM_JUDGE = "LLM_JUDGE"
+    CODE = "CODE"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class AssessmentSource:
+    """Who made an assessment: a type (HUMAN, LLM_JUDGE, CODE) and an id (a user, a scorer)."""
+
+    source_type: AssessmentSourceType | str = AssessmentSourceType.HUMAN
+    source_id: str = "default"
+
+    def __post_init__(self) -> None:
+        raw = self.source_type
+        try:
+            kind = raw if isinstance(raw, AssessmentSourceType) else AssessmentSourceType(str(raw).strip().upper())
+        except ValueError:
+            accepted = ", ".join(member.value for member in AssessmentSourceType)
+            raise ValueError(f"source_type must be one of {accepted}; got {raw!r}") from None
+        object.__setattr__(self, "source_type", kind)
+        if not isinstance(self.source_id, str) or not self.source_id.strip():
+            raise ValueError("source_id must be a non-empty string (a user id, a scorer name...)")
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """One assessment of a trace (or of one span in it), as stored and returned.
+
+    ``overrides`` names the assessment this one supersedes; ``action`` is ``create``,
+    ``override`` or ``delete`` (each is a new row in the append-only log).
+    """
+
+    name: str
+    value: Any
+    type: str
+    trace_id: str | None = None
+    span_id: str | None = None
+    rationale: str | None = None
+    source: AssessmentSource = field(default_factory=AssessmentSource)
+    metadata: Mapping[str, Any] | None = None
+    error: str | None = None
+    assessment_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    overrides: str | None = None
+    action: str = "create"
+    create_time: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+
+
+def Feedback(  # noqa: N802 - reads as a type at call sites, as in the tutorial
+    *,
+    name: str,
+    value: Any = None,
+    rationale: str | None = None,
+    source: AssessmentSource | None = None,
+    error: str | BaseException | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    trace_id: str | None = None,
+    span_id: str | None = None,
+) -> Assessment:
+    """A validated feedback assessment (a judgement of what the app did)."""
+    error_text = _error_text(error)
+    return Assessment(
+        name=validate_name(name),
+        value=validate_feedback_value(value, has_error=error_text is not None),
+        type=FEEDBACK,
+        trace_id=None if trace_id is None else validate_trace_id(trace_id),
+        span_id=None if span_id is None else validate_span_id(span_id),
+        rationale=_optional_str("rationale", rationale),
+        source=_source(source),
+        metadata=validate_metadata(metadata),
+        error=error_text,
+    )
+
+
+def Expectation(  # noqa: N802
+    *,
+    name: str,
+    value: Any,
+    source: AssessmentSource | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    trace_id: str | None = None,
+    span_id: str | None = None,
+) -> Assessment:
+    """A validated expectation (ground truth: the ideal answer, the expected facts...)."""
+    return Assessment(
+        name=validate_name(name),
+        value=validate_json_value("expectation value", value),
+        type=EXPECTATION,
+        trace_id=None if trace_id is None else validate_trace_id(trace_id),
+        span_id=None if span_id is None else validate_span_id(span_id),
+        source=_source(source),
+        metadata=validate_metadata(metadata),
+    )
+
+
+def validate_trace_id(trace_id: Any) -> str:
+    """Return ``trace_id`` as 32 lowercase hex characters, or raise a ``ValueError`` saying why."""
+    if not isinstance(trace_id, str):
+        raise ValueError(f"trace_id must be a string of 32 hex characters; got {type(trace_id).__name__}")
+    normalized = trace_id.strip().lower()
+    if not _TRACE_ID.match(normalized) or normalized == "0" * 32:
+        raise ValueError(
+            f"trace_id must be 32 hex characters (as get_last_active_trace_id() returns); got {trace_id!r}"
+        )
+    return normalized
+
+
+def validate_span_id(span_id: Any) -> str:
+    """Return ``span_id`` as 16 lowercase hex characters, or raise a ``ValueError``."""
+    if not isinstance(span_id, str) or not _SPAN_ID.match(span_id.strip().lower()) or set(span_id) == {"0"}:
+        raise ValueError(f"span_id must be 16 hex characters; got {span_id!r}")
+    return span_id.strip().lower()
+
+
+def validate_name(name: Any) -> str:
+    """An assessment name: a non-empty string of at most 256 characters."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("name must be a non-empty string, e.g. 'user_feedback'")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"name must be at most {MAX_NAME_LENGTH} characters; got {len(name)}")
+    return name.strip()
+
+
+def validate_feedback_value(value: Any, *, has_error: bool = False) -> Any:
+    """Feedback values: bool, int, float, str, or a JSON list/dict. None only with an error."""
+    if value is None:
+        if has_error:
+            return None
+        raise ValueError("feedback value must be given (bool, number, string, or a JSON list/dict)")
+    if isinstance(value, (bool, int, float, str, list, dict)):
+        return validate_json_value("feedback value", value)
+    raise ValueError(
+        f"feedback value must be a bool, int, float, str, or a JSON list/dict; got {type(value).__name__}"
+    )
+
+
+def validate_json_value(what: str, value: Any) -> Any:
+    """Check that ``value`` is plain JSON (finite numbers, string keys); return it unchanged."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} must be plain JSON (no NaN, infinity or other objects): {exc}") from None
+    if isinstance(value, float) and not math.isfinite(value):  # pragma: no cover - caught above
+        raise ValueError(f"{what} must be a finite number")
+    return value
+
+
+def validate_metadata(metadata: Any) -> dict[str, Any] | None:
+    """Metadata: a mapping of string keys to JSON values, or None."""
+    if metadata is None:
+        return None
+    if not isinstance(metadata, Mapping) or not all(isinstance(key, str) for key in metadata):
+        raise ValueError("metadata must be a dict with string keys")
+    return dict(validate_json_value("metadata", dict(metadata)))
+
+
+def _optional_str(what: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be a string; got {type(value).__name__}")
+    return value
+
+
+def _error_text(error: str | BaseException | None) -> str | None:
+    if error is None:
+        return None
+    if isinstance(error, BaseException):
+        return f"{type(error).__name__}: {error}"
+    if not isinstance(error, str) or not error:
+        raise ValueError("error must be a non-empty string or an exception")
+    return error
+
+
+def _source(source: AssessmentSource | None) -> AssessmentSource:
+    if source is None:
+        return AssessmentSource()
+    if not isinstance(source, AssessmentSource):
+        raise ValueError(f"source must be an AssessmentSource; got {type(source).__name__}")
+    return source
