@@ -1,0 +1,14 @@
+"""The collector's storage engine: a durable write path into Parquet, read through DuckDB views.
+
+``SpanStore`` is what the receivers write to; ``connect(data_dir)`` gives any other process
+the same views over the same files. docs/storage.md documents the layout and every column.
+"""
+
+from __future__ import annotations
+
+from collector.storage.assessments import AssessmentRecord
+from collector.storage.errors import StoreBusy, StoreLocked
+from collector.storage.store import SpanStore
+from collector.storage.views import VIEW_NAMES, connect
+
+__all__ = ["AssessmentRecord", "SpanStore", "StoreBusy", "StoreLocked", "VIEW_NAMES", "connect"]

@@ -1,0 +1,185 @@
+"""The two Parquet datasets and how one of their files is written.
+
+Every file holds rows unique on the dataset's key, sorted by its sort columns (trace id first,
+so each row group covers a narrow trace-id range and a lookup by trace id skips the rest through
+row-group statistics). It is written under a hidden temporary name, fsynced and renamed, so a
+reader never sees a half-written file. Flushes write with pyarrow (the rows are already in
+memory and de-duplicated); compaction merges with DuckDB, which sorts out of core.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from collector.storage.manifest import DataFile
+from collector.storage.schema import ASSESSMENT_SCHEMA, SPAN_SCHEMA
+from collector.storage.wal import fsync_directory
+
+
+@dataclass(frozen=True)
+class DatasetLayout:
+    """Where a dataset lives and how its rows are keyed and ordered."""
+
+    name: str
+    schema: pa.Schema
+    key_columns: tuple[str, ...]
+    sort_columns: tuple[str, ...]
+
+    def dedup_sql(self, source: str) -> str:
+        """SQL selecting one row per key from ``source``, a ``read_parquet(..., filename =
+        true)`` call over files that are each unique on the key. Only the key columns are
+        aggregated (cheap); a key found in several files keeps the row of one of them."""
+        keys = ", ".join(self.key_columns)
+        return f"""
+            WITH duplicates AS (
+                SELECT {keys}, min(filename) AS keep_file FROM {source}
+                GROUP BY {keys} HAVING count(*) > 1
+            )
+            SELECT rows.* EXCLUDE (filename)
+            FROM {source} AS rows LEFT JOIN duplicates USING ({keys})
+            WHERE duplicates.keep_file IS NULL OR duplicates.keep_file = rows.filename
+        """
+
+
+SPANS = DatasetLayout(
+    name="spans",
+    schema=SPAN_SCHEMA,
+    key_columns=("trace_id", "span_id"),
+    sort_columns=("trace_id", "start_time_unix_nano", "span_id"),
+)
+ASSESSMENTS = DatasetLayout(
+    name="assessments",
+    schema=ASSESSMENT_SCHEMA,
+    key_columns=("assessment_id",),
+    sort_columns=("trace_id", "created_time_unix_nano", "assessment_id"),
+)
+LAYOUTS = {layout.name: layout for layout in (SPANS, ASSESSMENTS)}
+
+
+def data_file_name(layout: DatasetLayout, *, level: int, number: int) -> str:
+    """Return a file's path relative to the data directory.
+
+    For example ``spans/spans-L0-00000042.parquet``.
+    """
+    return f"{layout.name}/{layout.name}-L{level}-{number:08d}.parquet"
+
+
+def parquet_list_sql(data_dir: Path, relative_paths: list[str], *, filename: bool = False) -> str:
+    """Return a DuckDB ``read_parquet`` call over the given files."""
+    quoted = ", ".join(_sql_string(str(data_dir / path)) for path in relative_paths)
+    extra = ", filename = true" if filename else ""
+    return f"read_parquet([{quoted}]{extra})"
+
+
+def write_table_file(
+    table: pa.Table,
+    layout: DatasetLayout,
+    *,
+    data_dir: Path,
+    relative_path: str,
+    level: int,
+    run: int,
+    row_group_size: int,
+) -> DataFile | None:
+    """Write already de-duplicated rows, sorted, to a new Parquet file atomically (the flush
+    path: pyarrow, no query engine). Returns None for an empty table."""
+    if table.num_rows == 0:
+        return None
+    ordered = table.sort_by([(column, "ascending") for column in layout.sort_columns])
+    final = data_dir / relative_path
+    temporary = _temporary_path(final)
+    pq.write_table(
+        ordered, temporary, compression="zstd", row_group_size=row_group_size,
+        write_statistics=True,
+    )
+    _publish(temporary, final)
+    return DataFile(path=relative_path, rows=ordered.num_rows, level=level, run=run)
+
+
+def merge_data_files(
+    connection: duckdb.DuckDBPyConnection,
+    layout: DatasetLayout,
+    *,
+    inputs: list[str],
+    data_dir: Path,
+    relative_paths: Callable[[], str],
+    level: int,
+    run: int,
+    row_group_size: int,
+    partition_bytes: int,
+) -> list[DataFile]:
+    """Merge live files into sorted files covering disjoint trace-id ranges (compaction).
+
+    The inputs are split into about ``total size / partition_bytes`` trace-id ranges (trace
+    ids are random, so ranges of equal width hold similar row counts); each range is sorted
+    by DuckDB on its own, which keeps memory bounded, and becomes one file whose row groups a
+    lookup by trace id prunes through statistics. A key found in several inputs keeps the row
+    of one file only; each input is already unique on its key, so only keys seen twice need
+    the (small) join. ``relative_paths`` hands out a new file name per output file.
+    """
+    total_bytes = sum((data_dir / path).stat().st_size for path in inputs)
+    partitions = max(1, -(-total_bytes // partition_bytes))
+    order = ", ".join(layout.sort_columns)
+    source = parquet_list_sql(data_dir, inputs, filename=True)
+    merged: list[DataFile] = []
+    try:
+        for index in range(partitions):
+            low = _trace_id_bound(index, partitions)
+            high = _trace_id_bound(index + 1, partitions)
+            in_range = f"trace_id >= '{low}'" + (f" AND trace_id < '{high}'" if high else "")
+            part = f"(SELECT * FROM {source} WHERE {in_range})"
+            query = f"{layout.dedup_sql(part)} ORDER BY {order}"
+            relative_path = relative_paths()
+            final = data_dir / relative_path
+            temporary = _temporary_path(final)
+            result = connection.execute(
+                f"COPY ({query}) TO {_sql_string(str(temporary))} "
+                f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {int(row_group_size)})"
+            ).fetchone()
+            count = int(result[0]) if result else 0
+            if count == 0:
+                temporary.unlink(missing_ok=True)
+                continue
+            _publish(temporary, final)
+            merged.append(DataFile(path=relative_path, rows=count, level=level, run=run))
+    except BaseException:
+        # Nothing of a failed merge may stay behind: its outputs were never published.
+        for data_file in merged:
+            (data_dir / data_file.path).unlink(missing_ok=True)
+        raise
+    return merged
+
+
+def _trace_id_bound(index: int, partitions: int) -> str:
+    """The lowest trace id of range ``index`` of ``partitions`` ('' past the last range)."""
+    if index == 0:
+        return ""
+    if index >= partitions:
+        return ""
+    return format(index * 16**8 // partitions, "08x")
+
+
+def _temporary_path(final: Path) -> Path:
+    return final.with_name(f".{final.name}.tmp")
+
+
+def _publish(temporary: Path, final: Path) -> None:
+    """fsync a finished temporary file, rename it into place and make the rename durable."""
+    fd = os.open(temporary, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temporary, final)
+    fsync_directory(final.parent)
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -1,0 +1,15 @@
+"""The storage engine's exceptions."""
+
+from __future__ import annotations
+
+
+class StoreBusy(Exception):
+    """The write path is full; retry after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StoreLocked(Exception):
+    """Another collector process already writes to this data directory."""

@@ -1,0 +1,264 @@
+"""Normalize the GenAI conventions of different tools into one set of promoted span columns.
+
+Each promoted field is taken from the first convention that sets it, in this order:
+
+1. ours / OpenInference (``otel_feedback.span_type`` wins over ``openinference.span.kind``),
+2. MLflow (``mlflow.*``; MLflow JSON-encodes its attribute values),
+3. Langfuse (``langfuse.observation.*``),
+4. OpenLLMetry / Traceloop (``traceloop.*``, ``llm.*``, ``gen_ai.prompt.N.*``),
+5. OpenTelemetry GenAI semantic conventions (``gen_ai.*``).
+
+docs/storage.md has the full table. The raw attributes are always stored as well.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from collector.storage.otlp_values import to_json
+
+UNKNOWN_SPAN_TYPE = "UNKNOWN"
+
+_LANGFUSE_TYPES = {
+    "generation": "LLM",
+    "span": "CHAIN",
+    "event": "UNKNOWN",
+    "agent": "AGENT",
+    "tool": "TOOL",
+    "chain": "CHAIN",
+    "retriever": "RETRIEVER",
+    "evaluator": "EVALUATOR",
+    "embedding": "EMBEDDING",
+    "guardrail": "GUARDRAIL",
+}
+_TRACELOOP_KINDS = {
+    "workflow": "CHAIN",
+    "task": "CHAIN",
+    "agent": "AGENT",
+    "tool": "TOOL",
+}
+_LLM_REQUEST_TYPES = {
+    "chat": "LLM",
+    "completion": "LLM",
+    "embedding": "EMBEDDING",
+    "rerank": "RERANKER",
+}
+_GENAI_OPERATIONS = {
+    "chat": "LLM",
+    "text_completion": "LLM",
+    "generate_content": "LLM",
+    "embeddings": "EMBEDDING",
+    "execute_tool": "TOOL",
+    "invoke_agent": "AGENT",
+    "create_agent": "AGENT",
+}
+
+
+class NormalizedFields(NamedTuple):
+    """The promoted columns derived from a span's attributes."""
+
+    span_type: str
+    input: str | None
+    output: str | None
+    model: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    total_tokens: int | None
+    session_id: str | None
+    user_id: str | None
+    experiment: str | None
+
+
+def normalize_span(
+    attributes: Mapping[str, Any], resource_attributes: Mapping[str, Any]
+) -> NormalizedFields:
+    """Return the promoted columns for one span from its attributes and resource attributes."""
+    get = attributes.get
+    span_type = _upper(get("otel_feedback.span_type")) or _upper(get("openinference.span.kind"))
+    input_text = _text(get("input.value"))
+    output_text = _text(get("output.value"))
+    model = _text(get("llm.model_name")) or _text(get("embedding.model_name"))
+    input_tokens = _int(get("llm.token_count.prompt"))
+    output_tokens = _int(get("llm.token_count.completion"))
+    total_tokens = _int(get("llm.token_count.total"))
+    session_id = _text(get("session.id"))
+    user_id = _text(get("user.id"))
+
+    if "mlflow.spanType" in attributes or "mlflow.spanInputs" in attributes:
+        span_type = span_type or _upper(_mlflow_value(get("mlflow.spanType")))
+        input_text = input_text or _text(get("mlflow.spanInputs"))
+        output_text = output_text or _text(get("mlflow.spanOutputs"))
+        model = model or _text(_mlflow_value(get("mlflow.llm.model")))
+        usage = _json_object(get("mlflow.chat.tokenUsage"))
+        input_tokens = _first_int(input_tokens, usage.get("input_tokens"))
+        output_tokens = _first_int(output_tokens, usage.get("output_tokens"))
+        total_tokens = _first_int(total_tokens, usage.get("total_tokens"))
+
+    observation_type = get("langfuse.observation.type")
+    if observation_type is not None or "langfuse.trace.input" in attributes:
+        if observation_type is not None:
+            span_type = span_type or _LANGFUSE_TYPES.get(str(observation_type).lower())
+        input_text = (
+            input_text
+            or _text(get("langfuse.observation.input"))
+            or _text(get("langfuse.trace.input"))
+        )
+        output_text = (
+            output_text
+            or _text(get("langfuse.observation.output"))
+            or _text(get("langfuse.trace.output"))
+        )
+        model = model or _text(get("langfuse.observation.model.name"))
+        usage = _json_object(get("langfuse.observation.usage_details"))
+        input_tokens = _first_int(input_tokens, usage.get("input"), usage.get("prompt_tokens"))
+        output_tokens = _first_int(
+            output_tokens, usage.get("output"), usage.get("completion_tokens")
+        )
+        total_tokens = _first_int(total_tokens, usage.get("total"), usage.get("total_tokens"))
+    session_id = session_id or _text(get("langfuse.session.id"))
+    user_id = user_id or _text(get("langfuse.user.id"))
+
+    traceloop_kind = get("traceloop.span.kind")
+    request_type = get("llm.request.type")
+    if traceloop_kind is not None:
+        span_type = span_type or _TRACELOOP_KINDS.get(str(traceloop_kind).lower())
+    if request_type is not None:
+        span_type = span_type or _LLM_REQUEST_TYPES.get(str(request_type).lower())
+    input_text = input_text or _text(get("traceloop.entity.input"))
+    output_text = output_text or _text(get("traceloop.entity.output"))
+    if input_text is None and "gen_ai.prompt.0.content" in attributes:
+        input_text = to_json(_indexed_messages(attributes, "gen_ai.prompt."))
+    if output_text is None and "gen_ai.completion.0.content" in attributes:
+        output_text = to_json(_indexed_messages(attributes, "gen_ai.completion."))
+    if input_tokens is None:
+        input_tokens = _first_int(get("gen_ai.usage.prompt_tokens"), get("llm.usage.prompt_tokens"))
+    if output_tokens is None:
+        output_tokens = _first_int(
+            get("gen_ai.usage.completion_tokens"), get("llm.usage.completion_tokens")
+        )
+    if total_tokens is None:
+        total_tokens = _int(get("llm.usage.total_tokens"))
+    session_id = session_id or _text(get("traceloop.association.properties.session_id"))
+    user_id = user_id or _text(get("traceloop.association.properties.user_id"))
+
+    operation = get("gen_ai.operation.name")
+    if operation is not None:
+        span_type = span_type or _GENAI_OPERATIONS.get(str(operation).lower())
+    input_text = (
+        input_text
+        or _text(get("gen_ai.input.messages"))
+        or _text(get("gen_ai.tool.call.arguments"))
+        or _text(get("gen_ai.prompt"))
+    )
+    output_text = (
+        output_text
+        or _text(get("gen_ai.output.messages"))
+        or _text(get("gen_ai.tool.call.result"))
+        or _text(get("gen_ai.completion"))
+    )
+    model = (
+        model
+        or _text(get("gen_ai.response.model"))
+        or _text(get("gen_ai.request.model"))
+        or _text(get("llm.response.model"))
+        or _text(get("llm.request.model"))
+    )
+    if input_tokens is None:
+        input_tokens = _int(get("gen_ai.usage.input_tokens"))
+    if output_tokens is None:
+        output_tokens = _int(get("gen_ai.usage.output_tokens"))
+    session_id = session_id or _text(get("gen_ai.conversation.id"))
+    user_id = user_id or _text(get("enduser.id"))
+
+    if total_tokens is None and input_tokens is not None and output_tokens is not None:
+        total_tokens = input_tokens + output_tokens
+    experiment = (
+        _text(get("otel_feedback.experiment"))
+        or _text(resource_attributes.get("otel_feedback.experiment"))
+        or _text(resource_attributes.get("service.name"))
+    )
+    return NormalizedFields(
+        span_type or UNKNOWN_SPAN_TYPE,
+        input_text,
+        output_text,
+        model,
+        input_tokens,
+        output_tokens,
+        total_tokens,
+        session_id,
+        user_id,
+        experiment,
+    )
+
+
+def _text(value: Any) -> str | None:
+    """Return a value as column text: strings as they are, anything else as JSON."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    return to_json(value)
+
+
+def _upper(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return str(value).upper()
+
+
+def _int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _first_int(*values: Any) -> int | None:
+    for value in values:
+        number = _int(value)
+        if number is not None:
+            return number
+    return None
+
+
+def _mlflow_value(value: Any) -> Any:
+    """MLflow stores every attribute JSON-encoded (``"\\"LLM\\""``); decode when it is."""
+    if isinstance(value, str) and value.startswith('"'):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str) and value.startswith("{"):
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            return {}
+        return decoded if isinstance(decoded, dict) else {}
+    return {}
+
+
+def _indexed_messages(attributes: Mapping[str, Any], prefix: str) -> list[dict[str, Any]]:
+    """Collect OpenLLMetry's ``gen_ai.prompt.0.role`` / ``.content`` pairs into a message list."""
+    messages: list[dict[str, Any]] = []
+    index = 0
+    while f"{prefix}{index}.content" in attributes or f"{prefix}{index}.role" in attributes:
+        message: dict[str, Any] = {}
+        for field in ("role", "content"):
+            value = attributes.get(f"{prefix}{index}.{field}")
+            if value is not None:
+                message[field] = value
+        messages.append(message)
+        index += 1
+    return messages

@@ -1,0 +1,57 @@
+"""Turn OTLP protobuf values (``AnyValue``, ``KeyValue`` lists, ids) into plain Python values.
+
+This is the hottest loop of the ingest path, so it is written for speed: one ``WhichOneof`` per
+value and no generic protobuf reflection (``MessageToDict`` is an order of magnitude slower).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+
+def any_value_to_python(value: AnyValue) -> Any:
+    """Return the Python value of an OTLP ``AnyValue``: str, bool, int, float, list, dict or None.
+
+    Bytes become base64 text so that the value can always be written as JSON.
+    """
+    kind = value.WhichOneof("value")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "int_value":
+        return value.int_value
+    if kind == "double_value":
+        return value.double_value
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "array_value":
+        return [any_value_to_python(item) for item in value.array_value.values]
+    if kind == "kvlist_value":
+        return key_values_to_dict(value.kvlist_value.values)
+    if kind == "bytes_value":
+        return base64.b64encode(value.bytes_value).decode("ascii")
+    return None
+
+
+def key_values_to_dict(key_values: Iterable[KeyValue]) -> dict[str, Any]:
+    """Return an OTLP attribute list as a dict (a repeated key keeps its last value)."""
+    return {kv.key: any_value_to_python(kv.value) for kv in key_values}
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def to_json(value: Any) -> str:
+    """Serialize a value as compact JSON text, keeping non-ASCII characters as they are."""
+    return _ENCODER.encode(value)
+
+
+def hex_id(raw: bytes) -> str | None:
+    """Return a trace or span id as lowercase hex, or None when it is empty or all zeros."""
+    if not raw or not any(raw):
+        return None
+    return raw.hex()

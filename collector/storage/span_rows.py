@@ -1,0 +1,143 @@
+"""Turn an OTLP ``ExportTraceServiceRequest`` into span rows (an Arrow table) and assessments.
+
+Each span is visited once in Python; everything after that (WAL framing, sorting, Parquet
+encoding) works on whole Arrow columns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
+
+from collector.storage.assessments import (
+    EVALUATION_EVENT_NAME,
+    AssessmentRecord,
+    assessment_from_attributes,
+)
+from collector.storage.normalize import normalize_span
+from collector.storage.otlp_values import hex_id, key_values_to_dict, to_json
+from collector.storage.schema import PREVIEW_CHARS, SPAN_SCHEMA
+
+_SPAN_KINDS = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
+_STATUS_CODES = ("UNSET", "OK", "ERROR")
+
+
+def traces_request_to_rows(
+    request: ExportTraceServiceRequest, *, seen: set[tuple[str, str]] | None = None
+) -> tuple[pa.Table, list[AssessmentRecord]]:
+    """Return the request's spans as a table in ``SPAN_SCHEMA`` and the assessments found in
+    their ``gen_ai.evaluation.result`` events. Spans without a valid trace or span id are
+    skipped (the receiver rejects them before they get here), and so are spans whose
+    ``(trace_id, span_id)`` is already in ``seen`` (which is updated)."""
+    columns: dict[str, list[Any]] = {name: [] for name in SPAN_SCHEMA.names}
+    (
+        c_trace_id, c_span_id, c_parent, c_name, c_type, c_kind, c_service, c_experiment,
+        c_start, c_end, c_start_ns, c_end_ns, c_duration, c_status, c_status_message,
+        c_input, c_output, _input_preview, _output_preview, c_model, c_in_tokens,
+        c_out_tokens, c_total_tokens, c_session, c_user, c_attributes, c_resource,
+        c_scope_name, c_scope_version, c_events, c_links, c_trace_state,
+    ) = (columns[name] for name in SPAN_SCHEMA.names)
+    assessments: list[AssessmentRecord] = []
+    for resource_spans in request.resource_spans:
+        resource = key_values_to_dict(resource_spans.resource.attributes)
+        resource_json = to_json(resource)
+        service = resource.get("service.name")
+        service_name = None if service is None else str(service)
+        for scope_spans in resource_spans.scope_spans:
+            scope_name = scope_spans.scope.name or None
+            scope_version = scope_spans.scope.version or None
+            for span in scope_spans.spans:
+                trace_id = hex_id(span.trace_id)
+                span_id = hex_id(span.span_id)
+                if trace_id is None or span_id is None:
+                    continue
+                if seen is not None:
+                    key = (trace_id, span_id)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                attributes = key_values_to_dict(span.attributes)
+                fields = normalize_span(attributes, resource)
+                start_ns = span.start_time_unix_nano
+                end_ns = span.end_time_unix_nano
+                c_trace_id.append(trace_id)
+                c_span_id.append(span_id)
+                c_parent.append(hex_id(span.parent_span_id))
+                c_name.append(span.name)
+                c_type.append(fields.span_type)
+                c_kind.append(_SPAN_KINDS[span.kind] if span.kind < 6 else str(span.kind))
+                c_service.append(service_name)
+                c_experiment.append(fields.experiment)
+                c_start.append(start_ns // 1000)
+                c_end.append(end_ns // 1000)
+                c_start_ns.append(start_ns)
+                c_end_ns.append(end_ns)
+                c_duration.append((end_ns - start_ns) / 1e6 if end_ns >= start_ns else None)
+                code = span.status.code
+                c_status.append(_STATUS_CODES[code] if code < 3 else str(code))
+                c_status_message.append(span.status.message or None)
+                c_input.append(fields.input)
+                c_output.append(fields.output)
+                c_model.append(fields.model)
+                c_in_tokens.append(fields.input_tokens)
+                c_out_tokens.append(fields.output_tokens)
+                c_total_tokens.append(fields.total_tokens)
+                c_session.append(fields.session_id)
+                c_user.append(fields.user_id)
+                c_attributes.append(to_json(attributes))
+                c_resource.append(resource_json)
+                c_scope_name.append(scope_name)
+                c_scope_version.append(scope_version)
+                c_trace_state.append(span.trace_state or None)
+                if span.events:
+                    events = []
+                    for event in span.events:
+                        event_attributes = key_values_to_dict(event.attributes)
+                        events.append(
+                            {
+                                "name": event.name,
+                                "time_unix_nano": event.time_unix_nano,
+                                "attributes": event_attributes,
+                            }
+                        )
+                        if event.name == EVALUATION_EVENT_NAME:
+                            record = assessment_from_attributes(
+                                event_attributes,
+                                trace_id=trace_id,
+                                span_id=None,
+                                time_unix_nano=event.time_unix_nano or end_ns,
+                            )
+                            if record is not None:
+                                assessments.append(record)
+                    c_events.append(to_json(events))
+                else:
+                    c_events.append(None)
+                if span.links:
+                    c_links.append(
+                        to_json(
+                            [
+                                {
+                                    "trace_id": hex_id(link.trace_id),
+                                    "span_id": hex_id(link.span_id),
+                                    "trace_state": link.trace_state or None,
+                                    "attributes": key_values_to_dict(link.attributes),
+                                }
+                                for link in span.links
+                            ]
+                        )
+                    )
+                else:
+                    c_links.append(None)
+    # Previews are cut from whole columns at once (vectorised), not per span.
+    columns["input_preview"] = _previews(c_input)
+    columns["output_preview"] = _previews(c_output)
+    return pa.Table.from_pydict(columns, schema=SPAN_SCHEMA), assessments
+
+
+def _previews(texts: list[str | None]) -> pa.Array:
+    return pc.utf8_slice_codeunits(pa.array(texts, type=pa.string()), 0, PREVIEW_CHARS)

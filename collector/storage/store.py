@@ -1,0 +1,560 @@
+"""``SpanStore``: the collector's durable write path and the owner of a data directory.
+
+Write path: a receiver thread calls ``write_traces``; the request is framed into the
+write-ahead log and the call returns once a (shared) fdatasync covered it. A writer thread wakes
+every ``flush_interval`` seconds (or sooner when much is pending), seals the WAL segment,
+converts the records to Arrow once, writes one sorted Parquet file per dataset, publishes it in
+the manifest and deletes the sealed segment. A compaction thread merges small files into large
+ones and deletes replaced files after a grace period.
+
+Data directory layout (docs/storage.md has the details)::
+
+    manifest.json            live files, retired files, last WAL segment already in Parquet
+    collector.lock           held (flock) by the one process that writes here
+    wal/segment-*.wal        write-ahead log segments; wal/damaged/ holds set-aside ones
+    tmp/                     DuckDB spill files while compacting (emptied at start-up)
+    spans/spans-L<level>-<number>.parquet
+    assessments/assessments-L<level>-<number>.parquet
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
+
+from collector.storage.assessments import AssessmentRecord, assessments_to_table
+from collector.storage.datasets import (
+    ASSESSMENTS,
+    LAYOUTS,
+    SPANS,
+    DatasetLayout,
+    data_file_name,
+    merge_data_files,
+    write_table_file,
+)
+from collector.storage.errors import StoreBusy, StoreLocked
+from collector.storage.log_assessments import logs_request_to_assessments
+from collector.storage.manifest import DataFile, Manifest, read_manifest, write_manifest
+from collector.storage.otlp_values import to_json
+from collector.storage.span_rows import traces_request_to_rows
+from collector.storage.views import create_views, open_read_connection
+from collector.storage.wal import (
+    RecordKind,
+    WalRecord,
+    WriteAheadLog,
+    list_segments,
+    read_segment,
+    segment_number,
+)
+
+logger = logging.getLogger("collector.storage")
+
+_LOCK_NAME = "collector.lock"
+_WAL_DIR = "wal"
+_DAMAGED_DIR = "damaged"
+# Flush early when this much is waiting, whatever the interval: it bounds memory.
+_EARLY_FLUSH_BYTES = 16 * 1024 * 1024
+# WAL payload bytes converted to Arrow at a time while flushing (bounds the flush's memory).
+_CHUNK_BYTES = 8 * 1024 * 1024
+_SPILL_DIR = "tmp"
+_MERGE_MEMORY_LIMIT = "256MB"
+# Compressed input bytes per compaction output file (one trace-id range each).
+_MERGE_PARTITION_BYTES = 16 * 1024 * 1024
+
+
+class SpanStore:
+    """The durable span and assessment store of one data directory (one writing process)."""
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str],
+        *,
+        flush_interval: float = 1.0,
+        max_pending_bytes: int = 256 * 1024 * 1024,
+        compaction_fan_in: int = 8,
+        compaction_interval: float = 5.0,
+        retired_file_grace: float = 300.0,
+        row_group_size: int = 16384,
+    ) -> None:
+        if flush_interval <= 0:
+            raise ValueError("flush_interval must be a positive number of seconds.")
+        if max_pending_bytes <= 0:
+            raise ValueError("max_pending_bytes must be a positive number of bytes.")
+        if compaction_fan_in < 2:
+            raise ValueError("compaction_fan_in must be at least 2 files.")
+        self.data_dir = Path(data_dir).resolve()
+        self._flush_interval = flush_interval
+        self._max_pending_bytes = max_pending_bytes
+        self._fan_in = compaction_fan_in
+        self._compaction_interval = compaction_interval
+        self._retired_grace = retired_file_grace
+        self._row_group_size = row_group_size
+        self._wal = WriteAheadLog(self.data_dir / _WAL_DIR)
+        self._pending_lock = threading.Lock()
+        self._pending: list[WalRecord] = []
+        self._pending_bytes = 0
+        self._inflight_bytes = 0
+        self._manifest_lock = threading.Lock()
+        self._manifest = Manifest()
+        self._flush_cond = threading.Condition()
+        self._flush_requests = 0
+        self._flushes_done = 0
+        self._stopping = False
+        self._compaction_wakeup = threading.Event()
+        # One compaction at a time: the background thread and ``compact()`` share it.
+        self._compaction_mutex = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._lock_fd = -1
+        self._state = "new"
+        self._writer_error: BaseException | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Create or recover the data directory, replay the WAL and start the writer threads."""
+        if self._state != "new":
+            raise RuntimeError("This SpanStore was already opened; create a new one.")
+        for sub in ("", _WAL_DIR, SPANS.name, ASSESSMENTS.name):
+            (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
+        self._take_directory_lock()
+        self._manifest = read_manifest(self.data_dir)
+        self._remove_unpublished_files()
+        self._delete_expired_retired_files()
+        last_segment = self._recover_wal()
+        applied = self._manifest.wal_applied_through
+        self._wal.open(first_segment_number=max(last_segment, applied) + 1)
+        self._state = "open"
+        for name, target in (("writer", self._writer_loop), ("compactor", self._compactor_loop)):
+            thread = threading.Thread(target=target, name=f"otel-feedback-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def close(self) -> None:
+        """Flush everything written so far and stop the threads; idempotent."""
+        if self._state != "open":
+            return
+        self.flush()
+        self._state = "closing"
+        with self._flush_cond:
+            self._stopping = True
+            self._flush_cond.notify_all()
+        self._compaction_wakeup.set()
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+        # A segment left behind is deleted at the next open (it is at or below
+        # ``wal_applied_through``), so nothing acknowledged is ever deleted here.
+        self._wal.close()
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+        self._state = "closed"
+
+    def __enter__(self) -> SpanStore:
+        self.open()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- write path --------------------------------------------------------------------------
+
+    def write_traces(self, request: ExportTraceServiceRequest) -> int:
+        """Store the request's spans durably; return how many spans were accepted.
+
+        Returns only after the request is in the fsynced write-ahead log. Thread-safe.
+        Raises ``StoreBusy`` when too much is waiting to be written.
+        """
+        count = sum(
+            len(scope_spans.spans)
+            for resource_spans in request.resource_spans
+            for scope_spans in resource_spans.scope_spans
+        )
+        if count:
+            self._append(RecordKind.TRACES, request.SerializeToString())
+        return count
+
+    def write_logs(self, request: ExportLogsServiceRequest) -> int:
+        """Store the ``gen_ai.evaluation.result`` log records as assessments; return how many
+        log records were accepted (all of them: the other records are counted and dropped)."""
+        records, seen = logs_request_to_assessments(request)
+        if records:
+            self.write_assessments(records)
+        return seen
+
+    def write_assessments(self, records: Sequence[AssessmentRecord]) -> int:
+        """Append assessment records durably; return how many were accepted."""
+        if records:
+            payload = to_json([asdict(record) for record in records]).encode("utf-8")
+            self._append(RecordKind.ASSESSMENTS, payload)
+        return len(records)
+
+    def flush(self) -> None:
+        """Block until everything written so far is in Parquet and queryable."""
+        self._require_open()
+        with self._flush_cond:
+            self._flush_requests += 1
+            target = self._flush_requests
+            self._flush_cond.notify_all()
+            while self._flushes_done < target:
+                if self._writer_error is not None:
+                    raise RuntimeError(
+                        f"The storage writer failed: {self._writer_error}. See the log."
+                    ) from self._writer_error
+                self._flush_cond.wait(timeout=0.5)
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """Return a new read connection with the views over the live files."""
+        connection = open_read_connection()
+        with self._manifest_lock:
+            snapshot = Manifest.from_json(self._manifest.to_json())
+        create_views(connection, self.data_dir, snapshot)
+        return connection
+
+    def compact(self, *, full: bool = False) -> int:
+        """Merge flushed files now; with ``full`` rewrite all live files of each dataset into
+        sorted files covering disjoint trace-id ranges (one file for small datasets).
+        Returns the number of files merged away."""
+        self._require_open()
+        merged = 0
+        for layout in LAYOUTS.values():
+            merged += self._compact_dataset(layout, full=full)
+        self._delete_expired_retired_files()
+        return merged
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _require_open(self) -> None:
+        if self._state != "open":
+            raise RuntimeError("The store is not open; call SpanStore.open() first.")
+
+    def _append(self, kind: RecordKind, payload: bytes) -> None:
+        self._require_open()
+        waiting = self._pending_bytes + self._inflight_bytes
+        if waiting + len(payload) > self._max_pending_bytes:
+            raise StoreBusy(
+                f"The store has {waiting} bytes waiting to be written (limit "
+                f"{self._max_pending_bytes}); retry shortly.",
+                retry_after=max(1.0, self._flush_interval),
+            )
+        with self._pending_lock:
+            sequence = self._wal.append(kind, payload)
+            self._pending.append(WalRecord(kind, payload))
+            self._pending_bytes += len(payload)
+            early = self._pending_bytes >= _EARLY_FLUSH_BYTES
+        self._wal.wait_durable(sequence)
+        if early:
+            with self._flush_cond:
+                self._flush_cond.notify_all()
+
+    def _writer_loop(self) -> None:
+        next_flush = time.monotonic() + self._flush_interval
+        while True:
+            with self._flush_cond:
+                while (
+                    not self._stopping
+                    and self._flush_requests == self._flushes_done
+                    and self._pending_bytes < _EARLY_FLUSH_BYTES
+                    and time.monotonic() < next_flush
+                ):
+                    self._flush_cond.wait(timeout=max(0.0, next_flush - time.monotonic()))
+                target = self._flush_requests
+                stopping = self._stopping
+            next_flush = time.monotonic() + self._flush_interval
+            try:
+                self._flush_pending()
+                self._writer_error = None
+            except Exception as error:  # keep serving; the WAL still holds the records
+                logger.exception("Writing pending records to Parquet failed; will retry.")
+                self._writer_error = error
+                time.sleep(min(self._flush_interval, 1.0))
+                continue
+            with self._flush_cond:
+                self._flushes_done = max(self._flushes_done, target)
+                self._flush_cond.notify_all()
+            if stopping:
+                break
+
+    def _flush_pending(self) -> None:
+        with self._pending_lock:
+            if not self._pending:
+                return
+            records = self._pending
+            self._pending = []
+            self._inflight_bytes = self._pending_bytes
+            self._pending_bytes = 0
+            sealed = self._wal.rotate()
+        try:
+            self._store_records(records, wal_through=segment_number(sealed[-1]))
+        except BaseException:
+            with self._pending_lock:
+                self._pending[:0] = records
+                self._pending_bytes += self._inflight_bytes
+                self._inflight_bytes = 0
+            raise
+        self._inflight_bytes = 0
+        self._wal.release(sealed)
+        self._compaction_wakeup.set()
+
+    def _store_records(self, records: list[WalRecord], *, wal_through: int) -> None:
+        """Convert WAL records to Arrow, write them as level-0 files and publish them.
+
+        Records are converted in chunks of about ``_CHUNK_BYTES`` so memory stays bounded
+        however far behind the writer is; a key seen earlier in this flush is skipped.
+        """
+        seen_spans: set[tuple[str, str]] = set()
+        seen_assessments: set[str] = set()
+        with self._manifest_lock:
+            run = self._manifest.take_file_number()
+        new_files: list[tuple[str, DataFile]] = []
+        chunk: list[WalRecord] = []
+        chunk_bytes = 0
+        for index, record in enumerate(records):
+            chunk.append(record)
+            chunk_bytes += len(record.payload)
+            if chunk_bytes >= _CHUNK_BYTES or index == len(records) - 1:
+                new_files.extend(
+                    self._write_chunk(chunk, seen_spans, seen_assessments, run=run)
+                )
+                chunk, chunk_bytes = [], 0
+        with self._manifest_lock:
+            for name, data_file in new_files:
+                self._manifest.add(name, data_file)
+            self._manifest.wal_applied_through = max(
+                self._manifest.wal_applied_through, wal_through
+            )
+            write_manifest(self.data_dir, self._manifest)
+
+    def _write_chunk(
+        self,
+        records: list[WalRecord],
+        seen_spans: set[tuple[str, str]],
+        seen_assessments: set[str],
+        *,
+        run: int,
+    ) -> list[tuple[str, DataFile]]:
+        span_tables: list[pa.Table] = []
+        assessments: list[AssessmentRecord] = []
+        for record in records:
+            if record.kind is RecordKind.TRACES:
+                table, found = traces_request_to_rows(
+                    ExportTraceServiceRequest.FromString(record.payload), seen=seen_spans
+                )
+                span_tables.append(table)
+                assessments.extend(found)
+            else:
+                assessments.extend(
+                    AssessmentRecord(**item) for item in json.loads(record.payload)
+                )
+        unique_assessments = []
+        for assessment in assessments:
+            if assessment.assessment_id not in seen_assessments:
+                seen_assessments.add(assessment.assessment_id)
+                unique_assessments.append(assessment)
+        tables = {
+            SPANS.name: pa.concat_tables(span_tables) if span_tables else None,
+            ASSESSMENTS.name: (
+                assessments_to_table(unique_assessments) if unique_assessments else None
+            ),
+        }
+        written: list[tuple[str, DataFile]] = []
+        for name, table in tables.items():
+            if table is None or table.num_rows == 0:
+                continue
+            layout = LAYOUTS[name]
+            with self._manifest_lock:
+                number = self._manifest.take_file_number()
+            data_file = write_table_file(
+                table,
+                layout,
+                data_dir=self.data_dir,
+                relative_path=data_file_name(layout, level=0, number=number),
+                level=0,
+                run=run,
+                row_group_size=self._row_group_size,
+            )
+            if data_file is not None:
+                written.append((name, data_file))
+        return written
+
+    def _compactor_loop(self) -> None:
+        while True:
+            self._compaction_wakeup.wait(timeout=self._compaction_interval)
+            self._compaction_wakeup.clear()
+            if self._stopping:
+                return
+            try:
+                for layout in LAYOUTS.values():
+                    self._compact_dataset(layout, full=False)
+                self._delete_expired_retired_files()
+            except Exception:
+                logger.exception("Compaction failed; the live files are unchanged.")
+
+    def _compact_dataset(self, layout: DatasetLayout, *, full: bool) -> int:
+        """Merge files of one dataset: ``fan_in`` flushed files into level 1, or with ``full``
+        every live file. Returns how many files were merged away."""
+        with self._compaction_mutex:
+            with self._manifest_lock:
+                live = list(self._manifest.files[layout.name])
+            if full:
+                chosen = live if len(live) > 1 else []
+                level = max((f.level for f in live), default=0) + 1
+            else:
+                chosen, level = _files_to_merge(live, fan_in=self._fan_in)
+            if not chosen:
+                return 0
+
+            def next_path() -> str:
+                with self._manifest_lock:
+                    number = self._manifest.take_file_number()
+                return data_file_name(layout, level=level, number=number)
+
+            with self._manifest_lock:
+                run = self._manifest.take_file_number()
+            connection = self._merge_connection()
+            try:
+                merged = merge_data_files(
+                    connection,
+                    layout,
+                    inputs=[f.path for f in chosen],
+                    data_dir=self.data_dir,
+                    relative_paths=next_path,
+                    level=level,
+                    run=run,
+                    row_group_size=self._row_group_size,
+                    partition_bytes=_MERGE_PARTITION_BYTES,
+                )
+            finally:
+                connection.close()
+            with self._manifest_lock:
+                self._manifest.replace(layout.name, chosen, merged)
+                write_manifest(self.data_dir, self._manifest)
+            logger.info(
+                "Compacted %d %s files into %d level-%d files (%d rows).",
+                len(chosen), layout.name, len(merged), level, sum(f.rows for f in merged),
+            )
+            return len(chosen)
+
+    def _merge_connection(self) -> duckdb.DuckDBPyConnection:
+        """A private in-memory DuckDB for compaction: bounded memory, spilling to the data dir."""
+        spill = self.data_dir / _SPILL_DIR
+        spill.mkdir(exist_ok=True)
+        return duckdb.connect(
+            config={
+                "memory_limit": _MERGE_MEMORY_LIMIT,
+                "threads": 1,
+                "temp_directory": str(spill),
+                "preserve_insertion_order": False,
+            }
+        )
+
+    def _delete_expired_retired_files(self, *, now: float | None = None) -> None:
+        current = time.time() if now is None else now
+        with self._manifest_lock:
+            expired = [
+                r for r in self._manifest.retired if current - r.retired_at >= self._retired_grace
+            ]
+            if not expired:
+                return
+            for retired in expired:
+                (self.data_dir / retired.path).unlink(missing_ok=True)
+            self._manifest.retired = [r for r in self._manifest.retired if r not in expired]
+            write_manifest(self.data_dir, self._manifest)
+
+    def _take_directory_lock(self) -> None:
+        fd = os.open(self.data_dir / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StoreLocked(
+                f"Another collector is already writing to {self.data_dir}. Stop it, or start "
+                "this one with a different --data directory. Readers (otel-feedback sql) do "
+                "not need the lock."
+            ) from None
+        self._lock_fd = fd
+
+    def _remove_unpublished_files(self) -> None:
+        """Delete temporaries and files a crash left out of the manifest (never published)."""
+        spill = self.data_dir / _SPILL_DIR
+        if spill.is_dir():
+            for leftover in spill.iterdir():
+                if leftover.is_file():
+                    leftover.unlink(missing_ok=True)
+        known = {f.path for files in self._manifest.files.values() for f in files}
+        known.update(r.path for r in self._manifest.retired)
+        for layout in LAYOUTS.values():
+            for path in (self.data_dir / layout.name).iterdir():
+                relative = f"{layout.name}/{path.name}"
+                if path.name.endswith(".tmp") or (
+                    path.suffix == ".parquet" and relative not in known
+                ):
+                    logger.warning("Removing unpublished file %s left by a crash.", path)
+                    path.unlink(missing_ok=True)
+
+    def _recover_wal(self) -> int:
+        """Replay WAL segments not yet in Parquet; set damaged ones aside. Returns the highest
+        segment number seen."""
+        wal_dir = self.data_dir / _WAL_DIR
+        segments = list_segments(wal_dir)
+        if not segments:
+            return 0
+        applied = self._manifest.wal_applied_through
+        replay: list[WalRecord] = []
+        damaged: list[Path] = []
+        for path in segments:
+            if segment_number(path) <= applied:
+                continue
+            contents = read_segment(path)
+            replay.extend(contents.records)
+            if contents.damage is not None:
+                logger.error(
+                    "WRITE-AHEAD LOG DAMAGED: %s has a bad tail (%s). Its %d intact records "
+                    "are recovered; the file is set aside in %s for inspection.",
+                    path, contents.damage, len(contents.records), wal_dir / _DAMAGED_DIR,
+                )
+                damaged.append(path)
+        last = segment_number(segments[-1])
+        if replay:
+            logger.info("Recovering %d write-ahead log records into Parquet.", len(replay))
+            self._store_records(replay, wal_through=last)
+        else:
+            with self._manifest_lock:
+                self._manifest.wal_applied_through = max(self._manifest.wal_applied_through, last)
+                write_manifest(self.data_dir, self._manifest)
+        if damaged:
+            aside = wal_dir / _DAMAGED_DIR
+            aside.mkdir(exist_ok=True)
+            stamp = time.strftime("%Y%m%dT%H%M%S")
+            for path in damaged:
+                os.replace(path, aside / f"{path.name}.{stamp}")
+        self._wal.release([path for path in segments if path not in damaged])
+        return last
+
+
+def _files_to_merge(live: list[DataFile], *, fan_in: int) -> tuple[list[DataFile], int]:
+    """Merge flushed (level-0) files once there are ``fan_in`` of them, into level 1.
+
+    Higher levels are merged only by ``compact(full=True)``: their files already cover narrow
+    trace-id ranges, so they cost a lookup one footer each, not a scan.
+    """
+    flushed = [data_file for data_file in live if data_file.level == 0]
+    if len(flushed) >= fan_in:
+        return flushed[: fan_in * 4], 1
+    return [], 0
+
+

@@ -1,0 +1,117 @@
+"""Compaction merges small files into one sorted file, keeps every row, and retires the old
+files only after a grace period."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from collector.storage import SpanStore
+from otlp_builders import genai_trace, traces_request
+
+
+def _live(data_dir: Path) -> list[dict]:
+    return json.loads((data_dir / "manifest.json").read_text())["datasets"]["spans"]
+
+
+def test_compaction_reduces_files_keeps_rows_and_sorts_by_trace_id(data_dir: Path) -> None:
+    with SpanStore(data_dir, compaction_fan_in=1000) as store:
+        for _ in range(5):
+            for _ in range(4):
+                store.write_traces(traces_request(genai_trace()[1]))
+            store.flush()
+        before = store.connect().execute(
+            "SELECT trace_id, span_id, name FROM spans ORDER BY ALL"
+        ).fetchall()
+        assert len(_live(data_dir)) == 5
+        reader = store.connect()
+        reader.execute("SELECT count(*) FROM spans").fetchone()
+        assert store.compact(full=True) == 5
+        live = _live(data_dir)
+        assert len(live) == 1 and live[0]["level"] == 1 and live[0]["rows"] == 60
+        after = store.connect().execute(
+            "SELECT trace_id, span_id, name FROM spans ORDER BY ALL"
+        ).fetchall()
+        assert after == before
+        # A connection opened before compaction still reads its snapshot: old files remain.
+        assert reader.execute("SELECT count(*) FROM spans").fetchone() == (60,)
+    merged = pq.ParquetFile(data_dir / live[0]["path"])
+    trace_ids = merged.read(columns=["trace_id"]).column("trace_id").to_pylist()
+    assert trace_ids == sorted(trace_ids)
+    # Row-group min/max statistics on trace_id are what let a lookup skip the rest.
+    statistics = merged.metadata.row_group(0).column(0).statistics
+    assert (statistics.min, statistics.max) == (trace_ids[0], trace_ids[-1])
+
+
+def test_background_compaction_merges_a_full_level(data_dir: Path) -> None:
+    with SpanStore(data_dir, flush_interval=0.1, compaction_fan_in=3) as store:
+        for _ in range(3):
+            store.write_traces(traces_request(genai_trace()[1]))
+            store.flush()
+        # The compactor wakes after each flush; compact() waits for it and finds nothing left.
+        store.compact()
+        live = _live(data_dir)
+        assert [f["level"] for f in live] == [1]
+        assert store.connect().execute("SELECT count(*) FROM spans").fetchone() == (9,)
+
+
+def test_retired_files_are_deleted_after_the_grace_period(data_dir: Path) -> None:
+    with SpanStore(data_dir, compaction_fan_in=1000, retired_file_grace=0.0) as store:
+        for _ in range(2):
+            store.write_traces(traces_request(genai_trace()[1]))
+            store.flush()
+        old = [data_dir / f["path"] for f in _live(data_dir)]
+        store.compact(full=True)
+        # With no grace period the replaced files go as soon as compaction has published.
+        assert not any(path.exists() for path in old)
+        assert store.connect().execute("SELECT count(*) FROM spans").fetchone() == (6,)
+    assert json.loads((data_dir / "manifest.json").read_text())["retired"] == []
+
+
+def test_retired_files_are_kept_during_the_grace_period(data_dir: Path) -> None:
+    with SpanStore(data_dir, compaction_fan_in=1000, retired_file_grace=3600) as store:
+        for _ in range(2):
+            store.write_traces(traces_request(genai_trace()[1]))
+            store.flush()
+        old = [data_dir / f["path"] for f in _live(data_dir)]
+        store.compact(full=True)
+    with SpanStore(data_dir, compaction_fan_in=1000, retired_file_grace=3600):
+        assert all(path.exists() for path in old)
+    retired = json.loads((data_dir / "manifest.json").read_text())["retired"]
+    assert sorted(r["path"] for r in retired) == sorted(f"spans/{p.name}" for p in old)
+
+
+def test_large_merges_split_into_disjoint_trace_id_ranges(data_dir: Path) -> None:
+    import duckdb
+
+    from collector.storage.datasets import SPANS, data_file_name, merge_data_files
+
+    with SpanStore(data_dir, compaction_fan_in=1000) as store:
+        for _ in range(4):
+            for _ in range(10):
+                store.write_traces(traces_request(genai_trace(text="z" * 300)[1]))
+            store.flush()
+        inputs = [f["path"] for f in _live(data_dir)]
+    numbers = iter(range(900, 1000))
+    merged = merge_data_files(
+        duckdb.connect(),
+        SPANS,
+        inputs=inputs,
+        data_dir=data_dir,
+        relative_paths=lambda: data_file_name(SPANS, level=1, number=next(numbers)),
+        level=1,
+        run=899,
+        row_group_size=16384,
+        partition_bytes=4096,  # tiny, to force several ranges
+    )
+    assert len(merged) > 1
+    assert sum(f.rows for f in merged) == 120
+    ranges = []
+    for data_file in merged:
+        ids = pq.read_table(data_dir / data_file.path, columns=["trace_id"]).column(0).to_pylist()
+        assert ids == sorted(ids)
+        ranges.append((ids[0], ids[-1]))
+    ranges.sort()
+    assert all(a[1] < b[0] for a, b in zip(ranges, ranges[1:]))  # disjoint
