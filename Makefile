@@ -18,8 +18,9 @@ venv: $(BIN)/.installed
 chromium:
 	@bash scripts/install-chromium.sh
 
+# DEMO_ARGS, e.g. DEMO_ARGS="--no-serve --data /tmp/demo", are passed to `otel-feedback demo`.
 demo: venv
-	$(BIN)/python examples/tracing_basics.py
+	$(BIN)/otel-feedback demo $(DEMO_ARGS)
 
 # pytest exits 5 when it collected nothing: that is a failure here, not a pass.
 test: venv chromium

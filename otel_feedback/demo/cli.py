@@ -1,0 +1,38 @@
+"""The ``otel-feedback demo`` subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from otel_feedback.demo.runner import DEFAULT_DATA_DIR, DemoRefused, run_demo
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``demo`` to the ``otel-feedback`` command line."""
+    parser = subparsers.add_parser(
+        "demo",
+        help="run the human-feedback tutorial end to end (no account, no API key, no network)",
+        description=(
+            "Starts a collector on a fresh data directory and, without OPENAI_API_KEY, a local "
+            "stand-in model; runs the tutorial's traced chatbot, records an end user's "
+            "thumbs-down, prints each step and keeps serving until Ctrl-C."
+        ),
+    )
+    parser.add_argument("--data", default=DEFAULT_DATA_DIR, help=f"data directory (default ./{DEFAULT_DATA_DIR})")
+    parser.add_argument("--no-serve", action="store_true", help="exit at the end instead of serving")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4318, help="HTTP port (a free one if taken)")
+    parser.add_argument("--grpc-port", type=int, default=4317, help="gRPC port (a free one if taken)")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        run_demo(Path(args.data), serve=not args.no_serve, host=args.host, port=args.port,
+                 grpc_port=args.grpc_port)
+    except DemoRefused as exc:
+        print(f"otel-feedback demo: {exc}", file=sys.stderr)
+        return 2
+    return 0
