@@ -1,0 +1,89 @@
+"""The collector's Starlette application: OTLP/HTTP now, the REST API and UI as they arrive.
+
+To add routes, write a function ``my_routes(context: AppContext) -> Sequence[BaseRoute]`` in
+your own module and add it to :data:`ROUTE_PROVIDERS` (or pass ``extra_routes`` to
+:func:`build_app`). Every route is behind the bearer-token middleware when a token is set, so new
+routes are protected without doing anything; list a path in ``public_paths`` only if it must be
+reachable without the token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from collector.api import api_routes, cors_middleware
+from collector.otlp.auth import DEFAULT_PUBLIC_PATHS, BearerTokenMiddleware
+from collector.otlp.http_routes import OtlpHttpReceiver
+from collector.otlp.ingest import ExportPipeline
+from collector.ui import cross_site_middleware, ui_routes
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """What route providers get: the store, the export pipeline and the server settings."""
+
+    store: Any
+    pipeline: ExportPipeline
+    data_dir: Path | None
+    max_body_bytes: int
+    max_pending_requests: int = 32
+    body_read_timeout: float = 60.0
+    # Browser origins allowed to call /api/ (CORS); empty means same-origin only.
+    cors_origins: tuple[str, ...] = ()
+
+
+RouteProvider = Callable[[AppContext], Sequence[BaseRoute]]
+
+
+def otlp_routes(context: AppContext) -> Sequence[BaseRoute]:
+    """``POST /v1/traces``, ``/v1/logs``, ``/v1/metrics``."""
+    receiver = OtlpHttpReceiver(
+        context.pipeline,
+        max_body_bytes=context.max_body_bytes,
+        max_pending_requests=context.max_pending_requests,
+        body_read_timeout=context.body_read_timeout,
+    )
+    return receiver.routes()
+
+
+def health_routes(_context: AppContext) -> Sequence[BaseRoute]:
+    """``GET /healthz``: answers ``ok`` while the server runs (no token needed)."""
+
+    async def healthz(_request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    return [Route("/healthz", healthz, methods=["GET"], name="healthz")]
+
+
+# Later issues append their providers here (REST API, UI, review app).
+ROUTE_PROVIDERS: list[RouteProvider] = [health_routes, otlp_routes, api_routes, ui_routes]
+
+
+def build_app(
+    context: AppContext,
+    *,
+    token: str | None = None,
+    public_paths: Collection[str] = DEFAULT_PUBLIC_PATHS,
+    extra_routes: Sequence[BaseRoute] = (),
+) -> Starlette:
+    """Return the collector's ASGI app with every provider's routes and ``extra_routes``."""
+    routes: list[BaseRoute] = []
+    for provider in ROUTE_PROVIDERS:
+        routes.extend(provider(context))
+    routes.extend(extra_routes)
+    auth = [Middleware(BearerTokenMiddleware, token=token, public_paths=public_paths)] if token else []
+    # CORS first (outermost): preflights carry no token, and a 401 must still carry CORS headers.
+    # Then the cross-site check: a write from another site's page is refused before anything runs.
+    middleware = [*cors_middleware(context.cors_origins), *cross_site_middleware(context.cors_origins), *auth]
+    app = Starlette(routes=routes, middleware=middleware)
+    app.state.context = context
+    return app

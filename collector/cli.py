@@ -1,0 +1,147 @@
+"""``otel-feedback serve`` (and ``sql``, contributed by :mod:`collector.sql_cli`)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+
+from collector.api import CORS_ORIGINS_ENV, parse_origins
+from collector.server import (
+    DEFAULT_GRPC_PORT,
+    DEFAULT_HOST,
+    DEFAULT_HTTP_PORT,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_PENDING_BYTES,
+    CollectorServer,
+)
+
+DATA_ENV = "OTEL_FEEDBACK_DATA"
+TOKEN_ENV = "OTEL_FEEDBACK_TOKEN"
+DEFAULT_DATA_DIR = "./otel-feedback-data"
+_SQL_CLI_MODULE = "collector.sql_cli"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``serve`` (and ``sql`` when :mod:`collector.sql_cli` exists) to the top-level CLI."""
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the collector (OTLP/HTTP and OTLP/gRPC receivers, durable storage)",
+        description="Run the collector: receive OTLP traces and logs, store them durably as Parquet.",
+    )
+    serve.add_argument(
+        "--data",
+        default=os.environ.get(DATA_ENV, DEFAULT_DATA_DIR),
+        help=f"data directory (default: ${DATA_ENV} or {DEFAULT_DATA_DIR})",
+    )
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default: {DEFAULT_HOST})")
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_HTTP_PORT, help=f"OTLP/HTTP port, 0 for a free one (default: {DEFAULT_HTTP_PORT})"
+    )
+    serve.add_argument(
+        "--grpc-port",
+        type=int,
+        default=DEFAULT_GRPC_PORT,
+        help=f"OTLP/gRPC port, 0 for a free one, -1 to turn gRPC off (default: {DEFAULT_GRPC_PORT})",
+    )
+    serve.add_argument("--forward", metavar="URL", help="also send a copy of everything received to this OTLP/HTTP base URL")
+    serve.add_argument(
+        "--token",
+        default=os.environ.get(TOKEN_ENV),
+        help=f"require 'Authorization: Bearer TOKEN' on every request (default: ${TOKEN_ENV}; unset means no auth)",
+    )
+    serve.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        help=f"largest request body accepted, after decompression (default: {DEFAULT_MAX_BODY_BYTES})",
+    )
+    serve.add_argument(
+        "--max-pending-bytes",
+        type=int,
+        default=DEFAULT_MAX_PENDING_BYTES,
+        help="acknowledged data held in memory before its Parquet flush; past it exports get 429 "
+        f"(default: {DEFAULT_MAX_PENDING_BYTES})",
+    )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        dest="cors_origins",
+        metavar="ORIGIN",
+        help=f"let browser pages from ORIGIN (e.g. http://localhost:3000) call the REST API; repeat "
+        f"for more (default: ${CORS_ORIGINS_ENV}, comma-separated; unset means same-origin only)",
+    )
+    serve.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        default="INFO",
+        help="logging level (default: INFO)",
+    )
+    serve.set_defaults(func=run_serve)
+    try:
+        sql_cli = importlib.import_module(_SQL_CLI_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name != _SQL_CLI_MODULE:
+            raise
+    else:
+        sql_cli.register_sql_command(subparsers)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Run the collector until SIGTERM or SIGINT, then shut it down gracefully."""
+    from collector.storage import StoreLocked
+
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.max_body_bytes < 1 or args.max_pending_bytes < 1:
+        print("--max-body-bytes and --max-pending-bytes must be positive numbers of bytes.", file=sys.stderr)
+        return 2
+    try:
+        cors_origins = parse_origins(args.cors_origins or [os.environ.get(CORS_ORIGINS_ENV, "")])
+    except ValueError as exc:
+        print(f"otel-feedback serve: {exc}", file=sys.stderr)
+        return 2
+    server = CollectorServer(
+        args.data,
+        host=args.host,
+        port=args.port,
+        grpc_port=None if args.grpc_port < 0 else args.grpc_port,
+        forward_url=args.forward,
+        token=args.token,
+        max_body_bytes=args.max_body_bytes,
+        max_pending_bytes=args.max_pending_bytes,
+        cors_origins=cors_origins,
+    )
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        logging.getLogger(__name__).info("Received %s; shutting down.", signal.Signals(signum).name)
+        stop.set()
+        # A second signal ends the process at once.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        server.start()
+    except (OSError, ValueError, StoreLocked) as exc:
+        print(f"otel-feedback serve: {exc}", file=sys.stderr)
+        return 1
+    grpc_text = server.grpc_endpoint or "off"
+    print(
+        f"otel-feedback collector ready: http={server.http_url} grpc={grpc_text} data={os.path.abspath(args.data)}",
+        flush=True,
+    )
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+    print("otel-feedback collector stopped", flush=True)
+    return 0

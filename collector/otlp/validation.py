@@ -1,0 +1,97 @@
+"""Which spans and log records are kept: the rules behind OTLP ``partial_success``.
+
+A span needs a 16-byte, non-zero trace id, an 8-byte, non-zero span id, and a parent span id
+that is empty or 8 bytes. A log record may have no trace context, but ids it does carry must have
+those lengths. Items that break a rule are removed from the request (the rest is stored) and
+counted, and the first few reasons are reported back to the sender.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from collector.otlp.signals import LOGS, TRACES, Signal
+
+_TRACE_ID_BYTES = 16
+_SPAN_ID_BYTES = 8
+_REASONS_REPORTED = 3
+
+
+@dataclass
+class ValidationResult:
+    """What validation kept and rejected; ``message`` is empty when nothing was rejected."""
+
+    accepted: int = 0
+    rejected: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def message(self) -> str:
+        """A sentence for ``partial_success.error_message`` naming the first few faults."""
+        if not self.rejected:
+            return ""
+        shown = "; ".join(self.reasons[:_REASONS_REPORTED])
+        more = "" if self.rejected <= _REASONS_REPORTED else f" (and {self.rejected - _REASONS_REPORTED} more)"
+        return f"{self.rejected} item(s) rejected: {shown}{more}."
+
+
+def validate_request(signal: Signal, request: Any) -> ValidationResult:
+    """Remove invalid items from ``request`` in place and return the counts.
+
+    Metrics are not stored, so they are counted but never checked.
+    """
+    if signal is TRACES:
+        return _filter(request.resource_spans, "scope_spans", "spans", _span_fault)
+    if signal is LOGS:
+        return _filter(request.resource_logs, "scope_logs", "log_records", _log_record_fault)
+    return ValidationResult()
+
+
+def _filter(
+    resources: Any,
+    scope_field: str,
+    item_field: str,
+    fault_of: Callable[[Any], str | None],
+) -> ValidationResult:
+    result = ValidationResult()
+    for resource in resources:
+        for scope in getattr(resource, scope_field):
+            items = getattr(scope, item_field)
+            bad: list[int] = []
+            for index, item in enumerate(items):
+                fault = fault_of(item)
+                if fault is None:
+                    continue
+                bad.append(index)
+                if len(result.reasons) < _REASONS_REPORTED:
+                    result.reasons.append(fault)
+            for index in reversed(bad):
+                del items[index]
+            result.rejected += len(bad)
+            result.accepted += len(items)
+    return result
+
+
+def _span_fault(span: Any) -> str | None:
+    trace_id = span.trace_id
+    span_id = span.span_id
+    if len(trace_id) != _TRACE_ID_BYTES or not any(trace_id):
+        return f"span {span.name!r} has trace id {trace_id.hex()!r}, which is not 16 non-zero bytes"
+    if len(span_id) != _SPAN_ID_BYTES or not any(span_id):
+        return f"span {span.name!r} has span id {span_id.hex()!r}, which is not 8 non-zero bytes"
+    parent = span.parent_span_id
+    if parent and len(parent) != _SPAN_ID_BYTES:
+        return f"span {span.name!r} has parent span id {parent.hex()!r}, which is neither empty nor 8 bytes"
+    return None
+
+
+def _log_record_fault(record: Any) -> str | None:
+    trace_id = record.trace_id
+    span_id = record.span_id
+    if trace_id and len(trace_id) != _TRACE_ID_BYTES:
+        return f"log record has trace id {trace_id.hex()!r}, which is neither empty nor 16 bytes"
+    if span_id and len(span_id) != _SPAN_ID_BYTES:
+        return f"log record has span id {span_id.hex()!r}, which is neither empty nor 8 bytes"
+    return None
