@@ -1,0 +1,61 @@
+"""Reading a JSON request body: capped in size, must be a JSON object.
+
+The rule: a body over :data:`MAX_API_BODY_BYTES` is refused with 413 before it is all read; a
+body that is not JSON is 400; valid JSON that is not an object is 422. An empty body counts as
+``{}`` only where the caller allows it (DELETE's body is optional).
+
+A body must be sent as ``Content-Type: application/json`` (else 415). This is a security rule,
+not pedantry: a browser sends ``text/plain`` POSTs cross-origin without asking first, while a JSON
+POST needs a CORS preflight — which a page from a disallowed origin fails. So a foreign page
+cannot write feedback through a visitor's browser.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+
+from collector.api.errors import ApiError
+from collector.otlp.body import check_content_length, read_bounded
+from collector.otlp.errors import PayloadTooLarge
+
+MAX_API_BODY_BYTES = 1024 * 1024
+
+
+async def read_json_object(
+    request: Request, *, allow_empty: bool = False, limit: int = MAX_API_BODY_BYTES
+) -> dict[str, Any]:
+    """Return the request body as a dict, or raise :class:`ApiError` (400, 413 or 422)."""
+    try:
+        check_content_length(request.headers.get("content-length"), limit=limit)
+        raw = await read_bounded(request.stream(), limit=limit)
+    except PayloadTooLarge:
+        raise ApiError(
+            413,
+            f"The request body is larger than {limit} bytes; send a smaller value, rationale "
+            "or metadata.",
+        ) from None
+    if not raw.strip():
+        if allow_empty:
+            return {}
+        raise ApiError(400, "The request body is empty; send a JSON object.")
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise ApiError(
+            415,
+            f"The request body must be sent with 'Content-Type: application/json' (got "
+            f"{media_type or 'none'!r}).",
+        )
+    try:
+        body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ApiError(400, f"The request body is not valid UTF-8 JSON ({exc}); send a JSON object.") from None
+    if not isinstance(body, dict):
+        raise ApiError(422, f"The request body must be a JSON object, not a JSON {type(body).__name__}.")
+    return body
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")

@@ -1,0 +1,234 @@
+"""``ApiStore``: how the REST API reads and writes the collector's store.
+
+Reads open a new DuckDB connection per call (``store.connect()``; never shared between
+threads). Writes go through ``SpanStore.write_assessments``, which returns once the row is
+durable; the row is then remembered in :class:`RecentAssessmentWrites` so the API reads its own
+writes before the next Parquet flush. Every method blocks: call it from a worker thread
+(``run_in_threadpool``), never on the event loop.
+
+Acknowledged but not yet flushed spans: a trace the app exported a moment ago is durable in the
+store's write-ahead log but not yet in the ``spans`` view. Before answering 404 for an unknown
+trace, span or assessment, the API therefore asks the store to flush and looks once more. Only
+misses pay for that; a known trace costs one indexed lookup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import zlib
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import duckdb
+
+from collector.api.assessment_json import oldest_first, replacement_of
+from collector.api.errors import ApiError
+from collector.api.queries import (
+    assessment_by_id,
+    span_exists,
+    trace_assessment_log,
+    trace_exists,
+    trace_spans,
+)
+from collector.api.recent_writes import RecentAssessmentWrites
+from collector.query import trace_rows
+from collector.storage import AssessmentRecord, StoreBusy
+
+logger = logging.getLogger("collector.api")
+
+_T = TypeVar("_T")
+_LOCK_STRIPES = 64
+
+
+class KeyedLocks:
+    """A fixed set of locks picked by key: work on one key is serialized, other keys run on."""
+
+    def __init__(self, stripes: int = _LOCK_STRIPES) -> None:
+        self._locks = [threading.Lock() for _ in range(stripes)]
+
+    @contextlib.contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        """Hold the lock of ``key`` for the ``with`` block."""
+        lock = self._locks[zlib.crc32(key.encode("utf-8")) % len(self._locks)]
+        with lock:
+            yield
+
+
+class ApiStore:
+    """The store as the REST API uses it: per-call read connections, durable writes, 404 rules."""
+
+    def __init__(self, store: Any, *, recent: RecentAssessmentWrites | None = None) -> None:
+        self._store = store
+        self._recent = recent if recent is not None else RecentAssessmentWrites()
+        self._locks = KeyedLocks()
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A new read connection for this call alone, closed afterwards."""
+        connection = self._store.connect()
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def read(self, query: Callable[[duckdb.DuckDBPyConnection], _T]) -> _T:
+        """Run ``query`` on a new connection and return its result."""
+        with self.connection() as connection:
+            return query(connection)
+
+    def flush(self) -> bool:
+        """Make everything acknowledged so far queryable; False if the store cannot flush."""
+        flush = getattr(self._store, "flush", None)
+        if flush is None:
+            return False
+        flush()
+        return True
+
+    def require_trace(self, trace_id: str) -> None:
+        """Raise 404 unless some span of ``trace_id`` was received (flushing once if needed)."""
+        if not self._found(lambda c: trace_exists(c, trace_id)):
+            raise ApiError(404, unknown_trace_message(trace_id))
+
+    def require_span(self, trace_id: str, span_id: str) -> None:
+        """Raise 404 unless span ``span_id`` of ``trace_id`` was received."""
+        if not self._found(lambda c: span_exists(c, trace_id, span_id)):
+            raise ApiError(
+                404,
+                f"Trace {trace_id} has no span {span_id}. Check the span id; if the app just "
+                "sent that span, it may still be in the app's export queue: retry in a few seconds.",
+            )
+
+    def trace_log(self, trace_id: str) -> list[AssessmentRecord]:
+        """The whole assessment log of one trace, oldest first, including this process's
+        writes that are not in Parquet yet."""
+        stored = self.read(lambda c: trace_assessment_log(c, trace_id))
+        return oldest_first([*stored, *self._recent.for_trace(trace_id)])
+
+    def trace_detail(self, trace_id: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[AssessmentRecord]]:
+        """``(summary row, spans rows, assessment log)`` of one trace; 404 if it is unknown.
+
+        The summary row is the search's row (``traces`` columns, root request/response).
+        """
+        for attempt in range(2):
+            with self.connection() as connection:
+                found = trace_rows(connection, [trace_id])
+                if found:
+                    summary = found[0]
+                    spans = trace_spans(connection, trace_id)
+                    stored = trace_assessment_log(connection, trace_id)
+                    log = oldest_first([*stored, *self._recent.for_trace(trace_id)])
+                    return summary, spans, log
+            if attempt == 0 and not self.flush():
+                break
+        raise ApiError(404, unknown_trace_message(trace_id))
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def create(self, record: AssessmentRecord, *, idempotent: bool, size_bytes: int) -> tuple[AssessmentRecord, bool]:
+        """Store a ``create`` row; return ``(row, True)``, or ``(earlier row, False)`` when
+        ``idempotent`` and a row with this ``assessment_id`` already exists (a replay)."""
+        with self.connection() as connection:
+            known = trace_exists(connection, record.trace_id) and (
+                record.span_id is None or span_exists(connection, record.trace_id, record.span_id)
+            )
+            if not known:  # flush once, then answer 404 with the precise reason
+                self.require_trace(record.trace_id)
+                if record.span_id is not None:
+                    self.require_span(record.trace_id, record.span_id)
+            with self._locks.hold(record.assessment_id):
+                if idempotent:
+                    # This process's writes are in the overlay; older ones are in this snapshot.
+                    earlier = self._recent.get(record.assessment_id) or assessment_by_id(
+                        connection, record.assessment_id
+                    )
+                    if earlier is not None:
+                        if earlier.trace_id != record.trace_id:
+                            raise ApiError(
+                                422,
+                                f"assessment_id {record.assessment_id!r} is already used on trace "
+                                f"{earlier.trace_id}; choose a new id (a UUID) for this assessment.",
+                            )
+                        return earlier, False
+                self.write(record, size_bytes=size_bytes)
+        return record, True
+
+    def replace(
+        self,
+        trace_id: str,
+        assessment_id: str,
+        build: Callable[[AssessmentRecord], AssessmentRecord],
+        *,
+        size_bytes: int,
+    ) -> AssessmentRecord:
+        """Store the override or delete row ``build(current row)`` for a current assessment;
+        404 when it is unknown on this trace or was already overridden or deleted."""
+        with self._locks.hold(assessment_id):
+            log = self.trace_log(trace_id)
+            target = _find(log, assessment_id)
+            if target is None and self.flush():
+                log = self.trace_log(trace_id)
+                target = _find(log, assessment_id)
+            if target is None or target.action == "delete":
+                raise ApiError(
+                    404,
+                    f"Trace {trace_id} has no assessment {assessment_id}. List its assessments "
+                    f"(GET /api/v1/traces/{trace_id}/assessments) for the current ids.",
+                )
+            replacement = replacement_of(log, assessment_id)
+            if replacement is not None:
+                done = "deleted" if replacement.action == "delete" else "overridden"
+                raise ApiError(
+                    404,
+                    f"Assessment {assessment_id} was already {done} (by {replacement.assessment_id}); "
+                    "act on the current assessment instead (see the trace's assessment list).",
+                )
+            row = build(target)
+            self.write(row, size_bytes=size_bytes)
+        return row
+
+    def write(self, record: AssessmentRecord, *, size_bytes: int) -> None:
+        """Write one row durably; 429 when the store is busy, 500 (logged) on any other failure."""
+        try:
+            self._store.write_assessments([record])
+        except StoreBusy as busy:
+            raise ApiError(
+                429,
+                f"The collector is busy and did not store the assessment: {busy} Retry after "
+                "the Retry-After delay; send an assessment_id so that a retry is stored once.",
+                retry_after=busy.retry_after,
+            ) from None
+        except Exception as exc:
+            logger.exception("Writing assessment %s of trace %s failed.", record.assessment_id, record.trace_id)
+            raise ApiError(
+                500,
+                f"The collector could not store the assessment ({type(exc).__name__}: {exc}). See "
+                "the collector's log, then retry; send an assessment_id so that a retry is stored once.",
+            ) from None
+        self._recent.add(record, size_bytes=size_bytes)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _found(self, check: Callable[[duckdb.DuckDBPyConnection], bool]) -> bool:
+        if self.read(check):
+            return True
+        return self.flush() and self.read(check)
+
+
+def unknown_trace_message(trace_id: str) -> str:
+    """The 404 sentence for a trace id no span of which has arrived."""
+    return (
+        f"No trace {trace_id} has reached this collector. If the app just answered, its spans "
+        "may still be in the app's export queue (batch processors send every few seconds): "
+        "retry in a few seconds. Otherwise check the trace id and the app's OTLP endpoint."
+    )
+
+
+def _find(log: list[AssessmentRecord], assessment_id: str) -> AssessmentRecord | None:
+    for record in log:
+        if record.assessment_id == assessment_id:
+            return record
+    return None
