@@ -16,8 +16,24 @@ from otel_feedback._assessments import (
     Expectation,
     Feedback,
 )
+from otel_feedback._client import (
+    CollectorBusy,
+    CollectorError,
+    CollectorUnavailable,
+    InvalidRequest,
+    NotFound,
+    Unauthorized,
+)
 from otel_feedback._config import Configuration, configure, flush, get_tracer
-from otel_feedback._feedback import FeedbackNotDelivered, log_expectation, log_feedback
+from otel_feedback._feedback import (
+    FeedbackNotDelivered,
+    delete_assessment,
+    get_assessments,
+    log_expectation,
+    log_feedback,
+    override_feedback,
+)
+from otel_feedback._search import search_traces
 from otel_feedback._span_types import SpanType
 from otel_feedback._tracing import (
     LiveSpan,
@@ -33,21 +49,31 @@ __all__ = [
     "Assessment",
     "AssessmentSource",
     "AssessmentSourceType",
+    "CollectorBusy",
+    "CollectorError",
+    "CollectorUnavailable",
     "Configuration",
     "Expectation",
     "Feedback",
     "FeedbackNotDelivered",
+    "InvalidRequest",
     "LiveSpan",
+    "NotFound",
     "SpanType",
+    "Unauthorized",
     "__version__",
     "configure",
+    "delete_assessment",
     "flush",
+    "get_assessments",
     "get_current_span_id",
     "get_current_trace_id",
     "get_last_active_trace_id",
     "get_tracer",
     "log_expectation",
     "log_feedback",
+    "override_feedback",
+    "search_traces",
     "start_span",
     "trace",
     "update_current_trace",

@@ -11,6 +11,7 @@ backend that receives a thumbs-down never traced the request itself.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import random
@@ -20,11 +21,15 @@ from typing import Any
 from opentelemetry import trace as trace_api
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
+from otel_feedback import _client
 from otel_feedback._assessments import (
     Assessment,
     AssessmentSource,
     Expectation,
     Feedback,
+    validate_feedback_value,
+    validate_metadata,
+    validate_trace_id,
 )
 from otel_feedback._config import get_tracer, settings
 from otel_feedback._span_types import SpanType, span_type_attributes
@@ -145,3 +150,100 @@ def log_expectation(
     return emit_assessment(
         Expectation(name=name, value=value, source=source, metadata=metadata, trace_id=trace_id, span_id=span_id)
     )
+
+
+# -- reading and changing stored assessments (through the collector's REST API) ------------------
+
+
+def get_assessments(trace_id: str, *, history: bool = False) -> list[Assessment]:
+    """The current assessments of a trace, from the configured collector.
+
+    With ``history=True``, every row of the log instead (overridden and deleted ones too), oldest
+    first. Raises ``NotFound`` for an unknown trace and ``CollectorUnavailable`` when no
+    collector answers.
+    """
+    trace_id = validate_trace_id(trace_id)
+    query = {"history": True} if history else None
+    answer = _client.request_json("GET", f"/traces/{trace_id}/assessments", query=query)
+    return [assessment_from_json(item) for item in answer.get("assessments") or []]
+
+
+def override_feedback(
+    *,
+    trace_id: str,
+    assessment_id: str,
+    value: Any,
+    rationale: str | None = None,
+    source: AssessmentSource | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Assessment:
+    """Replace a feedback with a new value; the old one stays in the history.
+
+    Returns the new assessment (``action="override"``, ``overrides=assessment_id``). The
+    arguments are checked here with the same rules as ``log_feedback``; the collector must be
+    configured (``configure(endpoint)``).
+    """
+    trace_id = validate_trace_id(trace_id)
+    assessment_id = _validate_assessment_id(assessment_id)
+    body: dict[str, Any] = {"value": validate_feedback_value(value)}
+    if rationale is not None:
+        if not isinstance(rationale, str):
+            raise ValueError(f"rationale must be a string; got {type(rationale).__name__}")
+        body["rationale"] = rationale
+    if source is not None:
+        body["source"] = _source_json(source)
+    checked_metadata = validate_metadata(metadata)
+    if checked_metadata is not None:
+        body["metadata"] = checked_metadata
+    answer = _client.request_json(
+        "POST", f"/traces/{trace_id}/assessments/{_client.quote_segment(assessment_id)}/override", body=body
+    )
+    return assessment_from_json(answer)
+
+
+def delete_assessment(*, trace_id: str, assessment_id: str) -> None:
+    """Delete an assessment (a ``delete`` row is logged; history keeps the old one)."""
+    trace_id = validate_trace_id(trace_id)
+    assessment_id = _validate_assessment_id(assessment_id)
+    _client.request_json("DELETE", f"/traces/{trace_id}/assessments/{_client.quote_segment(assessment_id)}")
+
+
+def assessment_from_json(data: Mapping[str, Any]) -> Assessment:
+    """An ``Assessment`` from the REST API's JSON object."""
+    source = data.get("source") or {}
+    created = data.get("create_time")
+    return Assessment(
+        name=data["name"],
+        value=data.get("value"),
+        type=data.get("type") or "feedback",
+        trace_id=data.get("trace_id"),
+        span_id=data.get("span_id"),
+        rationale=data.get("rationale"),
+        source=AssessmentSource(
+            source_type=source.get("source_type") or "HUMAN", source_id=source.get("source_id") or "anonymous"
+        ),
+        metadata=data.get("metadata") or None,
+        error=data.get("error"),
+        assessment_id=data["assessment_id"],
+        overrides=data.get("overrides"),
+        action=data.get("action") or "create",
+        create_time=_parse_time(created) if created else dt.datetime.now(dt.timezone.utc),
+    )
+
+
+def _source_json(source: AssessmentSource) -> dict[str, str]:
+    if not isinstance(source, AssessmentSource):
+        raise ValueError(f"source must be an AssessmentSource; got {type(source).__name__}")
+    return {"source_type": str(source.source_type), "source_id": source.source_id}
+
+
+def _validate_assessment_id(assessment_id: Any) -> str:
+    if not isinstance(assessment_id, str) or not assessment_id.strip():
+        raise ValueError("assessment_id must be the non-empty id of an existing assessment (Assessment.assessment_id)")
+    return assessment_id.strip()
+
+
+def _parse_time(text: str) -> dt.datetime:
+    cleaned = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    parsed = dt.datetime.fromisoformat(cleaned)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)

@@ -1,0 +1,28 @@
+"""Searching traces: the filter language, ordering and paging over the storage views.
+
+``search_traces(connection, filter=..., ...)`` returns a pyarrow table with one row per trace
+(the ``traces`` view's columns, the root's ``request``/``response`` and one
+``assessments.<name>`` column per assessment name) and the next page token. ``find_traces``
+gives the same page as Python rows for the REST API (``summary_to_json`` makes them JSON).
+docs/search.md documents the filter language.
+"""
+
+from __future__ import annotations
+
+from collector.query.errors import FilterError
+from collector.query.readonly_sql import run_readonly_select
+from collector.query.search import MAX_RESULTS_LIMIT, TracePage, find_traces, search_traces, trace_rows
+from collector.query.tables import TRACE_SCHEMA, summary_to_json, traces_table
+
+__all__ = [
+    "MAX_RESULTS_LIMIT",
+    "TRACE_SCHEMA",
+    "FilterError",
+    "TracePage",
+    "find_traces",
+    "run_readonly_select",
+    "search_traces",
+    "summary_to_json",
+    "trace_rows",
+    "traces_table",
+]

@@ -1,0 +1,163 @@
+"""``search_traces``: one row per trace from the ``traces`` view, filtered, ordered and paged.
+
+How it stays fast on millions of spans: the filter and the ORDER BY run first and select only
+``trace_id`` (DuckDB then computes only the aggregates the filter and order need); the full
+summaries, the root's request/response texts and the assessment values are read afterwards for
+the page's trace ids alone. Per-row Python work happens only for the page (at most 1,000 rows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from collector.query.errors import FilterError
+from collector.query.fields import CURRENT_ASSESSMENTS_CTE, Condition, clause_condition, parse_order_by
+from collector.query.filter_parser import parse_filter
+from collector.query.page_tokens import decode_page_token, encode_page_token, search_fingerprint
+from collector.query.tables import decode_json_text, traces_table
+
+MAX_RESULTS_LIMIT = 1000
+DEFAULT_MAX_RESULTS = 100
+# The root span (no parent) first, then the earliest: the same rule as the traces view.
+_ROOT_FIRST = "(parent_span_id IS NOT NULL, start_time_unix_nano)"
+
+
+@dataclass(frozen=True)
+class TracePage:
+    """One page of a search: rows (see collector/query/tables.py) and the next page's token."""
+
+    rows: list[dict[str, Any]]
+    next_page_token: str | None
+
+
+def search_traces(
+    connection: duckdb.DuckDBPyConnection,
+    *,
+    filter: str | None = None,  # noqa: A002 - the public name users know
+    experiment: str | None = None,
+    order_by: str | Sequence[str] | None = None,
+    max_results: int = DEFAULT_MAX_RESULTS,
+    page_token: str | None = None,
+    include_bodies: bool = True,
+) -> tuple[pa.Table, str | None]:
+    """Search traces; return ``(table, next_page_token)``.
+
+    ``connection`` has the storage views (``collector.storage.connect(data_dir)``). ``filter``
+    uses the filter language (docs/search.md), ``order_by`` a whitelisted column with ASC/DESC
+    (default ``start_time DESC``), ``max_results`` is capped at 1,000; ``next_page_token`` is
+    None on the last page. ``include_bodies=False`` leaves ``request``/``response`` empty (the
+    previews stay) and saves reading the full input/output texts. Bad input raises
+    ``FilterError`` (a ``ValueError``).
+    """
+    page = find_traces(
+        connection,
+        filter=filter,
+        experiment=experiment,
+        order_by=order_by,
+        max_results=max_results,
+        page_token=page_token,
+        include_bodies=include_bodies,
+    )
+    return traces_table(page.rows), page.next_page_token
+
+
+def find_traces(
+    connection: duckdb.DuckDBPyConnection,
+    *,
+    filter: str | None = None,  # noqa: A002
+    experiment: str | None = None,
+    order_by: str | Sequence[str] | None = None,
+    max_results: int = DEFAULT_MAX_RESULTS,
+    page_token: str | None = None,
+    include_bodies: bool = True,
+) -> TracePage:
+    """Like :func:`search_traces`, but the page as Python rows (what the REST API serializes)."""
+    limit = _checked_max_results(max_results)
+    conditions = [clause_condition(clause) for clause in parse_filter(filter or "")]
+    if experiment is not None:
+        if not isinstance(experiment, str):
+            raise FilterError(f"experiment must be a string; got {type(experiment).__name__}.")
+        conditions.append(Condition("t.experiment = ?", [experiment]))
+    order_sql = parse_order_by(order_by)
+    fingerprint = search_fingerprint(filter or "", experiment, order_sql)
+    offset = decode_page_token(page_token, fingerprint)
+
+    ids = _matching_trace_ids(connection, conditions, order_sql, limit=limit + 1, offset=offset)
+    next_token = encode_page_token(offset + limit, fingerprint) if len(ids) > limit else None
+    ids = ids[:limit]
+    rows = trace_rows(connection, ids, include_bodies=include_bodies)
+    return TracePage(rows=rows, next_page_token=next_token)
+
+
+def trace_rows(
+    connection: duckdb.DuckDBPyConnection, trace_ids: Sequence[str], *, include_bodies: bool = True
+) -> list[dict[str, Any]]:
+    """Full rows (summary, request, response, assessments) for these trace ids, in that order."""
+    if not trace_ids:
+        return []
+    ids = list(trace_ids)
+    # list_contains(?, trace_id) measured fastest for a page of random ids (vs IN / a semi-join).
+    summaries = _fetch_dicts(connection, "SELECT * FROM traces WHERE list_contains(?, trace_id)", [ids])
+    bodies: list[tuple[Any, ...]] = []
+    if include_bodies:
+        bodies = connection.execute(
+            f"""SELECT trace_id, arg_min(input, {_ROOT_FIRST}), arg_min(output, {_ROOT_FIRST})
+                FROM spans WHERE list_contains(?, trace_id) GROUP BY trace_id""",
+            [ids],
+        ).fetchall()
+    values = connection.execute(
+        f"""WITH {CURRENT_ASSESSMENTS_CTE}
+            SELECT trace_id, name, value FROM _current_assessments
+            WHERE list_contains(?, trace_id) ORDER BY name""",
+        [ids],
+    ).fetchall()
+    by_id = {row["trace_id"]: row for row in summaries}
+    for trace_id, request, response in bodies:
+        row = by_id.get(trace_id)
+        if row is not None:
+            row["request"] = decode_json_text(request)
+            row["response"] = decode_json_text(response)
+    for row in by_id.values():
+        row.setdefault("request", None)
+        row.setdefault("response", None)
+        row["assessments"] = {}
+    for trace_id, name, value in values:
+        if trace_id in by_id:
+            by_id[trace_id]["assessments"][name] = decode_json_text(value)
+    return [by_id[trace_id] for trace_id in ids if trace_id in by_id]
+
+
+def _matching_trace_ids(
+    connection: duckdb.DuckDBPyConnection,
+    conditions: Sequence[Condition],
+    order_sql: str,
+    *,
+    limit: int,
+    offset: int,
+) -> list[str]:
+    where = " AND ".join(f"({condition.sql})" for condition in conditions) or "TRUE"
+    params: list[Any] = [param for condition in conditions for param in condition.params]
+    cte = f"WITH {CURRENT_ASSESSMENTS_CTE} " if any(c.needs_current_assessments for c in conditions) else ""
+    sql = f"{cte}SELECT t.trace_id FROM traces AS t WHERE {where} ORDER BY {order_sql} LIMIT ? OFFSET ?"
+    try:
+        rows = connection.execute(sql, [*params, limit, offset]).fetchall()
+    except duckdb.ConversionException as exc:
+        raise FilterError(f"A value in the filter does not fit its field: {exc}") from None
+    return [row[0] for row in rows]
+
+
+def _fetch_dicts(connection: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cursor = connection.execute(sql, params)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _checked_max_results(max_results: Any) -> int:
+    if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
+        raise FilterError(f"max_results must be a positive integer (at most {MAX_RESULTS_LIMIT}); got {max_results!r}.")
+    return min(max_results, MAX_RESULTS_LIMIT)

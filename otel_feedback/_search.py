@@ -1,0 +1,153 @@
+"""``search_traces``: find traces with their request, response and assessments, as a table.
+
+Two ways to read, one result shape:
+
+* **files** — with ``data_dir=`` (or ``OTEL_FEEDBACK_DATA`` when no collector endpoint is
+  configured) the Parquet files are read directly with DuckDB; no collector needs to run;
+* **collector** — after ``configure(endpoint)``, the collector's REST API answers
+  (``POST /api/v1/traces/search``).
+
+The table has one row per trace: the ``traces`` view columns, ``request`` / ``response`` (the
+root span's input and output, JSON-decoded where possible) and one ``assessments.<name>``
+column per assessment name, so it can be handed to ``evaluate`` as it is. ``sql=`` runs a
+read-only SELECT over the same views instead (files only).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from otel_feedback import _client
+from otel_feedback._config import settings
+
+DATA_DIR_ENV = "OTEL_FEEDBACK_DATA"
+ReturnType = Literal["pyarrow", "pandas", "list"]
+_RETURN_TYPES = ("pyarrow", "pandas", "list")
+_PAGE_SIZE = 1000
+
+
+def search_traces(
+    *,
+    filter: str | None = None,  # noqa: A002 - the name users know from the tutorial
+    max_results: int = 100,
+    order_by: str | Sequence[str] | None = None,
+    experiment: str | None = None,
+    sql: str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    return_type: ReturnType = "pyarrow",
+) -> Any:
+    """Return traces matching ``filter`` as a table (pyarrow by default), newest first.
+
+    - ``filter``: e.g. ``"assessments.user_feedback = false AND span_type = 'LLM'"``
+      (docs/search.md has the language); ``order_by``: e.g. ``"duration_ms DESC"``;
+      ``experiment``: only traces of that experiment; ``max_results``: how many rows at most.
+    - ``data_dir``: read this data directory's files directly; without it, the configured
+      collector is asked, or ``OTEL_FEEDBACK_DATA`` is read when no collector is configured.
+    - ``sql``: run this read-only SELECT over the views (``spans``, ``traces``,
+      ``assessments``, ``assessment_log``) instead; files only.
+    - ``return_type``: ``"pyarrow"`` (a ``pyarrow.Table``), ``"pandas"`` (needs pandas) or
+      ``"list"`` (a list of dicts).
+
+    Bad filters raise ``ValueError``; an unreachable collector raises ``CollectorUnavailable``.
+    """
+    if return_type not in _RETURN_TYPES:
+        raise ValueError(f"return_type must be one of {', '.join(_RETURN_TYPES)}; got {return_type!r}")
+    if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
+        raise ValueError(f"max_results must be a positive integer; got {max_results!r}")
+    directory = _data_dir(data_dir, needs_files=sql is not None)
+    if sql is not None:
+        if filter is not None or order_by is not None or experiment is not None:
+            raise ValueError("sql= replaces filter/order_by/experiment: pass either sql or those, not both")
+        from collector.query import run_readonly_select
+
+        table = run_readonly_select(_connect(directory), sql)  # type: ignore[arg-type]
+        return _convert(table, return_type)
+    options = {"filter": filter, "order_by": order_by, "experiment": experiment}
+    if directory is not None:
+        rows = _local_rows(directory, max_results=max_results, **options)
+    else:
+        rows = _remote_rows(max_results=max_results, **options)
+    from collector.query import traces_table
+
+    return _convert(traces_table(rows), return_type)
+
+
+def _data_dir(data_dir: str | os.PathLike[str] | None, *, needs_files: bool) -> Path | None:
+    if data_dir is not None:
+        return Path(data_dir)
+    from_env = os.environ.get(DATA_DIR_ENV)
+    if settings.endpoint and not needs_files:
+        return None
+    if from_env:
+        return Path(from_env)
+    if needs_files:
+        raise ValueError(
+            f"sql= reads the data files directly: pass data_dir= (or set {DATA_DIR_ENV}) to the collector's data directory"
+        )
+    raise ValueError(
+        "search_traces needs a place to read from: call otel_feedback.configure('http://127.0.0.1:4318') to ask "
+        f"a collector, or pass data_dir= (or set {DATA_DIR_ENV}) to read its data directory directly"
+    )
+
+
+def _connect(directory: Path | None) -> Any:
+    from collector.storage import connect
+
+    return connect(directory)  # type: ignore[arg-type]
+
+
+def _local_rows(directory: Path, *, max_results: int, **options: Any) -> list[dict[str, Any]]:
+    from collector.query import find_traces
+
+    connection = _connect(directory)
+    try:
+        rows: list[dict[str, Any]] = []
+        token: str | None = None
+        while len(rows) < max_results:
+            page = find_traces(
+                connection, max_results=min(_PAGE_SIZE, max_results - len(rows)), page_token=token, **options
+            )
+            rows.extend(page.rows)
+            token = page.next_page_token
+            if token is None:
+                break
+        return rows
+    finally:
+        connection.close()
+
+
+def _remote_rows(*, max_results: int, **options: Any) -> list[dict[str, Any]]:
+    if options.get("order_by") is not None and not isinstance(options["order_by"], str):
+        options["order_by"] = ", ".join(options["order_by"])
+    body = {key: value for key, value in options.items() if value is not None}
+    rows: list[dict[str, Any]] = []
+    token: str | None = None
+    while len(rows) < max_results:
+        answer = _client.request_json(
+            "POST",
+            "/traces/search",
+            body={**body, "max_results": min(_PAGE_SIZE, max_results - len(rows)), "page_token": token},
+        )
+        rows.extend(answer.get("traces") or [])
+        token = answer.get("next_page_token")
+        if not token:
+            break
+    return rows
+
+
+def _convert(table: Any, return_type: str) -> Any:
+    if return_type == "pyarrow":
+        return table
+    if return_type == "list":
+        return table.to_pylist()
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        raise ImportError(
+            "return_type='pandas' needs pandas, which otel-feedback does not install: `pip install pandas`, "
+            "or use return_type='pyarrow' or 'list'"
+        ) from None
+    return table.to_pandas()
