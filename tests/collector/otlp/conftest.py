@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
@@ -16,25 +14,6 @@ from otlp_recording_store import RecordingStore
 def recording_store() -> RecordingStore:
     """A fresh recording store."""
     return RecordingStore()
-
-
-@pytest.fixture
-def start_collector(tmp_path: Path) -> Iterator[Callable[..., CollectorServer]]:
-    """Start collectors on free loopback ports (``store=`` to inject one); all stopped afterwards."""
-    started: list[CollectorServer] = []
-
-    def start(**options: Any) -> CollectorServer:
-        options.setdefault("port", 0)
-        options.setdefault("grpc_port", 0)
-        data_dir = options.pop("data_dir", tmp_path / f"data-{len(started)}")
-        server = CollectorServer(data_dir, **options)
-        server.start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in reversed(started):
-        server.stop()
 
 
 @pytest.fixture
