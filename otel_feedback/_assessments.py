@@ -21,6 +21,7 @@ from typing import Any
 
 _TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 _SPAN_ID = re.compile(r"^[0-9a-f]{16}$")
+_ASSESSMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 MAX_NAME_LENGTH = 256
 
 FEEDBACK = "feedback"
@@ -144,6 +145,16 @@ def validate_span_id(span_id: Any) -> str:
     if not isinstance(span_id, str) or not _SPAN_ID.match(span_id.strip().lower()) or set(span_id) == {"0"}:
         raise ValueError(f"span_id must be 16 hex characters; got {span_id!r}")
     return span_id.strip().lower()
+
+
+def validate_assessment_id(assessment_id: Any) -> str:
+    """An assessment id (the idempotency key): 1-128 letters, digits, ``_``, ``.``, ``:``, ``-``."""
+    if not isinstance(assessment_id, str) or not _ASSESSMENT_ID.match(assessment_id):
+        raise ValueError(
+            "assessment_id must be 1 to 128 characters of letters, digits, '_', '.', ':' or '-' "
+            f"(a UUID works); got {assessment_id!r}"
+        )
+    return assessment_id
 
 
 def validate_name(name: Any) -> str:

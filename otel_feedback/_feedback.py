@@ -27,6 +27,7 @@ from otel_feedback._assessments import (
     AssessmentSource,
     Expectation,
     Feedback,
+    validate_assessment_id,
     validate_feedback_value,
     validate_metadata,
     validate_trace_id,
@@ -184,7 +185,7 @@ def override_feedback(
     configured (``configure(endpoint)``).
     """
     trace_id = validate_trace_id(trace_id)
-    assessment_id = _validate_assessment_id(assessment_id)
+    assessment_id = validate_assessment_id(assessment_id)
     body: dict[str, Any] = {"value": validate_feedback_value(value)}
     if rationale is not None:
         if not isinstance(rationale, str):
@@ -204,7 +205,7 @@ def override_feedback(
 def delete_assessment(*, trace_id: str, assessment_id: str) -> None:
     """Delete an assessment (a ``delete`` row is logged; history keeps the old one)."""
     trace_id = validate_trace_id(trace_id)
-    assessment_id = _validate_assessment_id(assessment_id)
+    assessment_id = validate_assessment_id(assessment_id)
     _client.request_json("DELETE", f"/traces/{trace_id}/assessments/{_client.quote_segment(assessment_id)}")
 
 
@@ -235,12 +236,6 @@ def _source_json(source: AssessmentSource) -> dict[str, str]:
     if not isinstance(source, AssessmentSource):
         raise ValueError(f"source must be an AssessmentSource; got {type(source).__name__}")
     return {"source_type": str(source.source_type), "source_id": source.source_id}
-
-
-def _validate_assessment_id(assessment_id: Any) -> str:
-    if not isinstance(assessment_id, str) or not assessment_id.strip():
-        raise ValueError("assessment_id must be the non-empty id of an existing assessment (Assessment.assessment_id)")
-    return assessment_id.strip()
 
 
 def _parse_time(text: str) -> dt.datetime:

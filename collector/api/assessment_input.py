@@ -9,7 +9,6 @@ the validator's sentence; unknown fields are refused too (a typo must not silent
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
@@ -22,6 +21,7 @@ from otel_feedback._assessments import (
     AssessmentSource,
     Expectation,
     Feedback,
+    validate_assessment_id,
     validate_feedback_value,
     validate_json_value,
     validate_metadata,
@@ -35,7 +35,6 @@ CREATE_FIELDS = (
 OVERRIDE_FIELDS = ("value", "rationale", "source", "metadata")
 DELETE_FIELDS = ("source",)
 
-_ASSESSMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
 
 def new_assessment(body: Mapping[str, Any], *, trace_id: str) -> AssessmentRecord:
@@ -117,16 +116,6 @@ def parse_source(raw: Any) -> AssessmentSource:
     return AssessmentSource(
         source_type=raw.get("source_type", "HUMAN"), source_id=raw.get("source_id", "anonymous")
     )
-
-
-def validate_assessment_id(assessment_id: Any) -> str:
-    """A client-chosen assessment id (the idempotency key): 1–128 letters, digits, ``_.:-``."""
-    if not isinstance(assessment_id, str) or not _ASSESSMENT_ID.match(assessment_id):
-        raise ValueError(
-            "assessment_id must be 1 to 128 characters of letters, digits, '_', '.', ':' or '-' "
-            f"(a UUID works); got {assessment_id!r}"
-        )
-    return assessment_id
 
 
 def optional_text(what: str, value: Any) -> str | None:

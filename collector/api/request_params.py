@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from collector.api.assessment_input import validate_assessment_id
+from otel_feedback._assessments import validate_assessment_id
 from collector.api.errors import ApiError
 from otel_feedback._assessments import validate_trace_id
 
