@@ -83,8 +83,8 @@ def test_thumbs_down_on_a_traced_chatbot_call_is_searchable(collector, llm, open
     assert answer and trace_id
     collector.store.flush()
 
-    # The OpenAI instrumentation types chat calls CHAT_MODEL (plain completions are LLM).
-    search = {"filter": "assessments.user_feedback = false AND span_type IN ('LLM', 'CHAT_MODEL') "
+    # The OpenAI instrumentation types chat calls CHAT_MODEL, which `span_type = 'LLM'` includes.
+    search = {"filter": "assessments.user_feedback = false AND span_type = 'LLM' "
                         "AND span_type = 'RETRIEVER'"}
     from_files = search_traces(data_dir=collector.data_dir, **search)
     with configured_endpoint(collector.http_url):

@@ -115,7 +115,7 @@ def clause_condition(clause: Clause) -> Condition:
             sql, params = _column_test(f"t.{column}", TRACE_COLUMNS[column], clause)
             return Condition(sql, params)
         if lowered == "span_type":
-            return _any_span(clause, "span_type", ValueKind.TEXT)
+            return _span_type(clause)
     elif lowered == "span" and len(rest) == 1 and rest[0].lower() in SPAN_COLUMNS:
         column = rest[0].lower()
         return _any_span(clause, _SPAN_COLUMN_SQL.get(column, column), SPAN_COLUMNS[column])
@@ -179,6 +179,19 @@ def parse_timestamp(text: str, literal: Literal | None = None) -> dt.datetime:
 
 def _any_span(clause: Clause, column: str, kind: ValueKind) -> Condition:
     test, params = _column_test(column, kind, clause)
+    return Condition(f"t.trace_id IN (SELECT trace_id FROM spans WHERE {test})", params)
+
+
+# A chat model is a kind of LLM (OpenInference reports both as LLM): `span_type = 'LLM'` finds
+# the OpenAI instrumentation's CHAT_MODEL spans too, and `span_type = 'CHAT_MODEL'` only those.
+_SPAN_TYPE_FAMILY = "CASE WHEN span_type = 'CHAT_MODEL' THEN 'LLM' END"
+
+
+def _span_type(clause: Clause) -> Condition:
+    test, params = _column_test("span_type", ValueKind.TEXT, clause)
+    if clause.op not in ("IS NULL", "IS NOT NULL"):
+        family_test, family_params = _column_test(_SPAN_TYPE_FAMILY, ValueKind.TEXT, clause)
+        test, params = f"({test}) OR ({family_test})", params + family_params
     return Condition(f"t.trace_id IN (SELECT trace_id FROM spans WHERE {test})", params)
 
 

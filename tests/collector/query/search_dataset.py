@@ -34,7 +34,7 @@ class SearchData:
     data_dir: Path
     t1: str  # 2026-11-02, LLM, metadata channel=web priority=2, tag env=prod; user_feedback false, accuracy 0.75
     t2: str  # 2026-10-15, retriever only, ERROR; user_feedback true; expected_response 'The answer'
-    t3: str  # 2026-11-05, batch_job, LLM, 500 tokens, metadata channel=cli; no assessments
+    t3: str  # 2026-11-05, batch_job, CHAT_MODEL (a kind of LLM), 500 tokens, metadata channel=cli; no assessments
     t4: str  # 2026-11-03, request is an injection string; user_feedback false overridden to true
     t5: str  # 2026-11-04, user_feedback false then deleted
 
@@ -43,7 +43,8 @@ class SearchData:
 
 
 def _trace(day: str, *, name: str = "chat_app", request: str, llm_tokens: int | None = None,
-           retriever: bool = False, error: bool = False, root_attributes: dict | None = None) -> tuple[str, list]:
+           retriever: bool = False, error: bool = False, root_attributes: dict | None = None,
+           chat_model: bool = False) -> tuple[str, list]:
     trace_id = new_trace_id()
     start = _ns(day)
     root = make_span(
@@ -59,7 +60,8 @@ def _trace(day: str, *, name: str = "chat_app", request: str, llm_tokens: int | 
         spans.append(make_span(trace_id=trace_id, name="chat gpt-4o-mini", parent_span_id=root.span_id,
                                start_ns=start + 2000,
                                attributes={"openinference.span.kind": "LLM", "gen_ai.usage.input_tokens": llm_tokens,
-                                           "gen_ai.usage.output_tokens": 0}))
+                                           "gen_ai.usage.output_tokens": 0,
+                                           **({"otel_feedback.span_type": "CHAT_MODEL"} if chat_model else {})}))
     return trace_id.hex(), spans
 
 
@@ -70,7 +72,7 @@ def build_search_data(data_dir: Path) -> SearchData:
                     root_attributes={"metadata": json.dumps({"channel": "web", "priority": 2}),
                                      "otel_feedback.trace.tags": json.dumps({"env": "prod"})})
     t2, s2 = _trace("2026-10-15T10:00:00", request="How do I trace?", retriever=True, error=True)
-    t3, s3 = _trace("2026-11-05T10:00:00", name="batch_job", request="it's a batch", llm_tokens=500,
+    t3, s3 = _trace("2026-11-05T10:00:00", name="batch_job", request="it's a batch", llm_tokens=500, chat_model=True,
                     root_attributes={"metadata": json.dumps({"channel": "cli"})})
     t4, s4 = _trace("2026-11-03T10:00:00", request=INJECTION)
     t5, s5 = _trace("2026-11-04T10:00:00", request="deleted feedback")

@@ -55,7 +55,9 @@ def test_assessment_fields(connection, search_data: SearchData, filter: str, exp
 @pytest.mark.parametrize(
     ("filter", "expected"),
     [
-        ("span_type = 'LLM'", ("t1", "t3")),
+        ("span_type = 'LLM'", ("t1", "t3")),  # t3's model span is a CHAT_MODEL, a kind of LLM
+        ("span_type = 'CHAT_MODEL'", ("t3",)),
+        ("span_type IN ('CHAT_MODEL', 'RETRIEVER')", ("t2", "t3")),
         ("span_type IN ('RETRIEVER', 'TOOL')", ("t2",)),
         ("span.name = 'retrieve'", ("t2",)),
         ("span.name LIKE 'chat %'", ("t1", "t3")),
