@@ -31,6 +31,7 @@ test: venv chromium
 bench: venv
 	$(BIN)/python bench/decorator_overhead.py
 	$(BIN)/python bench/openai_overhead.py
+	$(BIN)/python bench/evaluate.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

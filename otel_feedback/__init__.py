@@ -45,6 +45,18 @@ from otel_feedback._tracing import (
     update_current_trace,
 )
 
+# Evaluation pulls in pyarrow; it loads on first use so `import otel_feedback` stays light.
+_LAZY_EVALUATION = frozenset({"EvaluationDataset", "EvaluationResult", "create_dataset", "evaluate", "get_dataset"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY_EVALUATION:
+        from otel_feedback import evaluation
+
+        return getattr(evaluation, name)
+    raise AttributeError(f"module 'otel_feedback' has no attribute {name!r}")
+
+
 __all__ = [
     "Assessment",
     "AssessmentSource",
@@ -53,6 +65,8 @@ __all__ = [
     "CollectorError",
     "CollectorUnavailable",
     "Configuration",
+    "EvaluationDataset",
+    "EvaluationResult",
     "Expectation",
     "Feedback",
     "FeedbackNotDelivered",
@@ -63,11 +77,14 @@ __all__ = [
     "Unauthorized",
     "__version__",
     "configure",
+    "create_dataset",
     "delete_assessment",
+    "evaluate",
     "flush",
     "get_assessments",
     "get_current_span_id",
     "get_current_trace_id",
+    "get_dataset",
     "get_last_active_trace_id",
     "get_tracer",
     "log_expectation",
