@@ -21,9 +21,11 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from collector.api import api_routes, cors_middleware
+from collector.labeling import labeling_routes
 from collector.otlp.auth import DEFAULT_PUBLIC_PATHS, BearerTokenMiddleware
 from collector.otlp.http_routes import OtlpHttpReceiver
 from collector.otlp.ingest import ExportPipeline
+from collector.ui import cross_site_middleware, ui_routes
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,9 @@ def health_routes(_context: AppContext) -> Sequence[BaseRoute]:
     return [Route("/healthz", healthz, methods=["GET"], name="healthz")]
 
 
-# Later issues append their providers here (REST API, UI, review app).
-ROUTE_PROVIDERS: list[RouteProvider] = [health_routes, otlp_routes, api_routes]
+# Later issues append their providers here (REST API, UI, review app). labeling_routes adds
+# /api/v1 paths, so it comes before api_routes, whose /api/v1 mount answers every other path.
+ROUTE_PROVIDERS: list[RouteProvider] = [health_routes, otlp_routes, labeling_routes, api_routes, ui_routes]
 
 
 def build_app(
@@ -82,7 +85,7 @@ def build_app(
     auth = [Middleware(BearerTokenMiddleware, token=token, public_paths=public_paths)] if token else []
     # CORS first (outermost): preflights carry no token, and a 401 must still carry CORS headers.
     # Then the cross-site check: a write from another site's page is refused before anything runs.
-    middleware = [*cors_middleware(context.cors_origins), *auth]
+    middleware = [*cors_middleware(context.cors_origins), *cross_site_middleware(context.cors_origins), *auth]
     app = Starlette(routes=routes, middleware=middleware)
     app.state.context = context
     return app

@@ -1,0 +1,110 @@
+"""The web UI's read queries over the storage views (what the REST API does not already give).
+
+Every function takes a DuckDB connection opened for this request alone (``store.connect()``),
+and every value from a request travels as a ``?`` parameter, never inside the SQL text.
+Carrier spans (``otel_feedback.assessment.carrier = true``, see docs/conventions.md) only
+deliver assessments, so the span tree leaves them out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from collector.api.queries import fetch_dicts
+
+NOT_CARRIER = """coalesce(json_extract_string(attributes, '$."otel_feedback.assessment.carrier"'), '') <> 'true'"""
+
+# The compact span list's columns, in the order of each row array (see docs/ui.md).
+COMPACT_SPAN_COLUMNS = ("span_id", "parent_span_id", "name", "span_type", "start_ms", "duration_ms", "status")
+
+
+@dataclass(frozen=True)
+class AssessmentNote:
+    """What the traces table shows when hovering an assessment cell."""
+
+    rationale: str | None
+    source_type: str | None
+    source_id: str | None
+
+
+def compact_spans(connection: duckdb.DuckDBPyConnection, trace_id: str) -> dict[str, Any] | None:
+    """The trace's non-carrier spans as small arrays (start in ms after the trace start), or
+    None when the trace has no span."""
+    rows = connection.execute(
+        f"""SELECT span_id, parent_span_id, name, span_type, start_time_unix_nano, duration_ms, status_code
+            FROM spans WHERE trace_id = ? AND {NOT_CARRIER}
+            ORDER BY start_time_unix_nano, span_id""",
+        [trace_id],
+    ).fetchall()
+    if not rows:
+        return None
+    trace_start = min(row[4] for row in rows)
+    trace_end = max(row[4] + int((row[5] or 0) * 1e6) for row in rows)
+    spans = [
+        [span_id, parent, name, span_type, (start - trace_start) / 1e6, duration or 0.0, status]
+        for span_id, parent, name, span_type, start, duration, status in rows
+    ]
+    return {
+        "trace_id": trace_id,
+        "columns": list(COMPACT_SPAN_COLUMNS),
+        "duration_ms": (trace_end - trace_start) / 1e6,
+        "spans": spans,
+    }
+
+
+def span_row(connection: duckdb.DuckDBPyConnection, trace_id: str, span_id: str) -> dict[str, Any] | None:
+    """Every column of one span, or None."""
+    rows = fetch_dicts(connection, "SELECT * FROM spans WHERE trace_id = ? AND span_id = ? LIMIT 1", [trace_id, span_id])
+    return rows[0] if rows else None
+
+
+def assessment_names(connection: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every assessment name ever used, for the "name" suggestions."""
+    return [row[0] for row in connection.execute("SELECT DISTINCT name FROM assessment_log ORDER BY name").fetchall()]
+
+
+def span_types(connection: duckdb.DuckDBPyConnection) -> list[str]:
+    """The span types present in the data, for the traces table's filter."""
+    rows = connection.execute(
+        "SELECT DISTINCT span_type FROM spans WHERE span_type IS NOT NULL ORDER BY span_type"
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def traces_matching_text(
+    connection: duckdb.DuckDBPyConnection, text: str, *, experiment: str | None, limit: int
+) -> list[str]:
+    """Ids of up to ``limit`` traces with a span whose input or output contains ``text``
+    (case-insensitive, literal: ``%`` and ``_`` are not wildcards)."""
+    needle = text.lower()
+    sql = (
+        "SELECT DISTINCT trace_id FROM spans WHERE "
+        "(contains(lower(input), ?) OR contains(lower(output), ?))"
+    )
+    params: list[Any] = [needle, needle]
+    if experiment is not None:
+        sql += " AND trace_id IN (SELECT trace_id FROM traces WHERE experiment = ?)"
+        params.append(experiment)
+    rows = connection.execute(sql + " LIMIT ?", [*params, limit]).fetchall()
+    return [row[0] for row in rows]
+
+
+def assessment_notes(
+    connection: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]
+) -> dict[tuple[str, str], AssessmentNote]:
+    """Rationale and source of the current (newest) assessment of each name on these traces."""
+    if not trace_ids:
+        return {}
+    rows = connection.execute(
+        """SELECT trace_id, name, rationale, source_type, source_id FROM assessments
+           WHERE list_contains(?, trace_id)
+           QUALIFY row_number() OVER (
+               PARTITION BY trace_id, name ORDER BY created_time_unix_nano DESC, assessment_id DESC) = 1""",
+        [list(trace_ids)],
+    ).fetchall()
+    return {(trace_id, name): AssessmentNote(rationale, source_type, source_id)
+            for trace_id, name, rationale, source_type, source_id in rows}

@@ -1,0 +1,198 @@
+"""``ui_routes``: the web UI's pages and the small JSON endpoints its scripts call.
+
+::
+
+    GET /                                        experiments (by experiment, else service name)
+    GET /experiments/{name}                      the traces table of one experiment
+    GET /traces/{trace_id}                       the trace view (tree, details, assessments)
+    GET /ui/api/traces/{trace_id}/spans          compact span list for the waterfall
+    GET /ui/api/traces/{trace_id}/spans/{span_id}  one span with everything (on selection)
+    GET /ui/api/assessment-names                 names already used (suggestions)
+    GET /ui/static/...                           CSS and JavaScript
+
+Writes go through the REST API (``/api/v1``). Each request opens its own DuckDB connection
+(``store.connect()``) in a worker thread, so new traces show up on reload.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import duckdb
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from collector.api.encoding import JsonResponse
+from collector.api.errors import ApiError, api_endpoint
+from collector.api.queries import experiment_list
+from collector.api.store_access import ApiStore, unknown_trace_message
+from collector.api.trace_json import span_to_json
+from collector.query import FilterError, find_traces, trace_rows
+from collector.ui.queries import (
+    assessment_names,
+    assessment_notes,
+    compact_spans,
+    span_row,
+    span_types,
+    traces_matching_text,
+)
+from collector.ui.rendering import STATIC_DIR, STATIC_PATH, render_page
+from collector.ui.trace_table import (
+    SORTABLE_COLUMNS,
+    STATUSES,
+    TEXT_MATCH_LIMIT,
+    TableControls,
+    assessment_columns,
+    table_filter,
+)
+
+if TYPE_CHECKING:
+    from collector.app import AppContext
+
+_TRACE_ID = re.compile(r"[0-9a-f]{32}")
+_SPAN_ID = re.compile(r"[0-9a-f]{16}")
+
+NO_TRACES_HINT = (
+    "No traces yet: run `otel-feedback demo` to see the tutorial's traces, or point your app's "
+    "OTEL_EXPORTER_OTLP_ENDPOINT here."
+)
+
+
+def ui_routes(context: AppContext) -> Sequence[BaseRoute]:
+    """The UI's routes over ``context.store``."""
+    store = ApiStore(context.store)
+
+    async def experiments_page(_request: Request) -> Response:
+        rows = await run_in_threadpool(lambda: store.read(experiment_list))
+        return render_page("experiments.html", experiments=rows, hint=NO_TRACES_HINT)
+
+    async def traces_page(request: Request) -> Response:
+        experiment = request.path_params["name"]
+        controls = TableControls.from_query(request.query_params)
+        page = await run_in_threadpool(lambda: _traces_table(store, experiment, controls))
+        return render_page(
+            "traces.html",
+            status_code=400 if page["error"] else 200,
+            experiment=experiment,
+            controls=controls,
+            sortable=SORTABLE_COLUMNS,
+            statuses=STATUSES,
+            hint=NO_TRACES_HINT,
+            **page,
+        )
+
+    async def trace_page(request: Request) -> Response:
+        trace_id = request.path_params["trace_id"].lower()
+        summary = None
+        if _TRACE_ID.fullmatch(trace_id):
+            summary = await run_in_threadpool(lambda: _trace_summary(store, trace_id))
+        if summary is None:
+            message = (
+                unknown_trace_message(trace_id) if _TRACE_ID.fullmatch(trace_id)
+                else "A trace id is 32 hexadecimal characters; copy it from the traces table."
+            )
+            return render_page("not_found.html", status_code=404, message=message)
+        return render_page("trace.html", trace=summary)
+
+    @api_endpoint
+    async def spans_json(request: Request) -> Response:
+        trace_id = _checked_id(request.path_params["trace_id"], _TRACE_ID, "trace")
+        found = await run_in_threadpool(lambda: _found_after_flush(store, lambda c: compact_spans(c, trace_id)))
+        if found is None:
+            raise ApiError(404, unknown_trace_message(trace_id))
+        return JsonResponse(found)
+
+    @api_endpoint
+    async def span_json(request: Request) -> Response:
+        trace_id = _checked_id(request.path_params["trace_id"], _TRACE_ID, "trace")
+        span_id = _checked_id(request.path_params["span_id"], _SPAN_ID, "span")
+        row = await run_in_threadpool(lambda: store.read(lambda c: span_row(c, trace_id, span_id)))
+        if row is None:
+            raise ApiError(404, f"Trace {trace_id} has no span {span_id}; reload the trace view.")
+        return JsonResponse({"span": span_to_json(row)})
+
+    @api_endpoint
+    async def names_json(_request: Request) -> Response:
+        names = await run_in_threadpool(lambda: store.read(assessment_names))
+        return JsonResponse({"names": names})
+
+    return [
+        Route("/", experiments_page, methods=["GET"], name="ui_experiments"),
+        Route("/experiments/{name:path}", traces_page, methods=["GET"], name="ui_traces"),
+        Route("/traces/{trace_id}", trace_page, methods=["GET"], name="ui_trace"),
+        Route("/ui/api/traces/{trace_id}/spans", spans_json, methods=["GET"], name="ui_spans"),
+        Route("/ui/api/traces/{trace_id}/spans/{span_id}", span_json, methods=["GET"], name="ui_span"),
+        Route("/ui/api/assessment-names", names_json, methods=["GET"], name="ui_assessment_names"),
+        Mount(STATIC_PATH, app=StaticFiles(directory=STATIC_DIR), name="ui_static"),
+    ]
+
+
+def _traces_table(store: ApiStore, experiment: str, controls: TableControls) -> dict[str, Any]:
+    """Everything the traces table renders (rows, columns, notes, next page, error)."""
+    result: dict[str, Any] = {
+        "rows": [], "columns": [], "notes": {}, "next_page_token": None, "error": None,
+        "span_types": [], "names": [], "text_capped": False, "any_traces": True,
+    }
+    with store.connection() as connection:
+        result["span_types"] = span_types(connection)
+        result["names"] = assessment_names(connection)
+        try:
+            matches = None
+            if controls.text:
+                matches = traces_matching_text(
+                    connection, controls.text, experiment=experiment, limit=TEXT_MATCH_LIMIT + 1
+                )
+                result["text_capped"] = len(matches) > TEXT_MATCH_LIMIT
+                matches = matches[:TEXT_MATCH_LIMIT]
+            page = find_traces(
+                connection,
+                filter=table_filter(controls, text_matches=matches) or None,
+                experiment=experiment,
+                order_by=controls.order_by,
+                max_results=controls.page_size,
+                page_token=controls.page_token,
+                include_bodies=False,
+            )
+        except (FilterError, ValueError) as exc:
+            result["error"] = str(exc)
+            return result
+        ids = [row["trace_id"] for row in page.rows]
+        result["rows"] = page.rows
+        result["columns"] = assessment_columns(page.rows)
+        result["notes"] = assessment_notes(connection, ids)
+        result["next_page_token"] = page.next_page_token
+        if not page.rows:
+            result["any_traces"] = bool(
+                connection.execute("SELECT 1 FROM traces WHERE experiment = ? LIMIT 1", [experiment]).fetchall()
+            )
+    return result
+
+
+def _trace_summary(store: ApiStore, trace_id: str) -> dict[str, Any] | None:
+    rows = _found_after_flush(store, lambda c: trace_rows(c, [trace_id], include_bodies=False) or None)
+    return rows[0] if rows else None
+
+
+_T = TypeVar("_T")
+
+
+def _found_after_flush(store: ApiStore, query: Callable[[duckdb.DuckDBPyConnection], _T | None]) -> _T | None:
+    """``query``'s answer; on a miss, flush acknowledged spans into Parquet once and ask again."""
+    found = store.read(query)
+    if found is None and store.flush():
+        found = store.read(query)
+    return found
+
+
+def _checked_id(raw: str, pattern: re.Pattern[str], kind: str) -> str:
+    value = raw.lower()
+    if not pattern.fullmatch(value):
+        length = 32 if kind == "trace" else 16
+        raise ApiError(400, f"A {kind} id is {length} hexadecimal characters; got {raw!r}.")
+    return value
