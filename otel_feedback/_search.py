@@ -15,6 +15,7 @@ read-only SELECT over the same views instead (files only).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +39,7 @@ def search_traces(
     sql: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     return_type: ReturnType = "pyarrow",
+    labeling_session: Any = None,
 ) -> Any:
     """Return traces matching ``filter`` as a table (pyarrow by default), newest first.
 
@@ -48,6 +50,10 @@ def search_traces(
       collector is asked, or ``OTEL_FEEDBACK_DATA`` is read when no collector is configured.
     - ``sql``: run this read-only SELECT over the views (``spans``, ``traces``,
       ``assessments``, ``assessment_log``) instead; files only.
+    - ``labeling_session``: a ``LabelingSession`` (or its id): that session's traces, in session
+      order, with a ``labels`` column (each reviewer's answers: name, value — text, or JSON text for
+      other values —, source_id, comment);
+      asks the configured collector.
     - ``return_type``: ``"pyarrow"`` (a ``pyarrow.Table``), ``"pandas"`` (needs pandas) or
       ``"list"`` (a list of dicts).
 
@@ -57,6 +63,10 @@ def search_traces(
         raise ValueError(f"return_type must be one of {', '.join(_RETURN_TYPES)}; got {return_type!r}")
     if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
         raise ValueError(f"max_results must be a positive integer; got {max_results!r}")
+    if labeling_session is not None:
+        if filter is not None or sql is not None or experiment is not None or data_dir is not None:
+            raise ValueError("labeling_session= is not combined with filter, sql, experiment or data_dir; pass it alone")
+        return _convert(_labeling_session_table(labeling_session, max_results=max_results), return_type)
     directory = _data_dir(data_dir, needs_files=sql is not None)
     if sql is not None:
         if filter is not None or order_by is not None or experiment is not None:
@@ -136,6 +146,25 @@ def _remote_rows(*, max_results: int, **options: Any) -> list[dict[str, Any]]:
         if not token:
             break
     return rows
+
+
+def _labeling_session_table(session: Any, *, max_results: int) -> Any:
+    """The session's traces (via the collector) with their labels as a ``labels`` column."""
+    from collector.query import traces_table
+    from collector.query.tables import typed_array
+    from otel_feedback.labeling import session_traces
+
+    rows, labels = session_traces(session)
+    rows = rows[:max_results]
+    by_trace: dict[str, list[dict[str, Any]]] = {}
+    for label in labels:
+        value = label["value"]
+        # One Arrow type for every value: text as it is, anything else as its JSON text.
+        entry = {"name": label["name"], "value": value if isinstance(value, str) else json.dumps(value),
+                 "source_id": label["source_id"], "comment": label["comment"]}
+        by_trace.setdefault(label["trace_id"], []).append(entry)
+    table = traces_table(rows)
+    return table.append_column("labels", typed_array([by_trace.get(row["trace_id"], []) for row in rows]))
 
 
 def _convert(table: Any, return_type: str) -> Any:

@@ -17,7 +17,7 @@ from otel_feedback import __version__
 # Modules that provide ``register(subparsers: argparse._SubParsersAction) -> None``.
 # Each registered subparser sets ``func`` (a callable taking the parsed namespace and
 # returning an exit code) with ``parser.set_defaults(func=...)``.
-_COMMAND_MODULES: tuple[str, ...] = ("collector.cli", "otel_feedback.demo.cli", "otel_feedback.evaluation.cli")
+_COMMAND_MODULES: tuple[str, ...] = ("collector.cli", "collector.users_cli", "otel_feedback.demo.cli", "otel_feedback.evaluation.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

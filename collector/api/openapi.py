@@ -381,6 +381,113 @@ _PATHS: dict[str, Any] = {
     },
 }
 
+# -- labeling (collector/labeling/api_routes.py; docs/labeling.md) ---------------------------------
+
+_SCHEMA_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"},
+                "description": "The label schema's name."}
+_SESSION_ID = {"name": "session_id", "in": "path", "required": True,
+               "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}, "description": "The session id."}
+_SCHEMAS.update({
+    "LabelSchema": {
+        "type": "object",
+        "required": ["name", "type", "title", "input"],
+        "properties": {
+            "name": {"type": "string", "description": "Also the name of the assessments it produces."},
+            "type": {"type": "string", "enum": ["feedback", "expectation"]},
+            "title": {"type": "string"},
+            "input": {
+                "type": "object",
+                "required": ["type"],
+                "description": "categorical / categorical_list {options}; text {max_length}; "
+                "text_list {max_length_each, max_count}; numeric {min_value, max_value}.",
+                "properties": {"type": {"type": "string", "enum": ["categorical", "categorical_list", "text",
+                                                                   "text_list", "numeric"]}},
+            },
+            "instruction": _NULLABLE_STRING,
+            "enable_comment": {"type": "boolean"},
+            "overwrite": {"type": "boolean", "description": "Create only: replace an existing schema."},
+        },
+    },
+    "LabelingSession": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "url": {"type": "string", "description": "The review app's page of the session."},
+            "label_schemas": {"type": "array", "items": {"type": "string"}},
+            "assigned_users": {"type": "array", "items": {"type": "string"}},
+            "created_time": {"type": "string", "format": "date-time"},
+            "progress": {"type": "array", "items": {"type": "object"}},
+            "agreement": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "LabelingItems": {
+        "type": "object",
+        "properties": {"items": {"type": "array", "items": {"type": "object", "properties": {
+            "trace_id": {"type": "string"}, "position": {"type": "integer"},
+            "states": {"type": "object", "additionalProperties": {
+                "type": "string", "enum": ["PENDING", "IN_PROGRESS", "COMPLETED", "SKIPPED"]}}}}},
+            "added": {"type": "integer"}},
+    },
+})
+
+
+def _labeling_op(operation_id: str, summary: str, answer: dict[str, Any], *, parameters: list[Any] | None = None,
+                 body: dict[str, Any] | None = None) -> dict[str, Any]:
+    operation: dict[str, Any] = {"operationId": operation_id, "summary": summary,
+                                 "responses": {"200": _answer("OK.", answer), **_COMMON_ERRORS}}
+    if parameters:
+        operation["parameters"] = parameters
+        operation["responses"]["404"] = _error("No such schema or session.")
+    if body is not None:
+        operation["requestBody"] = _json_body(body)
+        operation["responses"].update({k: v for k, v in _WRITE_ERRORS.items() if k != "429"})
+    return operation
+
+
+_OBJECT: dict[str, Any] = {"type": "object"}
+_PATHS.update({
+    "/api/v1/label-schemas": {
+        "get": _labeling_op("list_label_schemas", "Every label schema, built-ins included.", _OBJECT),
+        "post": _labeling_op("create_label_schema", "Create a schema (422 if it exists and overwrite is not true).",
+                             _ref("LabelSchema"), body=_ref("LabelSchema")),
+    },
+    "/api/v1/label-schemas/{name}": {
+        "get": _labeling_op("get_label_schema", "One schema.", _ref("LabelSchema"), parameters=[_SCHEMA_NAME]),
+        "delete": _labeling_op("delete_label_schema", "Delete a schema no session uses.", _OBJECT,
+                               parameters=[_SCHEMA_NAME]),
+    },
+    "/api/v1/labeling-sessions": {
+        "get": _labeling_op("list_labeling_sessions", "Sessions (query name= to filter).", _OBJECT),
+        "post": _labeling_op("create_labeling_session", "Create a session {name, label_schemas, assigned_users}.",
+                             _ref("LabelingSession"), body=_OBJECT),
+    },
+    "/api/v1/labeling-sessions/{session_id}": {
+        "get": _labeling_op("get_labeling_session", "A session with per-reviewer progress and per-schema agreement.",
+                            _ref("LabelingSession"), parameters=[_SESSION_ID]),
+        "delete": _labeling_op("delete_labeling_session", "Delete a session (its assessments stay).", _OBJECT,
+                               parameters=[_SESSION_ID]),
+    },
+    "/api/v1/labeling-sessions/{session_id}/assigned-users": {
+        "put": _labeling_op("set_assigned_users", "Replace the assignees {assigned_users: [...]}.",
+                            _ref("LabelingSession"), parameters=[_SESSION_ID], body=_OBJECT),
+    },
+    "/api/v1/labeling-sessions/{session_id}/items": {
+        "get": _labeling_op("list_labeling_items", "Items with each reviewer's state.", _ref("LabelingItems"),
+                            parameters=[_SESSION_ID]),
+        "post": _labeling_op("add_labeling_items", "Add traces {trace_ids: [...]}.", _ref("LabelingItems"),
+                             parameters=[_SESSION_ID], body=_OBJECT),
+    },
+    "/api/v1/labeling-sessions/{session_id}/traces": {
+        "get": _labeling_op("labeling_session_traces", "The session's traces (TraceSummary) and current labels.",
+                            _OBJECT, parameters=[_SESSION_ID]),
+    },
+    "/api/v1/labeling/export": {
+        "get": _labeling_op("export_labeling_catalog", "Schemas, sessions, items, states, labels and user names.",
+                            _OBJECT),
+    },
+})
+
 OPENAPI_DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {

@@ -18,6 +18,9 @@ import grpc
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 DEFAULT_PUBLIC_PATHS: frozenset[str] = frozenset({"/healthz"})
+# The review app (collector/labeling) signs reviewers in with their own name and password and a
+# signed cookie; a browser cannot send the bearer token, so its pages are exempt from it.
+PUBLIC_PATH_PREFIXES: tuple[str, ...] = ("/review/",)
 _REALM = 'Bearer realm="otel-feedback"'
 
 
@@ -42,7 +45,8 @@ class BearerTokenMiddleware:
         self._public_paths = frozenset(public_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self._public_paths:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if scope["type"] != "http" or path in self._public_paths or path.startswith(PUBLIC_PATH_PREFIXES):
             await self._app(scope, receive, send)
             return
         authorization = None

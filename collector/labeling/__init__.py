@@ -1,0 +1,28 @@
+"""Expert review: the labeling REST endpoints and the review app (``/review``).
+
+``labeling_routes(context)`` is the route provider :mod:`collector.app` mounts. It must come
+before the REST API's ``/api/v1`` mount, which answers every other ``/api/v1`` path itself.
+docs/labeling.md describes schemas, sessions, the review app and the agreement figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from starlette.routing import BaseRoute
+
+from collector.labeling.api_routes import labeling_api_routes
+from collector.labeling.context import LabelingContext
+from collector.labeling.review_routes import review_routes
+
+if TYPE_CHECKING:
+    from collector.app import AppContext
+
+__all__ = ["LabelingContext", "labeling_routes"]
+
+
+def labeling_routes(context: AppContext) -> Sequence[BaseRoute]:
+    """The labeling REST endpoints and the review app over the collector's store and catalog."""
+    labeling = LabelingContext(context.store, context.data_dir)
+    return [*labeling_api_routes(labeling), *review_routes(labeling)]

@@ -1,0 +1,284 @@
+"""The review app: HTML pages under ``/review`` where experts sign in and label a session.
+
+::
+
+    GET  /review/                                   the sessions this reviewer may label
+    GET  /review/signin   POST /review/signin       sign in with a name and password
+    POST /review/signout
+    GET  /review/sessions/{session_id}              queue, progress, agreement, disagreements
+    GET  /review/sessions/{session_id}/items/{n}    item n: conversation, feedback, one control per schema
+    POST /review/sessions/{session_id}/items/{n}    action=submit (validated, stored) or skip
+    GET  /review/static/...                         CSS
+
+Pages are rendered with autoescaping; no data is ever marked safe. Only assigned reviewers may
+open a session that has assignees (others get a 403 page). Form POSTs are checked by
+:mod:`collector.labeling.reviewer_auth` (origin and CSRF token).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from collector.api.errors import ApiError
+from collector.catalog.sessions import (
+    ItemRecord,
+    SessionRecord,
+    current_labels,
+    list_items,
+    list_sessions,
+    mark_opened,
+    mark_skipped,
+)
+from collector.catalog.users import verify_user
+from collector.labeling.context import LabelingContext
+from collector.labeling.conversation import load_conversation
+from collector.labeling.form_answers import ANSWER_PREFIX, COMMENT_PREFIX, answers_from_form, read_form
+from collector.labeling.reviewer_auth import (
+    COOKIE_LIFETIME_SECONDS,
+    COOKIE_NAME,
+    CSRF_FIELD,
+    csrf_token,
+    form_post_allowed,
+    make_cookie,
+    same_origin_post,
+    signed_in_reviewer,
+)
+from collector.labeling.submission import store_answers
+from collector.labeling.summary import REVIEW_PATH, agreement, progress
+from collector.ui.rendering import SECURITY_HEADERS
+
+_HERE = Path(__file__).resolve().parent
+_environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(_HERE / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_environment.globals.update(review=REVIEW_PATH, answer_prefix=ANSWER_PREFIX, comment_prefix=COMMENT_PREFIX,
+                            csrf_field=CSRF_FIELD)
+
+
+def _page(template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+    html = _environment.get_template(template).render(**context)
+    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+
+
+def _message(title: str, text: str, *, status_code: int, reviewer: str | None = None) -> HTMLResponse:
+    return _page("message.html", status_code=status_code, title=title, text=text, reviewer=reviewer, token="")
+
+
+def _safe_next(target: str) -> str:
+    """Only paths inside the review app may be redirected to (no open redirect)."""
+    if target.startswith(REVIEW_PATH + "/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return REVIEW_PATH + "/"
+
+
+class _Secret:
+    """The cookie secret, read from the catalog once."""
+
+    def __init__(self, labeling: LabelingContext) -> None:
+        self._labeling = labeling
+        self._value: bytes | None = None
+        self._guard = threading.Lock()
+
+    def get(self) -> bytes:
+        with self._guard:
+            if self._value is None:
+                self._value = self._labeling.catalog.secret()
+            return self._value
+
+
+def review_routes(labeling: LabelingContext) -> Sequence[BaseRoute]:
+    """The review app's routes, bound to ``labeling``."""
+    secret = _Secret(labeling)
+
+    async def reviewer_of(request: Request) -> str | None:
+        key = await run_in_threadpool(secret.get)
+        return signed_in_reviewer(request, key)
+
+    def to_signin(request: Request) -> Response:
+        return RedirectResponse(f"{REVIEW_PATH}/signin?next={quote(request.url.path)}", status_code=303)
+
+    async def open_session(request: Request, reviewer: str) -> SessionRecord | HTMLResponse:
+        try:
+            session = await run_in_threadpool(lambda: labeling.session(request.path_params["session_id"]))
+        except ApiError as error:
+            return _message("Not found", error.message, status_code=404, reviewer=reviewer)
+        if not session.allows(reviewer):
+            return _message(
+                "Not assigned",
+                f"{reviewer} is not assigned to the labeling session {session.name!r}. Ask its owner to add you "
+                "(session.set_assigned_users).",
+                status_code=403,
+                reviewer=reviewer,
+            )
+        return session
+
+    async def signin_page(request: Request) -> Response:
+        key = await run_in_threadpool(secret.get)
+        return _page("signin.html", next=_safe_next(request.query_params.get("next", "")), error="",
+                     reviewer=None, token=csrf_token(key, request))
+
+    async def signin(request: Request) -> Response:
+        key = await run_in_threadpool(secret.get)
+        try:
+            form = await read_form(request)
+        except ApiError as error:
+            return _message("Bad request", error.message, status_code=error.status)
+        if not form_post_allowed(request, key, form.csrf_token):
+            return _message("Refused", "This sign-in did not come from this site's sign-in page; open it again.",
+                            status_code=403)
+        name, password = form.first("name").strip(), form.first("password")
+        target = _safe_next(form.first("next"))
+        if not name or not await run_in_threadpool(lambda: verify_user(labeling.catalog, name, password)):
+            return _page("signin.html", status_code=401, next=target, reviewer=None,
+                         error="Unknown name or wrong password. Ask for an account: otel-feedback users add NAME.",
+                         token=csrf_token(key, request))
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(COOKIE_NAME, make_cookie(key, name), max_age=COOKIE_LIFETIME_SECONDS, path=REVIEW_PATH,
+                            httponly=True, samesite="lax", secure=request.url.scheme == "https")
+        return response
+
+    async def signout(request: Request) -> Response:
+        if not same_origin_post(request):
+            return _message("Refused", "Sign out from this site's pages.", status_code=403)
+        response = RedirectResponse(f"{REVIEW_PATH}/signin", status_code=303)
+        response.delete_cookie(COOKIE_NAME, path=REVIEW_PATH)
+        return response
+
+    async def home(request: Request) -> Response:
+        reviewer = await reviewer_of(request)
+        if reviewer is None:
+            return to_signin(request)
+        sessions = await run_in_threadpool(lambda: list_sessions(labeling.catalog))
+        mine = [session for session in sessions if session.allows(reviewer)]
+        key = await run_in_threadpool(secret.get)
+        return _page("home.html", reviewer=reviewer, sessions=mine, token=csrf_token(key, request))
+
+    async def session_page(request: Request) -> Response:
+        reviewer = await reviewer_of(request)
+        if reviewer is None:
+            return to_signin(request)
+        session = await open_session(request, reviewer)
+        if isinstance(session, HTMLResponse):
+            return session
+
+        def load() -> dict[str, Any]:
+            items = list_items(labeling.catalog, session.session_id)
+            schemas = labeling.schemas_of(session)
+            return {"items": items, "progress": progress(session, items),
+                    "agreement": agreement(labeling.catalog, session, schemas)}
+
+        data = await run_in_threadpool(load)
+        items: list[ItemRecord] = data["items"]
+        next_item = next((item for item in items if item.state_of(reviewer).value in ("PENDING", "IN_PROGRESS")), None)
+        key = await run_in_threadpool(secret.get)
+        positions = {item.trace_id: item.position for item in items}
+        return _page("session.html", reviewer=reviewer, session=session, next_item=next_item, positions=positions,
+                     token=csrf_token(key, request), **data)
+
+    async def item_page(request: Request, *, error: str = "", status_code: int = 200,
+                        posted: dict[str, Any] | None = None) -> Response:
+        reviewer = await reviewer_of(request)
+        if reviewer is None:
+            return to_signin(request)
+        session = await open_session(request, reviewer)
+        if isinstance(session, HTMLResponse):
+            return session
+
+        def load() -> dict[str, Any] | None:
+            items = list_items(labeling.catalog, session.session_id)
+            item = _item_at(items, request.path_params["position"])
+            if item is None:
+                return None
+            mark_opened(labeling.catalog, session.session_id, item.trace_id, reviewer)
+            mine = [label for label in current_labels(labeling.catalog, session.session_id, trace_id=item.trace_id)
+                    if label.reviewer == reviewer]
+            return {
+                "item": item,
+                "count": len(items),
+                "schemas": labeling.schemas_of(session),
+                "conversation": load_conversation(labeling.api, item.trace_id),
+                "previous": {label.schema_name: label.value for label in mine},
+                "previous_comments": {label.schema_name: label.comment or "" for label in mine},
+            }
+
+        data = await run_in_threadpool(load)
+        if data is None:
+            return _message("Not found", "This session has no such item.", status_code=404, reviewer=reviewer)
+        if posted is not None:
+            data["previous"] = {**data["previous"], **posted}
+        key = await run_in_threadpool(secret.get)
+        return _page("item.html", status_code=status_code, reviewer=reviewer, session=session, error=error,
+                     token=csrf_token(key, request), **data)
+
+    async def item_get(request: Request) -> Response:
+        return await item_page(request)
+
+    async def item_post(request: Request) -> Response:
+        key = await run_in_threadpool(secret.get)
+        reviewer = signed_in_reviewer(request, key)
+        try:
+            form = await read_form(request)
+        except ApiError as error:
+            return _message("Bad request", error.message, status_code=error.status, reviewer=reviewer)
+        if reviewer is None:
+            return _message("Signed out", "Sign in again, then resubmit.", status_code=403)
+        if not form_post_allowed(request, key, form.csrf_token):
+            return _message("Refused", "This form did not come from this review page; reload the page and try "
+                            "again.", status_code=403, reviewer=reviewer)
+        session = await open_session(request, reviewer)
+        if isinstance(session, HTMLResponse):
+            return session
+        items = await run_in_threadpool(lambda: list_items(labeling.catalog, session.session_id))
+        item = _item_at(items, request.path_params["position"])
+        if item is None:
+            return _message("Not found", "This session has no such item.", status_code=404, reviewer=reviewer)
+        schemas = await run_in_threadpool(lambda: labeling.schemas_of(session))
+        answers: dict[str, Any] = {}
+        try:
+            if form.action == "skip":
+                await run_in_threadpool(lambda: mark_skipped(labeling.catalog, session.session_id, item.trace_id, reviewer))
+            else:
+                answers, comments = answers_from_form(form, schemas)
+                await run_in_threadpool(lambda: store_answers(
+                    labeling.store, labeling.catalog, session, schemas, trace_id=item.trace_id, reviewer=reviewer,
+                    answers=answers, comments=comments,
+                ))
+        except ApiError as error:
+            return await item_page(request, error=error.message, status_code=error.status, posted=answers)
+        following = next((other for other in items if other.position > item.position), None)
+        target = (f"{REVIEW_PATH}/sessions/{session.session_id}/items/{following.position}" if following
+                  else f"{REVIEW_PATH}/sessions/{session.session_id}")
+        return RedirectResponse(target, status_code=303)
+
+    return [
+        Route(f"{REVIEW_PATH}/", home, methods=["GET"]),
+        Route(f"{REVIEW_PATH}/signin", signin_page, methods=["GET"]),
+        Route(f"{REVIEW_PATH}/signin", signin, methods=["POST"]),
+        Route(f"{REVIEW_PATH}/signout", signout, methods=["POST"]),
+        Route(f"{REVIEW_PATH}/sessions/{{session_id}}", session_page, methods=["GET"]),
+        Route(f"{REVIEW_PATH}/sessions/{{session_id}}/items/{{position}}", item_get, methods=["GET"]),
+        Route(f"{REVIEW_PATH}/sessions/{{session_id}}/items/{{position}}", item_post, methods=["POST"]),
+        Mount(f"{REVIEW_PATH}/static", app=StaticFiles(directory=_HERE / "static"), name="review_static"),
+    ]
+
+
+def _item_at(items: Sequence[ItemRecord], raw: str) -> ItemRecord | None:
+    if not raw.isdigit():
+        return None
+    position = int(raw)
+    return next((item for item in items if item.position == position), None)
