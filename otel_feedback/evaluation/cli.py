@@ -56,7 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"the data directory (default ${DATA_ENV} or {DEFAULT_DATA})")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--dataset", help="evaluate this evaluation dataset (latest version unless --version)")
-    source.add_argument("--labeling-session", help="evaluate the traces of a labeling session (not available yet)")
+    source.add_argument("--labeling-session", metavar="NAME",
+                        help="evaluate the traces of the labeling session NAME (asks the collector at --collector)")
     source.add_argument("--filter", help="evaluate the stored traces matching this search_traces filter")
     parser.add_argument("--version", type=int, help="the dataset version (default: the latest)")
     parser.add_argument("--predict", metavar="MODULE:FUNCTION",
@@ -67,6 +68,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--judge-model", help="the judge, e.g. openai:/gpt-4o-mini (default $OTEL_FEEDBACK_JUDGE_MODEL)")
     parser.add_argument("--max-workers", type=int, help="rows evaluated at once (default 8)")
     parser.add_argument("--run-name", help="a name for the run")
+    parser.add_argument("--collector", default="http://127.0.0.1:4318",
+                        help="the collector holding labeling sessions (with --labeling-session); scores are "
+                             "also sent there as feedback")
     parser.add_argument("--max-results", type=int, default=10_000, help="at most this many traces (with --filter or alone)")
     parser.set_defaults(func=run)
 
@@ -75,13 +79,14 @@ def run(args: argparse.Namespace) -> int:
     """Run the evaluation the arguments describe; print the run id and metrics."""
     from otel_feedback.evaluation import evaluate, get_dataset
 
-    if args.labeling_session:
-        print("otel-feedback evaluate: --labeling-session is not available yet; use --filter or --dataset.", file=sys.stderr)
-        return 2
+    from otel_feedback import CollectorError
+
     try:
         scorers = _scorers(args)
         predict_fn = _import_function(args.predict) if args.predict else None
-        if args.dataset:
+        if args.labeling_session:
+            data = _labeling_session_traces(args)
+        elif args.dataset:
             data: Any = get_dataset(args.dataset, version=args.version, data_dir=args.data)
         else:
             from otel_feedback import search_traces
@@ -90,12 +95,28 @@ def run(args: argparse.Namespace) -> int:
                                  order_by="start_time ASC")
         result = evaluate(data, predict_fn=predict_fn, scorers=scorers, max_workers=args.max_workers,
                           run_name=args.run_name, data_dir=args.data)
-    except (ValueError, LookupError, FileNotFoundError, ImportError) as exc:
+    except (ValueError, LookupError, FileNotFoundError, ImportError, CollectorError) as exc:
         print(f"otel-feedback evaluate: {exc}", file=sys.stderr)
         return 2
+    if args.labeling_session:
+        import otel_feedback
+
+        otel_feedback.flush()
     print(f"run {result.run_id}: {result.rows.num_rows} rows, written to {result.path}")
     print(json.dumps(result.metrics, indent=2))
     return 0
+
+
+def _labeling_session_traces(args: argparse.Namespace) -> Any:
+    """The traces of the newest labeling session called ``args.labeling_session``, with labels."""
+    import otel_feedback
+    from otel_feedback.labeling import get_labeling_sessions
+
+    otel_feedback.configure(args.collector)  # the session lives in the collector's catalog
+    sessions = get_labeling_sessions(name=args.labeling_session)
+    if not sessions:
+        raise LookupError(f"there is no labeling session named {args.labeling_session!r} at {args.collector}")
+    return otel_feedback.search_traces(labeling_session=sessions[-1], max_results=min(args.max_results, 1000))
 
 
 def _scorers(args: argparse.Namespace) -> list[Scorer]:

@@ -43,5 +43,22 @@ def test_evaluate_a_dataset_with_a_predict_function_and_a_judge(tmp_path: Path, 
 def test_unknown_dataset_and_labeling_session_say_what_to_do(tmp_path: Path, capsys):
     assert _main(["evaluate", "--data", str(tmp_path), "--dataset", "missing"]) == 2
     assert "no dataset named 'missing'" in capsys.readouterr().err
-    assert _main(["evaluate", "--data", str(tmp_path), "--labeling-session", "s1"]) == 2
-    assert "not available yet" in capsys.readouterr().err
+
+
+
+def test_labeling_session_source_says_what_is_missing(tmp_path: Path, capsys):
+    from collector.server import CollectorServer
+    from otel_feedback import _config
+
+    saved = (_config.settings.endpoint, dict(_config.settings.headers))
+    try:
+        with CollectorServer(tmp_path / "data", port=0, grpc_port=None) as server:
+            code = _main(["evaluate", "--data", str(tmp_path / "data"), "--labeling-session", "s1",
+                          "--collector", server.http_url, "--scorer", "exact_match"])
+        assert code == 2
+        assert f"no labeling session named 's1' at {server.http_url}" in capsys.readouterr().err
+        assert _main(["evaluate", "--data", str(tmp_path), "--labeling-session", "s1",
+                      "--collector", server.http_url, "--scorer", "exact_match"]) == 2
+        assert server.http_url in capsys.readouterr().err  # the stopped collector is named
+    finally:
+        _config.settings.endpoint, _config.settings.headers = saved[0], saved[1]
