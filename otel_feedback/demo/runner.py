@@ -196,7 +196,12 @@ def run_demo(
             f"{span_count} spans in {trace_count} traces; assessments on {feedback.trace_id}: "
             + ", ".join(f"{name}={value} ({source_type} {source_id})" for name, value, source_type, source_id in stored),
             f"SQL: otel-feedback sql --data {data_dir} \"select name, span_type, duration_ms from spans\"",
-            f"the trace over REST: {collector.http_url}/api/v1/traces/{feedback.trace_id}",
+        )
+        steps.say(
+            "See it in the web UI",
+            f"traces table: {collector.http_url}/experiments/tutorial",
+            f"the thumbs-down trace: {collector.http_url}/traces/{feedback.trace_id}",
+            f"the same over REST: {collector.http_url}/api/v1/traces/{feedback.trace_id}",
         )
 
         if serve:
