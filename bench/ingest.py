@@ -81,6 +81,24 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def watch_peak_rss(pid: int) -> tuple[threading.Thread, list[float]]:
+    """Poll a process's VmHWM until it exits; the list's last value is the latest reading
+    (so it covers the graceful stop's final flush and compaction too)."""
+    readings = [0.0]
+
+    def poll() -> None:
+        while True:
+            try:
+                readings[-1] = max(readings[-1], peak_rss_mb(pid))
+            except (FileNotFoundError, ProcessLookupError, ValueError):
+                return
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    return thread, readings
+
+
 def percentile(values: list[float], fraction: float) -> float:
     """The ``fraction`` quantile of ``values`` (nearest rank)."""
     ordered = sorted(values)
@@ -157,6 +175,7 @@ def main() -> int:
         with log_path.open("wb") as log:
             collector = CollectorProcess(data_dir, args=["--grpc-port", "-1", "--log-level", "WARNING", *args.collector_arg], log_file=log)
             collector.start()
+            watcher, lifetime_rss = watch_peak_rss(collector.pid)
             try:
                 elapsed, results = send_all(f"{collector.http_url}/v1/traces", bodies, spans_per_request)
                 rss = peak_rss_mb(collector.pid)
@@ -164,6 +183,7 @@ def main() -> int:
                 stop_began = time.perf_counter()
                 exit_code = collector.stop()
                 stop_seconds = time.perf_counter() - stop_began
+                watcher.join(timeout=5)
         stored = connect(data_dir).sql("select count(*) from spans").fetchall()[0][0]
         log_tail = log_path.read_text(errors="replace")[-2000:]
 
@@ -181,7 +201,8 @@ def main() -> int:
         f"(including the graceful stop's final flush, {stop_seconds:.1f} s)"
     )
     print(f"ack latency p50 / p99:  {percentile(latencies, 0.50) * 1000:.1f} ms / {percentile(latencies, 0.99) * 1000:.1f} ms")
-    print(f"collector peak RSS:     {rss:.0f} MB   (goal < 300 MB)")
+    print(f"collector peak RSS:     {rss:.0f} MB   (goal < 300 MB; while receiving)")
+    print(f"  incl. graceful stop:  {lifetime_rss[-1]:.0f} MB   (last reading before exit: final flush + compaction)")
     print(f"baseline sink spans/s:  {sink_rate:,.0f}   (uvicorn reading the body and answering 200)")
     print(f"ratio collector/sink:   {rate / sink_rate:.2f}")
     print(f"retried answers:        {errors or 'none'}")

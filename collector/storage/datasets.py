@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,8 @@ import pyarrow.parquet as pq
 
 from collector.storage.manifest import DataFile
 from collector.storage.schema import ASSESSMENT_SCHEMA, SPAN_SCHEMA
+from collector.storage.sorted_merge import merge_sorted_files
+from collector.storage.trace_summaries import TRACE_SUMMARY_SCHEMA, SummaryCalculator
 from collector.storage.wal import fsync_directory
 
 
@@ -61,6 +65,14 @@ ASSESSMENTS = DatasetLayout(
     sort_columns=("trace_id", "created_time_unix_nano", "assessment_id"),
 )
 LAYOUTS = {layout.name: layout for layout in (SPANS, ASSESSMENTS)}
+# One partial summary per trace per run (see trace_summaries.py); a run's summary files
+# describe exactly the span files of that run, and are replaced together with them.
+TRACE_SUMMARIES = DatasetLayout(
+    name="trace_summaries",
+    schema=TRACE_SUMMARY_SCHEMA,
+    key_columns=("trace_id",),
+    sort_columns=("trace_id",),
+)
 
 
 def data_file_name(layout: DatasetLayout, *, level: int, number: int) -> str:
@@ -155,6 +167,158 @@ def merge_data_files(
             (data_dir / data_file.path).unlink(missing_ok=True)
         raise
     return merged
+
+
+def merge_span_files(
+    summaries: SummaryCalculator,
+    *,
+    inputs: list[str],
+    data_dir: Path,
+    relative_paths: Callable[[DatasetLayout], str],
+    level: int,
+    run: int,
+    row_group_size: int,
+    row_group_bytes: int,
+    file_bytes: int,
+    input_budget_bytes: int,
+    scratch_dir: Path,
+    max_fan_in: int = 16,
+    step_guard: AbstractContextManager[Any] | None = None,
+) -> tuple[list[DataFile], DataFile | None]:
+    """Merge live span files (a streaming k-way merge: memory stays bounded) into sorted files
+    covering disjoint trace-id ranges, and write the run's trace summaries alongside.
+
+    Each open input costs read buffers, so at most ``max_fan_in`` files are merged at once:
+    more inputs are first merged in groups into temporary files in ``scratch_dir``.
+    Returns the new span files and the new summary file. ``relative_paths(layout)`` hands out
+    a new file name in that dataset. Nothing is left behind when it fails.
+    """
+    scratch: list[Path] = []
+    try:
+        sources = [data_dir / path for path in inputs]
+        while len(sources) > max_fan_in:
+            grouped = []
+            for start in range(0, len(sources), max_fan_in):
+                target = scratch_dir / f".merge-{run}-{len(scratch)}.parquet"
+                scratch.append(target)
+                _merge_spans_into_one_file(
+                    sources[start : start + max_fan_in],
+                    target,
+                    input_budget_bytes=input_budget_bytes,
+                    row_group_bytes=row_group_bytes,
+                    step_guard=step_guard,
+                )
+                grouped.append(target)
+            sources = grouped
+        return _merge_span_sources(
+            summaries,
+            sources=sources,
+            data_dir=data_dir,
+            relative_paths=relative_paths,
+            level=level,
+            run=run,
+            row_group_size=row_group_size,
+            row_group_bytes=row_group_bytes,
+            file_bytes=file_bytes,
+            input_budget_bytes=input_budget_bytes,
+            step_guard=step_guard,
+        )
+    finally:
+        for path in scratch:
+            path.unlink(missing_ok=True)
+
+
+def _merge_spans_into_one_file(
+    sources: list[Path],
+    target: Path,
+    *,
+    input_budget_bytes: int,
+    row_group_bytes: int,
+    step_guard: AbstractContextManager[Any] | None,
+) -> None:
+    merge_sorted_files(
+        sources,
+        schema=SPANS.schema,
+        key_columns=SPANS.key_columns,
+        sort_columns=SPANS.sort_columns,
+        open_output=lambda: target,
+        close_output=lambda path, rows: None,
+        on_row_group=lambda rows: None,
+        row_group_rows=1 << 20,
+        row_group_bytes=row_group_bytes,
+        file_bytes=1 << 62,
+        input_budget_bytes=input_budget_bytes,
+        step_guard=step_guard,
+    )
+
+
+def _merge_span_sources(
+    summaries: SummaryCalculator,
+    *,
+    sources: list[Path],
+    data_dir: Path,
+    relative_paths: Callable[[DatasetLayout], str],
+    level: int,
+    run: int,
+    row_group_size: int,
+    row_group_bytes: int,
+    file_bytes: int,
+    input_budget_bytes: int,
+    step_guard: AbstractContextManager[Any] | None,
+) -> tuple[list[DataFile], DataFile | None]:
+    merged: list[DataFile] = []
+    names: dict[Path, str] = {}
+    summary_path = relative_paths(TRACE_SUMMARIES)
+    summary_temporary = _temporary_path(data_dir / summary_path)
+    summary_writer = pq.ParquetWriter(
+        summary_temporary, TRACE_SUMMARY_SCHEMA, compression="zstd", write_statistics=True
+    )
+    summary_rows = 0
+
+    def open_output() -> Path:
+        relative_path = relative_paths(SPANS)
+        temporary = _temporary_path(data_dir / relative_path)
+        names[temporary] = relative_path
+        return temporary
+
+    def close_output(temporary: Path, rows: int) -> None:
+        relative_path = names.pop(temporary)
+        _publish(temporary, data_dir / relative_path)
+        merged.append(DataFile(path=relative_path, rows=rows, level=level, run=run))
+
+    def summarize(rows: pa.Table) -> None:
+        nonlocal summary_rows
+        partial = summaries.summarize_spans(rows)
+        summary_writer.write_table(partial, row_group_size=max(1, partial.num_rows))
+        summary_rows += partial.num_rows
+
+    try:
+        merge_sorted_files(
+            sources,
+            schema=SPANS.schema,
+            key_columns=SPANS.key_columns,
+            sort_columns=SPANS.sort_columns,
+            open_output=open_output,
+            close_output=close_output,
+            on_row_group=summarize,
+            row_group_rows=row_group_size,
+            row_group_bytes=row_group_bytes,
+            file_bytes=file_bytes,
+            input_budget_bytes=input_budget_bytes,
+            step_guard=step_guard,
+        )
+        summary_writer.close()
+        if not summary_rows:
+            summary_temporary.unlink(missing_ok=True)
+            return merged, None
+        _publish(summary_temporary, data_dir / summary_path)
+    except BaseException:
+        summary_writer.close()
+        summary_temporary.unlink(missing_ok=True)
+        for data_file in merged:
+            (data_dir / data_file.path).unlink(missing_ok=True)
+        raise
+    return merged, DataFile(path=summary_path, rows=summary_rows, level=level, run=run)
 
 
 def _trace_id_bound(index: int, partitions: int) -> str:

@@ -1,6 +1,7 @@
 """The manifest: the one file that says which Parquet files are live.
 
-``manifest.json`` in the data directory lists, per dataset (``spans``, ``assessments``), the
+``manifest.json`` in the data directory lists, per dataset (``spans``, ``assessments``,
+``trace_summaries``), the
 live files with their row counts and compaction level; the files compaction replaced
 (``retired``, deleted after a grace period so running queries never see a file vanish); and
 ``wal_applied_through``, the last write-ahead segment already in Parquet (so a crash between
@@ -23,7 +24,7 @@ from typing import Any
 from collector.storage.wal import fsync_directory
 
 MANIFEST_NAME = "manifest.json"
-DATASETS = ("spans", "assessments")
+DATASETS = ("spans", "assessments", "trace_summaries")
 _FORMAT_VERSION = 1
 
 
@@ -67,6 +68,11 @@ class Manifest:
     def add(self, dataset: str, data_file: DataFile) -> None:
         """Make a file live."""
         self.files[dataset].append(data_file)
+
+    def runs_with_summaries(self) -> set[int]:
+        """The span runs whose trace summaries are live (a run's summaries cover all its
+        span files)."""
+        return {data_file.run for data_file in self.files["trace_summaries"]}
 
     def replace(self, dataset: str, old: Iterable[DataFile], new: Iterable[DataFile]) -> None:
         """Swap compacted files for their merged files; the old ones become retired."""

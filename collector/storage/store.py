@@ -14,6 +14,7 @@ Data directory layout (docs/storage.md has the details)::
     wal/segment-*.wal        write-ahead log segments; wal/damaged/ holds set-aside ones
     tmp/                     DuckDB spill files while compacting (emptied at start-up)
     spans/spans-L<level>-<number>.parquet
+    trace_summaries/trace_summaries-L<level>-<number>.parquet   one partial summary per trace
     assessments/assessments-L<level>-<number>.parquet
 """
 
@@ -25,7 +26,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -41,19 +42,25 @@ from collector.storage.datasets import (
     ASSESSMENTS,
     LAYOUTS,
     SPANS,
+    TRACE_SUMMARIES,
     DatasetLayout,
     data_file_name,
     merge_data_files,
+    merge_span_files,
+    parquet_list_sql,
     write_table_file,
 )
 from collector.storage.errors import StoreBusy, StoreLocked
 from collector.storage.log_assessments import logs_request_to_assessments
 from collector.storage.manifest import DataFile, Manifest, read_manifest, write_manifest
+from collector.storage.memory import release_free_memory, use_system_allocator
 from collector.storage.otlp_values import to_json
 from collector.storage.span_rows import traces_request_to_rows
+from collector.storage.trace_summaries import SummaryCalculator, spans_to_summaries_sql
 from collector.storage.views import create_views, open_read_connection
 from collector.storage.wal import (
     RecordKind,
+    SegmentReader,
     WalRecord,
     WriteAheadLog,
     list_segments,
@@ -69,11 +76,17 @@ _DAMAGED_DIR = "damaged"
 # Flush early when this much is waiting, whatever the interval: it bounds memory.
 _EARLY_FLUSH_BYTES = 16 * 1024 * 1024
 # WAL payload bytes converted to Arrow at a time while flushing (bounds the flush's memory).
-_CHUNK_BYTES = 8 * 1024 * 1024
+_CHUNK_BYTES = 4 * 1024 * 1024
 _SPILL_DIR = "tmp"
-_MERGE_MEMORY_LIMIT = "256MB"
-# Compressed input bytes per compaction output file (one trace-id range each).
+# DuckDB's memory for merging assessments (narrow rows) and for building missing summaries;
+# it spills to ``tmp/`` beyond this.
+_MERGE_MEMORY_LIMIT = "64MB"
+# Compressed bytes per compaction output file (one trace-id range each).
 _MERGE_PARTITION_BYTES = 16 * 1024 * 1024
+# Span compaction is a streaming merge: this much (uncompressed) is read ahead over all
+# inputs, and an output row group holds at most this much (fewer rows when spans are wide).
+_MERGE_INPUT_BUDGET_BYTES = 4 * 1024 * 1024
+_MERGE_ROW_GROUP_BYTES = 4 * 1024 * 1024
 
 
 class SpanStore:
@@ -105,7 +118,9 @@ class SpanStore:
         self._row_group_size = row_group_size
         self._wal = WriteAheadLog(self.data_dir / _WAL_DIR)
         self._pending_lock = threading.Lock()
-        self._pending: list[WalRecord] = []
+        # Sealed WAL segments not yet in Parquet (their records are read back from disk when
+        # flushed, so acknowledged payloads are not also held in memory).
+        self._unflushed_segments: list[Path] = []
         self._pending_bytes = 0
         self._inflight_bytes = 0
         self._manifest_lock = threading.Lock()
@@ -121,6 +136,10 @@ class SpanStore:
         self._lock_fd = -1
         self._state = "new"
         self._writer_error: BaseException | None = None
+        self._summaries: SummaryCalculator | None = None
+        # Held while a flush converts a chunk and during each compaction step, so the two
+        # memory peaks take turns instead of adding up.
+        self._memory_turn = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -128,12 +147,15 @@ class SpanStore:
         """Create or recover the data directory, replay the WAL and start the writer threads."""
         if self._state != "new":
             raise RuntimeError("This SpanStore was already opened; create a new one.")
-        for sub in ("", _WAL_DIR, SPANS.name, ASSESSMENTS.name):
+        for sub in ("", _WAL_DIR, SPANS.name, ASSESSMENTS.name, TRACE_SUMMARIES.name):
             (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
         self._take_directory_lock()
+        use_system_allocator()
         self._manifest = read_manifest(self.data_dir)
         self._remove_unpublished_files()
         self._delete_expired_retired_files()
+        self._summaries = SummaryCalculator()
+        self._summarize_runs_without_summaries()
         last_segment = self._recover_wal()
         applied = self._manifest.wal_applied_through
         self._wal.open(first_segment_number=max(last_segment, applied) + 1)
@@ -159,6 +181,9 @@ class SpanStore:
         # A segment left behind is deleted at the next open (it is at or below
         # ``wal_applied_through``), so nothing acknowledged is ever deleted here.
         self._wal.close()
+        if self._summaries is not None:
+            self._summaries.close()
+            self._summaries = None
         if self._lock_fd >= 0:
             os.close(self._lock_fd)
             self._lock_fd = -1
@@ -253,7 +278,6 @@ class SpanStore:
             )
         with self._pending_lock:
             sequence = self._wal.append(kind, payload)
-            self._pending.append(WalRecord(kind, payload))
             self._pending_bytes += len(payload)
             early = self._pending_bytes >= _EARLY_FLUSH_BYTES
         self._wal.wait_durable(sequence)
@@ -291,26 +315,32 @@ class SpanStore:
 
     def _flush_pending(self) -> None:
         with self._pending_lock:
-            if not self._pending:
-                return
-            records = self._pending
-            self._pending = []
-            self._inflight_bytes = self._pending_bytes
-            self._pending_bytes = 0
-            sealed = self._wal.rotate()
-        try:
-            self._store_records(records, wal_through=segment_number(sealed[-1]))
-        except BaseException:
-            with self._pending_lock:
-                self._pending[:0] = records
-                self._pending_bytes += self._inflight_bytes
-                self._inflight_bytes = 0
-            raise
-        self._inflight_bytes = 0
+            if self._pending_bytes:
+                self._unflushed_segments.extend(self._wal.rotate())
+                self._inflight_bytes += self._pending_bytes
+                self._pending_bytes = 0
+            sealed = list(self._unflushed_segments)
+        if not sealed:
+            return
+        readers = [SegmentReader(path) for path in sealed]
+        # On failure the segments stay in ``_unflushed_segments`` and the next flush retries.
+        self._store_records(
+            (record for reader in readers for record in reader),
+            wal_through=segment_number(sealed[-1]),
+        )
+        damaged = [reader for reader in readers if reader.damage is not None]
+        for reader in damaged:
+            logger.error(
+                "WRITE-AHEAD LOG DAMAGED: %s (%s) was damaged after it was written; its intact "
+                "records are stored, the rest is lost.", reader.path, reader.damage,
+            )
+        with self._pending_lock:
+            del self._unflushed_segments[: len(sealed)]
+            self._inflight_bytes = 0
         self._wal.release(sealed)
         self._compaction_wakeup.set()
 
-    def _store_records(self, records: list[WalRecord], *, wal_through: int) -> None:
+    def _store_records(self, records: Iterable[WalRecord], *, wal_through: int) -> None:
         """Convert WAL records to Arrow, write them as level-0 files and publish them.
 
         Records are converted in chunks of about ``_CHUNK_BYTES`` so memory stays bounded
@@ -321,16 +351,35 @@ class SpanStore:
         with self._manifest_lock:
             run = self._manifest.take_file_number()
         new_files: list[tuple[str, DataFile]] = []
+        partial_summaries: list[pa.Table] = []
         chunk: list[WalRecord] = []
         chunk_bytes = 0
-        for index, record in enumerate(records):
+        for record in records:
             chunk.append(record)
             chunk_bytes += len(record.payload)
-            if chunk_bytes >= _CHUNK_BYTES or index == len(records) - 1:
-                new_files.extend(
-                    self._write_chunk(chunk, seen_spans, seen_assessments, run=run)
-                )
+            if chunk_bytes >= _CHUNK_BYTES:
+                with self._memory_turn:
+                    new_files.extend(
+                        self._write_chunk(
+                            chunk, seen_spans, seen_assessments, partial_summaries, run=run
+                        )
+                    )
                 chunk, chunk_bytes = [], 0
+        if chunk:
+            with self._memory_turn:
+                new_files.extend(
+                    self._write_chunk(
+                        chunk, seen_spans, seen_assessments, partial_summaries, run=run
+                    )
+                )
+            chunk = []
+        if partial_summaries:
+            assert self._summaries is not None
+            summary = self._summaries.merge(partial_summaries)
+            partial_summaries.clear()
+            summary_file = self._write_level0_file(summary, TRACE_SUMMARIES, run=run)
+            if summary_file is not None:
+                new_files.append((TRACE_SUMMARIES.name, summary_file))
         with self._manifest_lock:
             for name, data_file in new_files:
                 self._manifest.add(name, data_file)
@@ -344,6 +393,7 @@ class SpanStore:
         records: list[WalRecord],
         seen_spans: set[tuple[str, str]],
         seen_assessments: set[str],
+        partial_summaries: list[pa.Table],
         *,
         run: int,
     ) -> list[tuple[str, DataFile]]:
@@ -371,25 +421,37 @@ class SpanStore:
                 assessments_to_table(unique_assessments) if unique_assessments else None
             ),
         }
+        del span_tables, assessments, unique_assessments
         written: list[tuple[str, DataFile]] = []
-        for name, table in tables.items():
+        spans = tables[SPANS.name]
+        if spans is not None and spans.num_rows:
+            assert self._summaries is not None
+            partial_summaries.append(self._summaries.summarize_spans(spans))
+        spans = None
+        for name in list(tables):
+            table = tables.pop(name)
             if table is None or table.num_rows == 0:
                 continue
-            layout = LAYOUTS[name]
-            with self._manifest_lock:
-                number = self._manifest.take_file_number()
-            data_file = write_table_file(
-                table,
-                layout,
-                data_dir=self.data_dir,
-                relative_path=data_file_name(layout, level=0, number=number),
-                level=0,
-                run=run,
-                row_group_size=self._row_group_size,
-            )
+            data_file = self._write_level0_file(table, LAYOUTS[name], run=run)
+            del table
             if data_file is not None:
                 written.append((name, data_file))
         return written
+
+    def _write_level0_file(
+        self, table: pa.Table, layout: DatasetLayout, *, run: int
+    ) -> DataFile | None:
+        with self._manifest_lock:
+            number = self._manifest.take_file_number()
+        return write_table_file(
+            table,
+            layout,
+            data_dir=self.data_dir,
+            relative_path=data_file_name(layout, level=0, number=number),
+            level=0,
+            run=run,
+            row_group_size=self._row_group_size,
+        )
 
     def _compactor_loop(self) -> None:
         while True:
@@ -418,36 +480,73 @@ class SpanStore:
             if not chosen:
                 return 0
 
-            def next_path() -> str:
+            def next_path(target: DatasetLayout = layout) -> str:
                 with self._manifest_lock:
                     number = self._manifest.take_file_number()
-                return data_file_name(layout, level=level, number=number)
+                return data_file_name(target, level=level, number=number)
 
             with self._manifest_lock:
                 run = self._manifest.take_file_number()
-            connection = self._merge_connection()
-            try:
-                merged = merge_data_files(
-                    connection,
-                    layout,
-                    inputs=[f.path for f in chosen],
-                    data_dir=self.data_dir,
-                    relative_paths=next_path,
-                    level=level,
-                    run=run,
-                    row_group_size=self._row_group_size,
-                    partition_bytes=_MERGE_PARTITION_BYTES,
-                )
-            finally:
-                connection.close()
+            summary: DataFile | None = None
+            if layout is SPANS:
+                summaries = SummaryCalculator()
+                try:
+                    merged, summary = merge_span_files(
+                        summaries,
+                        inputs=[f.path for f in chosen],
+                        data_dir=self.data_dir,
+                        relative_paths=next_path,
+                        level=level,
+                        run=run,
+                        row_group_size=self._row_group_size,
+                        row_group_bytes=_MERGE_ROW_GROUP_BYTES,
+                        file_bytes=_MERGE_PARTITION_BYTES,
+                        input_budget_bytes=_MERGE_INPUT_BUDGET_BYTES,
+                        scratch_dir=self._scratch_dir(),
+                        step_guard=self._memory_turn,
+                    )
+                finally:
+                    summaries.close()
+            else:
+                connection = self._merge_connection()
+                try:
+                    merged = merge_data_files(
+                        connection,
+                        layout,
+                        inputs=[f.path for f in chosen],
+                        data_dir=self.data_dir,
+                        relative_paths=next_path,
+                        level=level,
+                        run=run,
+                        row_group_size=self._row_group_size,
+                        partition_bytes=_MERGE_PARTITION_BYTES,
+                    )
+                finally:
+                    connection.close()
             with self._manifest_lock:
                 self._manifest.replace(layout.name, chosen, merged)
+                if layout is SPANS:
+                    # A run's summaries go with its span files, in the same manifest.
+                    runs = {f.run for f in chosen}
+                    replaced = [
+                        f for f in self._manifest.files[TRACE_SUMMARIES.name] if f.run in runs
+                    ]
+                    self._manifest.replace(
+                        TRACE_SUMMARIES.name, replaced, [summary] if summary else []
+                    )
                 write_manifest(self.data_dir, self._manifest)
             logger.info(
                 "Compacted %d %s files into %d level-%d files (%d rows).",
                 len(chosen), layout.name, len(merged), level, sum(f.rows for f in merged),
             )
+            release_free_memory()
             return len(chosen)
+
+    def _scratch_dir(self) -> Path:
+        """``tmp/``: spill and intermediate merge files (emptied at start-up)."""
+        spill = self.data_dir / _SPILL_DIR
+        spill.mkdir(exist_ok=True)
+        return spill
 
     def _merge_connection(self) -> duckdb.DuckDBPyConnection:
         """A private in-memory DuckDB for compaction: bounded memory, spilling to the data dir."""
@@ -475,6 +574,32 @@ class SpanStore:
             self._manifest.retired = [r for r in self._manifest.retired if r not in expired]
             write_manifest(self.data_dir, self._manifest)
 
+    def _summarize_runs_without_summaries(self) -> None:
+        """Write trace summaries for span runs that have none (data written by an older
+        version), so the ``traces`` view can read summaries for every run."""
+        with self._manifest_lock:
+            have = self._manifest.runs_with_summaries()
+            missing: dict[int, list[DataFile]] = {}
+            for data_file in self._manifest.files[SPANS.name]:
+                if data_file.run not in have:
+                    missing.setdefault(data_file.run, []).append(data_file)
+        if not missing:
+            return
+        connection = self._merge_connection()
+        try:
+            for run, files in missing.items():
+                logger.info("Writing trace summaries for %d older span files.", len(files))
+                source = parquet_list_sql(self.data_dir, [f.path for f in files])
+                table = connection.sql(spans_to_summaries_sql(source)).to_arrow_table()
+                table = table.select(TRACE_SUMMARIES.schema.names).cast(TRACE_SUMMARIES.schema)
+                summary = self._write_level0_file(table, TRACE_SUMMARIES, run=run)
+                if summary is not None:
+                    with self._manifest_lock:
+                        self._manifest.add(TRACE_SUMMARIES.name, summary)
+                        write_manifest(self.data_dir, self._manifest)
+        finally:
+            connection.close()
+
     def _take_directory_lock(self) -> None:
         fd = os.open(self.data_dir / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -497,7 +622,7 @@ class SpanStore:
                     leftover.unlink(missing_ok=True)
         known = {f.path for files in self._manifest.files.values() for f in files}
         known.update(r.path for r in self._manifest.retired)
-        for layout in LAYOUTS.values():
+        for layout in (*LAYOUTS.values(), TRACE_SUMMARIES):
             for path in (self.data_dir / layout.name).iterdir():
                 relative = f"{layout.name}/{path.name}"
                 if path.name.endswith(".tmp") or (
@@ -549,12 +674,14 @@ class SpanStore:
 def _files_to_merge(live: list[DataFile], *, fan_in: int) -> tuple[list[DataFile], int]:
     """Merge flushed (level-0) files once there are ``fan_in`` of them, into level 1.
 
-    Higher levels are merged only by ``compact(full=True)``: their files already cover narrow
-    trace-id ranges, so they cost a lookup one footer each, not a scan.
+    Whole runs are merged (a run's trace summaries describe all of its files). Higher levels
+    are merged only by ``compact(full=True)``: their files already cover narrow trace-id
+    ranges, so they cost a lookup one footer each, not a scan.
     """
     flushed = [data_file for data_file in live if data_file.level == 0]
-    if len(flushed) >= fan_in:
-        return flushed[: fan_in * 4], 1
-    return [], 0
+    if len(flushed) < fan_in:
+        return [], 0
+    runs = {data_file.run for data_file in flushed[: fan_in * 4]}
+    return [data_file for data_file in flushed if data_file.run in runs], 1
 
 

@@ -13,40 +13,21 @@ from pathlib import Path
 
 import duckdb
 
-from collector.storage.datasets import ASSESSMENTS, SPANS, DatasetLayout, parquet_list_sql
+from collector.storage.datasets import (
+    ASSESSMENTS,
+    SPANS,
+    TRACE_SUMMARIES,
+    DatasetLayout,
+    parquet_list_sql,
+)
 from collector.storage.manifest import Manifest, read_manifest
+from collector.storage.trace_summaries import (
+    spans_to_summaries_sql,
+    traces_from_summaries_sql,
+    traces_from_unique_summaries_sql,
+)
 
 VIEW_NAMES = ("spans", "traces", "assessment_log", "assessments")
-
-# Sorts the root span (no parent) first, then the earliest span: the trace's "root".
-_ROOT_FIRST = "(parent_span_id IS NOT NULL, start_time_unix_nano)"
-
-_TRACES_SQL = f"""
-CREATE OR REPLACE VIEW traces AS
-SELECT
-    trace_id,
-    arg_min(name, {_ROOT_FIRST}) AS name,
-    arg_min(input_preview, {_ROOT_FIRST}) AS request_preview,
-    arg_min(output_preview, {_ROOT_FIRST}) AS response_preview,
-    min(start_time) AS start_time,
-    max(end_time) AS end_time,
-    (max(end_time_unix_nano) - min(start_time_unix_nano)) / 1e6 AS duration_ms,
-    CASE
-        WHEN bool_or(status_code = 'ERROR') THEN 'ERROR'
-        WHEN bool_or(status_code = 'OK') THEN 'OK'
-        ELSE 'UNSET'
-    END AS status,
-    count(*) AS span_count,
-    sum(input_tokens) AS input_tokens,
-    sum(output_tokens) AS output_tokens,
-    sum(total_tokens) AS total_tokens,
-    max(session_id) AS session_id,
-    max(user_id) AS user_id,
-    arg_min(experiment, {_ROOT_FIRST}) AS experiment,
-    arg_min(service_name, {_ROOT_FIRST}) AS service_name
-FROM spans
-GROUP BY trace_id
-"""
 
 _ASSESSMENTS_SQL = """
 CREATE OR REPLACE VIEW assessments AS
@@ -66,7 +47,7 @@ def create_views(
     """Create (or replace) the four views on ``connection`` over the manifest's live files."""
     _create_dataset_view(connection, "spans", SPANS, data_dir, manifest)
     _create_dataset_view(connection, "assessment_log", ASSESSMENTS, data_dir, manifest)
-    connection.execute(_TRACES_SQL)
+    connection.execute(f"CREATE OR REPLACE VIEW traces AS {traces_sql(data_dir, manifest)}")
     connection.execute(_ASSESSMENTS_SQL)
 
 
@@ -115,3 +96,26 @@ def _create_dataset_view(
     else:
         select = layout.dedup_sql(parquet_list_sql(data_dir, files, filename=True))
     connection.execute(f"CREATE OR REPLACE VIEW {view} AS {select}")
+
+
+def traces_sql(data_dir: Path, manifest: Manifest) -> str:
+    """The query behind the ``traces`` view for a manifest's live files.
+
+    It reads the trace summaries (one small row per trace and run) instead of every span;
+    trace_summaries.py explains how partial summaries combine. Span files without summaries
+    (written by an older version and not yet opened by a collector) fall back to summarizing
+    the spans on each query, which gives the same rows, slower.
+    """
+    span_files = manifest.files[SPANS.name]
+    summary_files = manifest.files[TRACE_SUMMARIES.name]
+    if not span_files or {f.run for f in span_files} - manifest.runs_with_summaries():
+        return traces_from_unique_summaries_sql(f"({spans_to_summaries_sql('spans')})")
+    summaries = parquet_list_sql(data_dir, [f.path for f in summary_files])
+    if len({f.run for f in summary_files}) == 1:  # one run: one partial per trace
+        return traces_from_unique_summaries_sql(summaries)
+    span_source = parquet_list_sql(data_dir, [f.path for f in span_files], filename=True)
+    deduplicated = (
+        f"(SELECT * EXCLUDE (filename) FROM {span_source} WHERE trace_id IN {{trace_ids}} "
+        "QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY filename) = 1)"
+    )
+    return traces_from_summaries_sql(summaries, deduplicated_spans_of=deduplicated)

@@ -18,6 +18,7 @@ import os
 import struct
 import threading
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -55,28 +56,48 @@ def encode_frame(kind: RecordKind, payload: bytes) -> bytes:
 
 def read_segment(path: Path) -> SegmentContents:
     """Read every intact record of a segment, stopping at the first damaged frame."""
-    data = path.read_bytes()
-    records: list[WalRecord] = []
-    offset = 0
-    while offset < len(data):
-        if len(data) - offset < _HEADER.size:
-            return SegmentContents(records, f"truncated frame header at byte {offset}")
-        magic, kind, length, checksum = _HEADER.unpack_from(data, offset)
-        if magic != _MAGIC:
-            return SegmentContents(records, f"bad frame marker at byte {offset}")
-        start = offset + _HEADER.size
-        payload = data[start : start + length]
-        if len(payload) != length:
-            return SegmentContents(records, f"truncated record at byte {offset}")
-        if zlib.crc32(payload) != checksum:
-            return SegmentContents(records, f"checksum mismatch at byte {offset}")
-        try:
-            record_kind = RecordKind(kind)
-        except ValueError:
-            return SegmentContents(records, f"unknown record kind {kind} at byte {offset}")
-        records.append(WalRecord(record_kind, payload))
-        offset = start + length
-    return SegmentContents(records, None)
+    reader = SegmentReader(path)
+    records = list(reader)
+    return SegmentContents(records, reader.damage)
+
+
+class SegmentReader:
+    """Iterates over the intact records of a segment, reading one frame at a time (the
+    segment is never held in memory whole). After iteration, ``damage`` says why the tail is
+    damaged, or is None."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.damage: str | None = None
+
+    def __iter__(self) -> Iterator[WalRecord]:
+        with open(self.path, "rb") as handle:
+            offset = 0
+            while True:
+                header = handle.read(_HEADER.size)
+                if not header:
+                    return
+                if len(header) < _HEADER.size:
+                    self.damage = f"truncated frame header at byte {offset}"
+                    return
+                magic, kind, length, checksum = _HEADER.unpack(header)
+                if magic != _MAGIC:
+                    self.damage = f"bad frame marker at byte {offset}"
+                    return
+                payload = handle.read(length)
+                if len(payload) != length:
+                    self.damage = f"truncated record at byte {offset}"
+                    return
+                if zlib.crc32(payload) != checksum:
+                    self.damage = f"checksum mismatch at byte {offset}"
+                    return
+                try:
+                    record_kind = RecordKind(kind)
+                except ValueError:
+                    self.damage = f"unknown record kind {kind} at byte {offset}"
+                    return
+                yield WalRecord(record_kind, payload)
+                offset += _HEADER.size + length
 
 
 def list_segments(directory: Path) -> list[Path]:

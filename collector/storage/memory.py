@@ -1,0 +1,39 @@
+"""How the store keeps the collector's resident memory low.
+
+pyarrow allocates through mimalloc by default, which keeps freed pages mapped for reuse: after
+a flush's conversion and a compaction have each peaked, the process holds both peaks at once.
+The C library's allocator hands large blocks back to the system when they are freed, so the
+peaks of the writer and the compactor do not add up. Measured with ``bench/ingest.py``: peak
+RSS about 375 MB with mimalloc, about 270 MB with the system allocator, at the same throughput.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+
+import pyarrow as pa
+
+_POOL_VARIABLE = "ARROW_DEFAULT_MEMORY_POOL"
+
+
+def use_system_allocator() -> None:
+    """Make pyarrow allocate with the system allocator, unless the user chose a pool through
+    ``ARROW_DEFAULT_MEMORY_POOL`` (then that choice stands)."""
+    if os.environ.get(_POOL_VARIABLE):
+        return
+    pa.set_memory_pool(pa.system_memory_pool())
+
+
+def release_free_memory() -> None:
+    """Hand memory freed by a large job (a compaction) back to the system now."""
+    pa.default_memory_pool().release_unused()
+    name = ctypes.util.find_library("c")
+    if not name:
+        return
+    try:
+        trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        return
+    trim(0)

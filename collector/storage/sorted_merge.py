@@ -1,0 +1,274 @@
+"""Compaction of span files as a streaming k-way merge: memory bounded, whatever the data size.
+
+Every span file is sorted by trace id, so merging them needs no sort of the whole: each input
+is read in small batches, and at each step every row whose trace id is below the *frontier*
+(the smallest "last trace id read so far" among the inputs that still have rows) is final — no
+input can bring another row of those traces. Those rows are de-duplicated on the key, sorted
+and appended to the output; the inputs that ran dry are refilled. A step therefore always holds
+whole traces, which lets the caller summarize each trace once, and lets output files and row
+groups end between traces, so the files cover disjoint trace-id ranges.
+
+Memory: up to one and a half small batches per input (``input_budget_bytes`` shared among
+them, in decoded bytes measured on a sample), plus one output row group (at most
+``row_group_bytes`` uncompressed; a row group of wide spans gets fewer rows). Parquet pages are
+read through a small buffer, not whole column chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+_READ_BUFFER_BYTES = 64 * 1024
+_MIN_BATCH_ROWS = 64
+
+
+@dataclass
+class _Input:
+    """One input file being read batch by batch."""
+
+    batches: Iterator[pa.RecordBatch]
+    buffer: pa.Table
+    schema: pa.Schema
+    low_water: int
+    exhausted: bool = False
+
+    def refill(self) -> None:
+        """Append the next batch to the buffer (or mark the input exhausted)."""
+        try:
+            batch = next(self.batches)
+        except StopIteration:
+            self.exhausted = True
+            return
+        # Cast: files written by other engines may differ in nullability or metadata.
+        rows = pa.Table.from_batches([batch]).cast(self.schema)
+        self.buffer = pa.concat_tables([self.buffer, rows]) if self.buffer.num_rows else rows
+
+
+def decoded_row_bytes(paths: list[Path], *, sample_rows: int = 256) -> float:
+    """Bytes per row once read into Arrow, from a small sample of each file (Parquet's own
+    sizes are after dictionary encoding, which can be far smaller than the decoded rows)."""
+    widest = 1.0
+    for path in paths:
+        parquet = pq.ParquetFile(path, buffer_size=_READ_BUFFER_BYTES, pre_buffer=False)
+        for batch in parquet.iter_batches(batch_size=sample_rows):
+            if batch.num_rows:
+                widest = max(widest, batch.nbytes / batch.num_rows)
+            break
+    return widest
+
+
+def merge_sorted_files(
+    inputs: list[Path],
+    *,
+    schema: pa.Schema,
+    key_columns: tuple[str, ...],
+    sort_columns: tuple[str, ...],
+    open_output: Callable[[], Path],
+    close_output: Callable[[Path, int], None],
+    on_row_group: Callable[[pa.Table], None],
+    row_group_rows: int,
+    row_group_bytes: int,
+    file_bytes: int,
+    input_budget_bytes: int,
+    step_guard: AbstractContextManager[Any] | None = None,
+) -> None:
+    """Merge files sorted on ``sort_columns`` (the first is the trace id) into new files.
+
+    ``open_output`` returns a path to write the next output file to; ``close_output(path,
+    rows)`` is called once it is complete (written and closed). ``on_row_group`` sees every
+    row group (merged, de-duplicated, sorted, whole traces) before it is written. Each merge
+    step runs inside ``step_guard`` (e.g. a lock shared with other memory-hungry work, so
+    their peaks take turns instead of adding up).
+    """
+    guard = step_guard if step_guard is not None else nullcontext()
+    group_column = sort_columns[0]
+    row_bytes = decoded_row_bytes(inputs)
+    batch_rows = max(_MIN_BATCH_ROWS, int(input_budget_bytes / max(1, len(inputs)) / row_bytes))
+    rows_per_group = max(_MIN_BATCH_ROWS, min(row_group_rows, int(row_group_bytes / row_bytes)))
+    readers = []
+    for path in inputs:
+        parquet = pq.ParquetFile(path, buffer_size=_READ_BUFFER_BYTES, pre_buffer=False)
+        readers.append(
+            _Input(
+                parquet.iter_batches(batch_size=batch_rows),
+                schema.empty_table(),
+                schema,
+                low_water=max(1, batch_rows // 2),
+            )
+        )
+    writer = _OutputWriter(
+        schema=schema,
+        open_output=open_output,
+        close_output=close_output,
+        on_row_group=on_row_group,
+        rows_per_group=rows_per_group,
+        file_bytes=file_bytes,
+    )
+    try:
+        for reader in readers:
+            reader.refill()
+        while True:
+            with guard:
+                if not _merge_step(readers, group_column, key_columns, sort_columns, writer):
+                    break
+        writer.finish()
+    except BaseException:
+        writer.abandon()
+        raise
+
+
+def _merge_step(
+    readers: list[_Input],
+    group_column: str,
+    key_columns: tuple[str, ...],
+    sort_columns: tuple[str, ...],
+    writer: _OutputWriter,
+) -> bool:
+    """Move every row below the frontier to the writer and refill; False when all is done."""
+    active = [r for r in readers if r.buffer.num_rows or not r.exhausted]
+    if not active:
+        return False
+    waiting = [r for r in active if not r.exhausted]
+    frontier = min(
+        (r.buffer.column(group_column)[-1].as_py() for r in waiting if r.buffer.num_rows),
+        default=None,
+    )
+    parts = []
+    for reader in active:
+        take = _rows_below(reader.buffer, group_column, frontier)
+        if take:
+            parts.append(reader.buffer.slice(0, take))
+            reader.buffer = reader.buffer.slice(take)
+    if parts:
+        merged = _deduplicate_and_sort(
+            pa.concat_tables(parts), key_columns=key_columns, sort_columns=sort_columns
+        )
+        writer.append(merged)
+    for reader in waiting:
+        # Refill inputs running low (so every input reads well ahead of the next frontier and
+        # steps stay large), and those holding only frontier rows (their next batch may
+        # continue that trace).
+        if reader.buffer.num_rows < reader.low_water or (
+            frontier is not None
+            and reader.buffer.column(group_column)[0].as_py() == frontier
+        ):
+            reader.refill()
+    return True
+
+
+def _rows_below(table: pa.Table, column: str, frontier: str | None) -> int:
+    """How many leading rows of a table sorted on ``column`` are below ``frontier`` (all of
+    them when there is no frontier)."""
+    if not table.num_rows:
+        return 0
+    if frontier is None:
+        return table.num_rows
+    return int(pc.sum(pc.less(table.column(column), frontier)).as_py() or 0)
+
+
+def _deduplicate_and_sort(
+    table: pa.Table, *, key_columns: tuple[str, ...], sort_columns: tuple[str, ...]
+) -> pa.Table:
+    """One row per key, in sort order. Only the key and sort columns are reordered while
+    working it out; the full rows are copied once."""
+    keys = table.select(list(key_columns))
+    order = pc.sort_indices(keys, sort_keys=[(column, "ascending") for column in key_columns])
+    if table.num_rows > 1:
+        by_key = keys.take(order)
+        repeated = None
+        for column in key_columns:
+            values = by_key.column(column)
+            same = pc.equal(values.slice(1), values.slice(0, table.num_rows - 1))
+            repeated = same if repeated is None else pc.and_(repeated, same)
+        assert repeated is not None
+        keep = pa.concat_arrays(
+            [pa.array([True]), pc.invert(pc.fill_null(repeated, False)).combine_chunks()]
+        )
+        order = order.filter(keep)
+    ordering = table.select(list(sort_columns)).take(order)
+    final = pc.sort_indices(ordering, sort_keys=[(column, "ascending") for column in sort_columns])
+    return table.take(order.take(final))
+
+
+class _OutputWriter:
+    """Writes merged rows as row groups that end between traces, into files of about
+    ``file_bytes`` compressed bytes each."""
+
+    def __init__(
+        self,
+        *,
+        schema: pa.Schema,
+        open_output: Callable[[], Path],
+        close_output: Callable[[Path, int], None],
+        on_row_group: Callable[[pa.Table], None],
+        rows_per_group: int,
+        file_bytes: int,
+    ) -> None:
+        self._schema = schema
+        self._on_row_group = on_row_group
+        self._open_output = open_output
+        self._close_output = close_output
+        self._rows_per_group = rows_per_group
+        self._file_bytes = file_bytes
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+        self._path: Path | None = None
+        self._writer: pq.ParquetWriter | None = None
+        self._file_rows = 0
+
+    def append(self, rows: pa.Table) -> None:
+        """Queue whole traces; write a row group once enough rows are queued."""
+        self._pending.append(rows)
+        self._pending_rows += rows.num_rows
+        if self._pending_rows >= self._rows_per_group:
+            self._write_row_group()
+
+    def finish(self) -> None:
+        """Write what is queued and complete the current file."""
+        if self._pending_rows:
+            self._write_row_group()
+        self._close_file()
+
+    def abandon(self) -> None:
+        """Close and delete the file being written (after a failure)."""
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            finally:
+                self._writer = None
+                if self._path is not None:
+                    self._path.unlink(missing_ok=True)
+
+    def _write_row_group(self) -> None:
+        table = pa.concat_tables(self._pending)
+        self._pending = []
+        self._pending_rows = 0
+        self._on_row_group(table)
+        if self._writer is None:
+            self._path = self._open_output()
+            self._writer = pq.ParquetWriter(
+                self._path, self._schema, compression="zstd", write_statistics=True
+            )
+            self._file_rows = 0
+        self._writer.write_table(table, row_group_size=max(1, table.num_rows))
+        self._file_rows += table.num_rows
+        assert self._path is not None
+        if self._path.stat().st_size >= self._file_bytes:
+            self._close_file()
+
+    def _close_file(self) -> None:
+        if self._writer is None:
+            return
+        self._writer.close()
+        self._writer = None
+        assert self._path is not None
+        self._close_output(self._path, self._file_rows)
+        self._path = None
