@@ -9,6 +9,7 @@ provider being kept) run a subprocess instead.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from opentelemetry import trace as trace_api
@@ -49,3 +50,31 @@ def spans() -> Iterator[FinishedSpans]:
     _EXPORTER.clear()
     yield FinishedSpans(_EXPORTER)
     _EXPORTER.clear()
+
+
+# Debian's chromium (installed by scripts/install-chromium.sh); Playwright's own download does
+# not work here. The flags keep it from reaching for the network at start.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium for one test module.
+
+    Module-scoped on purpose: Playwright's sync API runs an event loop in this thread while it is
+    started, so it must be stopped before other modules' tests call ``asyncio.run``.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "otel_feedback"))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "collector" / "ui"))
@@ -37,8 +37,6 @@ EXPECTED = (
     "MLflow is an open-source platform for managing the machine learning lifecycle, including experiment "
     "tracking, model registry, packaging, deployment, and evaluation."
 )
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture
@@ -50,14 +48,6 @@ def collector(tmp_path: Path) -> Iterator[CollectorServer]:
     with CollectorServer(data, port=0, grpc_port=None) as server:
         with configured_endpoint(server.http_url):
             yield server
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def sign_in(page: Any, url: str, name: str, password: str) -> None:

@@ -1,5 +1,5 @@
-"""Fixtures for the web UI tests: collectors on free loopback ports, the demo's data, and one
-headless Chromium for the whole session."""
+"""Fixtures for the web UI tests: collectors on free loopback ports, the demo's data, and pages
+in the headless Chromium of tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -15,40 +15,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from collector.server import CollectorServer  # noqa: E402
 from ui_support import copy_data, make_demo_data  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture
-def start_collector(tmp_path: Path) -> Iterator[Callable[..., CollectorServer]]:
-    """Start collectors (HTTP only, port 0); every one is stopped after the test."""
-    started: list[CollectorServer] = []
-
-    def start(**options: Any) -> CollectorServer:
-        options.setdefault("port", 0)
-        options.setdefault("grpc_port", None)
-        data_dir = options.pop("data_dir", tmp_path / f"data-{len(started)}")
-        server = CollectorServer(data_dir, **options)
-        server.start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in reversed(started):
-        server.stop()
-
 
 @pytest.fixture
 def collector(start_collector: Callable[..., CollectorServer]) -> CollectorServer:
-    """One empty collector with default settings."""
-    return start_collector()
+    """One empty collector with default settings (HTTP only)."""
+    return start_collector(grpc_port=None)
 
 
 @pytest.fixture(scope="session")
@@ -62,18 +33,7 @@ def demo_collector(
     demo_data: Path, tmp_path: Path, start_collector: Callable[..., CollectorServer]
 ) -> CollectorServer:
     """A collector serving a private copy of the demo's data."""
-    return start_collector(data_dir=copy_data(demo_data, tmp_path / "demo-copy"))
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Headless Chromium (Debian's), shared by the session's browser tests."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield instance
-        instance.close()
+    return start_collector(data_dir=copy_data(demo_data, tmp_path / "demo-copy"), grpc_port=None)
 
 
 @pytest.fixture

@@ -105,13 +105,13 @@ def write_big_trace(server: CollectorServer, *, span_count: int, chunk: int = 50
 
 
 def make_demo_data(directory: Path) -> Path:
-    """Run ``otel-feedback demo --no-serve`` (stand-in model) into ``directory``/data."""
+    """Run the demo's first steps (traced chatbot, thumbs-down; stand-in model) into ``directory``/data."""
     data_dir = directory / "data"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("OPENAI_API_KEY", None)
     subprocess.run(
         [sys.executable, "-m", "otel_feedback.cli", "demo", "--no-serve", "--data", str(data_dir),
-         "--port", "0", "--grpc-port", "0"],
+         "--port", "0", "--grpc-port", "0", "--until", "feedback"],
         check=True, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120,
     )
     return data_dir
