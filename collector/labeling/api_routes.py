@@ -141,7 +141,7 @@ def labeling_api_routes(labeling: LabelingContext) -> Sequence[BaseRoute]:
                 **session_to_json(session, base_url=_base_url(request)),
                 "item_count": len(items),
                 "progress": [entry.to_dict() for entry in progress(session, items)],
-                "agreement": [entry.to_dict() for entry in agreement(catalog(), session, labeling.schemas_of(session))],
+                "agreement": [entry.to_dict() for entry in agreement(catalog(), session, labeling.schemas_of(session), items)],
             }
 
         return JsonResponse(await run_in_threadpool(load))

@@ -180,7 +180,7 @@ def review_routes(labeling: LabelingContext) -> Sequence[BaseRoute]:
             items = list_items(labeling.catalog, session.session_id)
             schemas = labeling.schemas_of(session)
             return {"items": items, "progress": progress(session, items),
-                    "agreement": agreement(labeling.catalog, session, schemas)}
+                    "agreement": agreement(labeling.catalog, session, schemas, items)}
 
         data = await run_in_threadpool(load)
         items: list[ItemRecord] = data["items"]

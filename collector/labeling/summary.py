@@ -51,9 +51,13 @@ def progress(session: SessionRecord, items: Sequence[ItemRecord]) -> list[Review
     ]
 
 
-def agreement(catalog: CatalogDatabase, session: SessionRecord, schemas: Sequence[LabelSchema]) -> list[SchemaAgreement]:
-    """Agreement per schema with categorical or numeric answers (free text is not compared)."""
-    labels = current_labels(catalog, session.session_id)
+def agreement(
+    catalog: CatalogDatabase, session: SessionRecord, schemas: Sequence[LabelSchema], items: Sequence[ItemRecord]
+) -> list[SchemaAgreement]:
+    """Agreement per schema with categorical or numeric answers (free text is not compared);
+    items where reviewers disagree are listed in queue order."""
+    position = {item.trace_id: item.position for item in items}
+    labels = sorted(current_labels(catalog, session.session_id), key=lambda label: position.get(label.trace_id, 0))
     results = []
     for schema in schemas:
         if isinstance(schema.input, (InputText, InputTextList)):
