@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from otel_feedback.demo.runner import DEFAULT_DATA_DIR, DemoRefused, run_demo
+from otel_feedback.demo.runner import DEFAULT_DATA_DIR, DEMO_STAGES, DemoRefused, run_demo
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -16,12 +16,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="run the human-feedback tutorial end to end (no account, no API key, no network)",
         description=(
             "Starts a collector on a fresh data directory and, without OPENAI_API_KEY, a local "
-            "stand-in model; runs the tutorial's traced chatbot, records an end user's "
-            "thumbs-down, prints each step and keeps serving until Ctrl-C."
+            "stand-in model and judge; runs the tutorial's traced chatbot, records an end user's "
+            "thumbs-down and a developer's score, creates label schemas, a labeling session and a "
+            "reviewer, simulates the expert's review, evaluates with Correctness(), prints each "
+            "step and keeps serving until Ctrl-C."
         ),
     )
     parser.add_argument("--data", default=DEFAULT_DATA_DIR, help=f"data directory (default ./{DEFAULT_DATA_DIR})")
     parser.add_argument("--no-serve", action="store_true", help="exit at the end instead of serving")
+    parser.add_argument(
+        "--until", choices=DEMO_STAGES, default="all",
+        help="stop early: 'session' leaves the expert review to you in the browser; 'feedback' stops "
+             "after the end user's thumbs-down (default: all)",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4318, help="HTTP port (a free one if taken)")
     parser.add_argument("--grpc-port", type=int, default=4317, help="gRPC port (a free one if taken)")
@@ -31,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def _run(args: argparse.Namespace) -> int:
     try:
         run_demo(Path(args.data), serve=not args.no_serve, host=args.host, port=args.port,
-                 grpc_port=args.grpc_port)
+                 grpc_port=args.grpc_port, until=args.until)
     except DemoRefused as exc:
         print(f"otel-feedback demo: {exc}", file=sys.stderr)
         return 2

@@ -2,24 +2,49 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
 import threading
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import otel_feedback
 from otel_feedback import AssessmentSource, AssessmentSourceType
+from otel_feedback.demo.simulated_review import submit_review
+from otel_feedback.demo.stand_in_judge import PASS_SHARE, stand_in_judge_responder
 from otel_feedback.demo.tutorial_app import TUTORIAL_QUESTIONS, make_chatbot, stand_in_responder
+
+if TYPE_CHECKING:
+    from collector.server import CollectorServer
+    from otel_feedback.evaluation import EvaluationResult
+    from otel_feedback.labeling import LabelingSession
+    from opentelemetry.sdk.trace import TracerProvider
 
 DEFAULT_DATA_DIR = "otel-feedback-data"
 DEFAULT_MODEL = "gpt-4o-mini"
 END_USER = "enduser_123"
 THUMBS_DOWN_RATIONALE = "Missing details about how feedback is stored and evaluated"
+DEVELOPER = "developer_demo"
+ACCURACY_SCORE = 0.75
+ACCURACY_RATIONALE = (
+    "The answer names tracing and Parquet storage, but not who gives feedback or that new versions "
+    "of the app are evaluated against it."
+)
+DEMO_STAGES = ("feedback", "session", "all")
+SESSION_NAME = "quickstart_review"
+REVIEWER = "demo_expert"
+EXPERT_ACCURACY = "Partially Accurate"
+EXPECTED_RESPONSE = (
+    "otel-feedback traces GenAI apps with OpenTelemetry and stores every span as Parquet files. "
+    "End users, developers and domain experts add feedback and expectations to the traces, and each "
+    "new version of the app is evaluated against them."
+)
 
 
 class DemoRefused(Exception):
@@ -37,6 +62,10 @@ class DemoResult:
     feedback_trace_id: str | None = None
     feedback_id: str | None = None
     stand_in_model: bool = True
+    session_id: str | None = None
+    session_url: str | None = None
+    evaluation_run_id: str | None = None
+    evaluation_metrics: dict[str, float] = field(default_factory=dict)
 
 
 def check_data_dir(data_dir: Path, *, ask: bool, stdin: TextIO, out: TextIO) -> None:
@@ -96,7 +125,161 @@ def _model(stack: ExitStack, steps: _Steps) -> Iterator[tuple[object, str, bool]
         "set OPENAI_API_KEY (and OPENAI_BASE_URL for vLLM/Ollama) to use a real model",
     )
     client = openai.OpenAI(base_url=server.base_url, api_key="stand-in", max_retries=0)
+    judge = stack.enter_context(LocalOpenAIServer(responder=stand_in_judge_responder))
+    # The judge reads OPENAI_BASE_URL (docs/evaluation.md); point it at the stand-in for this run.
+    stack.enter_context(_environment_variable("OPENAI_BASE_URL", judge.base_url))
+    steps.say(
+        "Judge: a local STAND-IN for an LLM judge (no OPENAI_API_KEY is set)",
+        f"an OpenAI-compatible server at {judge.base_url} answering the judge prompt contract",
+        f"by rule: 'yes' when the answer holds at least {PASS_SHARE:.0%} of the expected response's key words",
+    )
     yield client, DEFAULT_MODEL, True
+
+
+@contextmanager
+def _environment_variable(name: str, value: str) -> Iterator[None]:
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
+def _post_json(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode("utf-8"), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+def _flush_to_store(provider: TracerProvider, collector: CollectorServer) -> None:
+    """Everything the SDK sent so far, acknowledged by the collector and queryable."""
+    otel_feedback.flush()
+    provider.force_flush()
+    collector.store.flush()
+
+
+def _expert_review_session() -> LabelingSession:
+    from otel_feedback.label_schemas import InputCategorical, InputText, create_label_schema
+    from otel_feedback.labeling import create_labeling_session
+
+    accuracy_schema = create_label_schema(
+        name="response_accuracy", type="feedback", title="Is the response factually accurate?",
+        input=InputCategorical(options=["Accurate", "Partially Accurate", "Inaccurate"]), overwrite=True,
+    )
+    ideal_response_schema = create_label_schema(
+        name="expected_response", type="expectation", title="What would be the ideal response?",
+        input=InputText(), overwrite=True,
+    )
+    session = create_labeling_session(
+        name=SESSION_NAME, label_schemas=[accuracy_schema.name, ideal_response_schema.name],
+    )
+    session.add_traces(otel_feedback.search_traces(filter="assessments.user_feedback = false", max_results=1))
+    return session
+
+
+def _add_reviewer(data_dir: Path, session: LabelingSession) -> str:
+    from collector.catalog import CatalogDatabase
+    from collector.catalog.users import add_user
+
+    password = add_user(CatalogDatabase(data_dir), REVIEWER)
+    session.set_assigned_users([REVIEWER])
+    return password
+
+
+def _evaluate_session(session: LabelingSession, my_chatbot: Callable[[str], str], data_dir: Path) -> EvaluationResult:
+    from otel_feedback.evaluation import evaluate
+    from otel_feedback.scorers import Correctness
+
+    labeled_traces = otel_feedback.search_traces(labeling_session=session)
+    return evaluate(data=labeled_traces, predict_fn=my_chatbot, scorers=[Correctness()], data_dir=data_dir)
+
+
+def _review_and_evaluate(
+    steps: _Steps,
+    result: DemoResult,
+    *,
+    collector: CollectorServer,
+    provider: TracerProvider,
+    data_dir: Path,
+    my_chatbot: Callable[[str], str],
+    trace_url: str,
+    simulate_review: bool,
+) -> None:
+    """Tutorial steps 4 to 6: the developer's annotation, the expert review, the evaluation."""
+    # Step 4: the developer's own annotation, normally made by hand in the UI.
+    annotation = _post_json(f"{collector.http_url}/api/v1/traces/{result.feedback_trace_id}/assessments", {
+        "name": "accuracy_score", "value": ACCURACY_SCORE, "rationale": ACCURACY_RATIONALE,
+        "source": {"source_type": "HUMAN", "source_id": DEVELOPER},
+    })
+    steps.say(
+        "Developer annotation (tutorial step 4: you do this in the UI)",
+        f"open {trace_url}, click the root span my_chatbot, then in Assessments 'Add assessment':",
+        f"type Feedback, name accuracy_score, value {ACCURACY_SCORE}, a rationale, then Create;",
+        "after a refresh the traces table has an accuracy_score column.",
+        f"What the developer would add, logged here through the REST API as {DEVELOPER}: "
+        f"accuracy_score = {annotation['value']} (assessment {annotation['assessment_id']})",
+    )
+
+    # Step 5: label schemas, a labeling session with the thumbs-down trace, a reviewer.
+    session = _expert_review_session()
+    result.session_id, result.session_url = session.id, session.url
+    password = _add_reviewer(data_dir, session)
+    steps.say(
+        "Expert review: label schemas and a labeling session (tutorial step 5)",
+        "label schemas: response_accuracy (feedback: Accurate / Partially Accurate / Inaccurate), "
+        "expected_response (expectation, free text)",
+        f"session {SESSION_NAME!r} with the thumbs-down trace: {session.url}",
+        f"reviewer account {REVIEWER!r}, password {password} (shown once; "
+        "add more with: otel-feedback users add NAME)",
+    )
+
+    if not simulate_review:
+        steps.say(
+            "Your turn: be the expert (the demo stopped before its simulated review)",
+            f"open {session.url}, sign in as {REVIEWER!r} with the password above,",
+            "answer both questions for the trace and press Submit; then, for step 6:",
+            f"evaluate it with `otel-feedback evaluate --labeling-session {SESSION_NAME}` (docs/evaluation.md)",
+        )
+        return
+
+    submit_review(session.url, reviewer=REVIEWER, password=password,
+                  answers={"response_accuracy": EXPERT_ACCURACY, "expected_response": EXPECTED_RESPONSE})
+    steps.say(
+        "SIMULATED expert review (so the demo reaches step 6 without a human)",
+        f"in real use the expert submits this in the review app at {session.url};",
+        f"here the demo signed in as {REVIEWER!r} and posted the same form over HTTP:",
+        f"response_accuracy = {EXPERT_ACCURACY}",
+        f"expected_response = {EXPECTED_RESPONSE}",
+    )
+
+    # Step 6: evaluate the app against the expert's expected response.
+    evaluation = _evaluate_session(session, my_chatbot, data_dir)
+    result.evaluation_run_id = evaluation.run_id
+    result.evaluation_metrics = dict(evaluation.metrics)
+    _flush_to_store(provider, collector)
+    rows = [
+        f"{row['source_trace_id']} -> re-run as {row['trace_id']}: correctness = {row['correctness/value']}"
+        f" ({row['correctness/rationale'] or row['correctness/error']})"
+        for row in evaluation.rows.to_pylist()
+    ]
+    steps.say(
+        "Evaluation: the labeled traces re-run and judged by Correctness() (tutorial step 6)",
+        *rows,
+        "metrics: " + ", ".join(f"{name} = {value:g}" for name, value in sorted(evaluation.metrics.items())),
+        f"run stored as Parquet: {evaluation.path}",
+        "the judge's verdicts are feedback named 'correctness' (source LLM_JUDGE) on the new traces",
+    )
+    steps.say(
+        "Where to look",
+        f"traces table: {collector.http_url}/experiments/tutorial",
+        f"the thumbs-down trace: {trace_url}",
+        f"the review app: {session.url}",
+    )
 
 
 def run_demo(
@@ -110,8 +293,16 @@ def run_demo(
     stdin: TextIO | None = None,
     out: TextIO | None = None,
     stop_event: threading.Event | None = None,
+    until: str = "all",
 ) -> DemoResult:
-    """Run the tutorial flow on ``data_dir``; with ``serve``, keep the collector up until Ctrl-C."""
+    """Run the tutorial flow on ``data_dir``; with ``serve``, keep the collector up until Ctrl-C.
+
+    ``until``: ``"all"`` (default) runs every step, the expert review simulated; ``"session"``
+    stops after creating the labeling session so a person can review in the browser;
+    ``"feedback"`` stops after the end user's thumbs-down (tutorial steps 1 to 3).
+    """
+    if until not in DEMO_STAGES:
+        raise ValueError(f"until must be one of {', '.join(DEMO_STAGES)}; got {until!r}")
     from collector.server import CollectorServer
 
     out = out or sys.stdout
@@ -180,9 +371,7 @@ def run_demo(
         steps.say("End user gave a thumbs-down", f"log_feedback(trace_id={feedback.trace_id}, name='user_feedback', "
                   f"value=False, source=HUMAN {END_USER})", f"rationale: {THUMBS_DOWN_RATIONALE}")
 
-        otel_feedback.flush()
-        provider.force_flush()
-        collector.store.flush()
+        _flush_to_store(provider, collector)
         connection = collector.store.connect()
         span_count, trace_count = connection.execute(
             "select count(*), count(distinct trace_id) from spans").fetchall()[0]
@@ -197,12 +386,18 @@ def run_demo(
             + ", ".join(f"{name}={value} ({source_type} {source_id})" for name, value, source_type, source_id in stored),
             f"SQL: otel-feedback sql --data {data_dir} \"select name, span_type, duration_ms from spans\"",
         )
+        trace_url = f"{collector.http_url}/traces/{feedback.trace_id}"
         steps.say(
             "See it in the web UI",
             f"traces table: {collector.http_url}/experiments/tutorial",
-            f"the thumbs-down trace: {collector.http_url}/traces/{feedback.trace_id}",
+            f"the thumbs-down trace: {trace_url}",
+            "its Assessments panel shows user_feedback = false with the end user's rationale",
             f"the same over REST: {collector.http_url}/api/v1/traces/{feedback.trace_id}",
         )
+
+        if until != "feedback":
+            _review_and_evaluate(steps, result, collector=collector, provider=provider, data_dir=data_dir,
+                                 my_chatbot=my_chatbot, trace_url=trace_url, simulate_review=until == "all")
 
         if serve:
             out.write(f"\nServing {collector.http_url} until Ctrl-C (run with --no-serve to exit at the end).\n")
