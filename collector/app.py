@@ -26,6 +26,8 @@ from collector.otlp.auth import DEFAULT_PUBLIC_PATHS, BearerTokenMiddleware
 from collector.otlp.http_routes import OtlpHttpReceiver
 from collector.otlp.ingest import ExportPipeline
 from collector.ui import cross_site_middleware, ui_routes
+from collector.ui.evaluation_pages import evaluation_routes
+from collector.ui.labeling_pages import labeling_page_routes
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,17 @@ def health_routes(_context: AppContext) -> Sequence[BaseRoute]:
 
 # Later issues append their providers here (REST API, UI, review app). labeling_routes adds
 # /api/v1 paths, so it comes before api_routes, whose /api/v1 mount answers every other path.
-ROUTE_PROVIDERS: list[RouteProvider] = [health_routes, otlp_routes, labeling_routes, api_routes, ui_routes]
+# Order matters: the /api/v1 mount answers every path under it, so more specific /api/v1
+# routes (labeling) come before it.
+ROUTE_PROVIDERS: list[RouteProvider] = [
+    health_routes,
+    otlp_routes,
+    labeling_routes,
+    api_routes,
+    ui_routes,
+    evaluation_routes,
+    labeling_page_routes,
+]
 
 
 def build_app(

@@ -57,7 +57,8 @@ def _unprocessable(action: Callable[[], _T]) -> _T:
     except (SchemaExists, SchemaInUse, UnknownReference) as exc:
         raise ApiError(422, str(exc)) from None
     except ValueError as exc:
-        raise ApiError(422, f"{exc}.") from None
+        message = str(exc)
+        raise ApiError(422, message if message.endswith(".") else f"{message}.") from None
 
 
 def _string_list(body: dict[str, Any], key: str, *, required: bool = False) -> list[str]:
