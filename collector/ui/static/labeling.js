@@ -19,27 +19,7 @@
     return "/labeling/sessions/" + encodeURIComponent(sessionId);
   }
 
-  async function api(url, options) {
-    const init = Object.assign({ headers: { "Accept": "application/json" } }, options || {});
-    if (init.body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(init.body);
-    }
-    let response;
-    try {
-      response = await fetch(url, init);
-    } catch (error) {
-      throw new Error("The collector did not answer; check that it is still running, then retry.");
-    }
-    let body = null;
-    try { body = await response.json(); } catch (error) { body = null; }
-    if (!response.ok) {
-      const message = body && body.error && body.error.message ? body.error.message
-        : "The collector answered " + response.status + "; see its log.";
-      throw new Error(message);
-    }
-    return body;
-  }
+  const api = window.otelFeedbackApi;  // static/api.js
 
   // Run ``action`` for a form's submit, showing its error (if any) in ``errorBox``.
   function onSubmit(form, errorBox, action) {
