@@ -24,11 +24,12 @@ COMPACT_SPAN_COLUMNS = ("span_id", "parent_span_id", "name", "span_type", "start
 
 @dataclass(frozen=True)
 class AssessmentNote:
-    """What the traces table shows when hovering an assessment cell."""
+    """What the traces table shows when hovering an assessment cell (and the column's kind)."""
 
     rationale: str | None
     source_type: str | None
     source_id: str | None
+    type: str | None = None
 
 
 def compact_spans(connection: duckdb.DuckDBPyConnection, trace_id: str) -> dict[str, Any] | None:
@@ -100,11 +101,11 @@ def assessment_notes(
     if not trace_ids:
         return {}
     rows = connection.execute(
-        """SELECT trace_id, name, rationale, source_type, source_id FROM assessments
+        """SELECT trace_id, name, rationale, source_type, source_id, type FROM assessments
            WHERE list_contains(?, trace_id)
            QUALIFY row_number() OVER (
                PARTITION BY trace_id, name ORDER BY created_time_unix_nano DESC, assessment_id DESC) = 1""",
         [list(trace_ids)],
     ).fetchall()
-    return {(trace_id, name): AssessmentNote(rationale, source_type, source_id)
-            for trace_id, name, rationale, source_type, source_id in rows}
+    return {(trace_id, name): AssessmentNote(rationale, source_type, source_id, kind)
+            for trace_id, name, rationale, source_type, source_id, kind in rows}

@@ -164,8 +164,9 @@ def _traces_table(store: ApiStore, experiment: str, controls: TableControls) -> 
             return result
         ids = [row["trace_id"] for row in page.rows]
         result["rows"] = page.rows
-        result["columns"] = assessment_columns(page.rows)
-        result["notes"] = assessment_notes(connection, ids)
+        result["notes"] = notes = assessment_notes(connection, ids)
+        expectations = {name for (_, name), note in notes.items() if note.type == "expectation"}
+        result["columns"] = assessment_columns(page.rows, expectations)
         result["next_page_token"] = page.next_page_token
         if not page.rows:
             result["any_traces"] = bool(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,9 +171,11 @@ def assessment_cell(value: Any) -> AssessmentCell:
     return AssessmentCell(json.dumps(value, ensure_ascii=False, separators=(",", ":")), "json")
 
 
-def assessment_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The assessment names present on this page, sorted: one table column each."""
-    return sorted({name for row in rows for name in (row.get("assessments") or {})})
+def assessment_columns(rows: Sequence[Mapping[str, Any]], expectations: Collection[str] = ()) -> list[str]:
+    """The assessment names present on this page, one table column each: feedback first (the
+    judgements people scan for), then ``expectations`` (long ground-truth texts), each sorted."""
+    names = {name for row in rows for name in (row.get("assessments") or {})}
+    return sorted(names, key=lambda name: (name in expectations, name))
 
 
 def format_duration(milliseconds: float | None) -> str:

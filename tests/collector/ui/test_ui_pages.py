@@ -153,3 +153,13 @@ def test_compact_span_list_hides_feedback_carrier_spans(demo_collector: Collecto
     assert detail["span_id"] == root[0] and isinstance(detail["attributes"], dict)
     names_json = get(demo_collector, "/ui/api/assessment-names").json()
     assert names_json == {"names": ["user_feedback"]}
+
+
+def test_assessment_columns_put_feedback_before_expectations() -> None:
+    from collector.ui.trace_table import assessment_columns
+
+    rows = [{"assessments": {"expected_response": "x", "user_feedback": False}},
+            {"assessments": {"accuracy_score": 0.75, "expected_facts": ["a"]}}, {"assessments": None}]
+    assert assessment_columns(rows, {"expected_response", "expected_facts"}) == [
+        "accuracy_score", "user_feedback", "expected_facts", "expected_response"]
+    assert assessment_columns(rows) == ["accuracy_score", "expected_facts", "expected_response", "user_feedback"]
