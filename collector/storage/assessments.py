@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from collector.storage.otlp_values import to_json
 from collector.storage.schema import ASSESSMENT_SCHEMA
+from collector.storage.value_bounds import clamped_time_ns, finite_float
 
 EVALUATION_EVENT_NAME = "gen_ai.evaluation.result"
 ASSESSMENT_TYPES = ("feedback", "expectation")
@@ -128,7 +129,7 @@ def assessment_from_attributes(
             overrides=overrides,
             metadata=metadata if isinstance(metadata, dict) else None,
             error=_optional_text(get(_PREFIX + "error")),
-            created_time_unix_nano=time_unix_nano or time.time_ns(),
+            created_time_unix_nano=clamped_time_ns(time_unix_nano) or time.time_ns(),
         )
     except ValueError:
         return None
@@ -146,9 +147,7 @@ def assessments_to_table(records: Sequence[AssessmentRecord]) -> pa.Table:
         columns["type"].append(record.type)
         columns["action"].append(record.action)
         columns["value"].append(None if value is None else to_json(value))
-        columns["score_value"].append(
-            float(value) if isinstance(value, (int, float)) else None
-        )
+        columns["score_value"].append(finite_float(value))
         columns["score_label"].append(
             ("true" if value else "false")
             if isinstance(value, bool)
@@ -160,8 +159,10 @@ def assessments_to_table(records: Sequence[AssessmentRecord]) -> pa.Table:
         columns["overrides"].append(record.overrides)
         columns["metadata"].append(None if record.metadata is None else to_json(record.metadata))
         columns["error"].append(record.error)
-        columns["created_time"].append(record.created_time_unix_nano // 1000)
-        columns["created_time_unix_nano"].append(record.created_time_unix_nano)
+        # Records written before times were clamped at the edge may still hold any int.
+        created = clamped_time_ns(record.created_time_unix_nano)
+        columns["created_time"].append(created // 1000)
+        columns["created_time_unix_nano"].append(created)
     return pa.Table.from_pydict(columns, schema=ASSESSMENT_SCHEMA)
 
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from collector.storage.otlp_values import to_json
+from collector.storage.value_bounds import token_count, token_total
 
 UNKNOWN_SPAN_TYPE = "UNKNOWN"
 
@@ -80,9 +81,9 @@ def normalize_span(
     input_text = _text(get("input.value"))
     output_text = _text(get("output.value"))
     model = _text(get("llm.model_name")) or _text(get("embedding.model_name"))
-    input_tokens = _int(get("llm.token_count.prompt"))
-    output_tokens = _int(get("llm.token_count.completion"))
-    total_tokens = _int(get("llm.token_count.total"))
+    input_tokens = token_count(get("llm.token_count.prompt"))
+    output_tokens = token_count(get("llm.token_count.completion"))
+    total_tokens = token_count(get("llm.token_count.total"))
     session_id = _text(get("session.id"))
     user_id = _text(get("user.id"))
 
@@ -139,7 +140,7 @@ def normalize_span(
             get("gen_ai.usage.completion_tokens"), get("llm.usage.completion_tokens")
         )
     if total_tokens is None:
-        total_tokens = _int(get("llm.usage.total_tokens"))
+        total_tokens = token_count(get("llm.usage.total_tokens"))
     session_id = session_id or _text(get("traceloop.association.properties.session_id"))
     user_id = user_id or _text(get("traceloop.association.properties.user_id"))
 
@@ -166,14 +167,14 @@ def normalize_span(
         or _text(get("llm.request.model"))
     )
     if input_tokens is None:
-        input_tokens = _int(get("gen_ai.usage.input_tokens"))
+        input_tokens = token_count(get("gen_ai.usage.input_tokens"))
     if output_tokens is None:
-        output_tokens = _int(get("gen_ai.usage.output_tokens"))
+        output_tokens = token_count(get("gen_ai.usage.output_tokens"))
     session_id = session_id or _text(get("gen_ai.conversation.id"))
     user_id = user_id or _text(get("enduser.id"))
 
-    if total_tokens is None and input_tokens is not None and output_tokens is not None:
-        total_tokens = input_tokens + output_tokens
+    if total_tokens is None:
+        total_tokens = token_total(input_tokens, output_tokens)
     experiment = (
         _text(get("otel_feedback.experiment"))
         or _text(resource_attributes.get("otel_feedback.experiment"))
@@ -208,20 +209,9 @@ def _upper(value: Any) -> str | None:
     return str(value).upper()
 
 
-def _int(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None
-
-
 def _first_int(*values: Any) -> int | None:
     for value in values:
-        number = _int(value)
+        number = token_count(value)
         if number is not None:
             return number
     return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -42,12 +43,36 @@ def key_values_to_dict(key_values: Iterable[KeyValue]) -> dict[str, Any]:
     return {kv.key: any_value_to_python(kv.value) for kv in key_values}
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), default=str, allow_nan=False
+)
 
 
 def to_json(value: Any) -> str:
-    """Serialize a value as compact JSON text, keeping non-ASCII characters as they are."""
-    return _ENCODER.encode(value)
+    """Serialize a value as compact JSON text, keeping non-ASCII characters as they are.
+
+    The text is always standard JSON: an infinite or NaN double (which OTLP allows) is written
+    as the string ``"Infinity"``, ``"-Infinity"`` or ``"NaN"`` instead of a bare token that
+    strict JSON readers refuse.
+    """
+    try:
+        return _ENCODER.encode(value)
+    except ValueError:  # a non-finite float somewhere; rare, so only then walk the value
+        return _ENCODER.encode(_finite_floats(value))
+
+
+def _finite_floats(value: Any) -> Any:
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        if math.isnan(value):
+            return "NaN"
+        return "Infinity" if value > 0 else "-Infinity"
+    if isinstance(value, dict):
+        return {key: _finite_floats(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_floats(item) for item in value]
+    return value
 
 
 def hex_id(raw: bytes) -> str | None:

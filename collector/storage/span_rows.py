@@ -22,6 +22,7 @@ from collector.storage.assessments import (
 from collector.storage.normalize import normalize_span
 from collector.storage.otlp_values import hex_id, key_values_to_dict, to_json
 from collector.storage.schema import PREVIEW_CHARS, SPAN_SCHEMA
+from collector.storage.value_bounds import ORIGINAL_VALUE_PREFIX, clamped_time_ns
 
 _SPAN_KINDS = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
 _STATUS_CODES = ("UNSET", "OK", "ERROR")
@@ -33,7 +34,23 @@ def traces_request_to_rows(
     """Return the request's spans as a table in ``SPAN_SCHEMA`` and the assessments found in
     their ``gen_ai.evaluation.result`` events. Spans without a valid trace or span id are
     skipped (the receiver rejects them before they get here), and so are spans whose
-    ``(trace_id, span_id)`` is already in ``seen`` (which is updated)."""
+    ``(trace_id, span_id)`` is already in ``seen``. ``seen`` gets the new keys only when the
+    conversion succeeds, so a request that fails can be set aside without hiding its spans'
+    keys from the rest of the flush."""
+    added: set[tuple[str, str]] = set()
+    try:
+        return _rows(request, seen if seen is not None else set(), added)
+    except BaseException:
+        if seen is not None:
+            seen -= added
+        raise
+
+
+def _rows(
+    request: ExportTraceServiceRequest,
+    seen: set[tuple[str, str]],
+    added: set[tuple[str, str]],
+) -> tuple[pa.Table, list[AssessmentRecord]]:
     columns: dict[str, list[Any]] = {name: [] for name in SPAN_SCHEMA.names}
     (
         c_trace_id, c_span_id, c_parent, c_name, c_type, c_kind, c_service, c_experiment,
@@ -56,15 +73,15 @@ def traces_request_to_rows(
                 span_id = hex_id(span.span_id)
                 if trace_id is None or span_id is None:
                     continue
-                if seen is not None:
-                    key = (trace_id, span_id)
-                    if key in seen:
-                        continue
-                    seen.add(key)
+                key = (trace_id, span_id)
+                if key in seen:
+                    continue
+                seen.add(key)
+                added.add(key)
                 attributes = key_values_to_dict(span.attributes)
                 fields = normalize_span(attributes, resource)
-                start_ns = span.start_time_unix_nano
-                end_ns = span.end_time_unix_nano
+                start_ns = _span_time(span.start_time_unix_nano, "start_time_unix_nano", attributes)
+                end_ns = _span_time(span.end_time_unix_nano, "end_time_unix_nano", attributes)
                 c_trace_id.append(trace_id)
                 c_span_id.append(span_id)
                 c_parent.append(hex_id(span.parent_span_id))
@@ -110,7 +127,7 @@ def traces_request_to_rows(
                                 event_attributes,
                                 trace_id=trace_id,
                                 span_id=None,
-                                time_unix_nano=event.time_unix_nano or end_ns,
+                                time_unix_nano=clamped_time_ns(event.time_unix_nano) or end_ns,
                             )
                             if record is not None:
                                 assessments.append(record)
@@ -137,6 +154,15 @@ def traces_request_to_rows(
     columns["input_preview"] = _previews(c_input)
     columns["output_preview"] = _previews(c_output)
     return pa.Table.from_pydict(columns, schema=SPAN_SCHEMA), assessments
+
+
+def _span_time(value: int, field: str, attributes: dict[str, Any]) -> int:
+    """The span time clamped into the int64 range; a clamped original is kept in the
+    attributes (as text) so nothing the sender said is lost."""
+    clamped = clamped_time_ns(value)
+    if clamped != value:
+        attributes[ORIGINAL_VALUE_PREFIX + field] = str(value)
+    return clamped
 
 
 def _previews(texts: list[str | None]) -> pa.Array:

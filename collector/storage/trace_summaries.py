@@ -86,6 +86,14 @@ _IS_CARRIER = (
 _SPAN_BIT = "(('0x' || right(span_id, 2))::UTINYINT & 127)"
 
 
+def _saturated_sum(column: str) -> str:
+    """``sum(column)`` as a BIGINT that stops at the int64 maximum instead of failing: a
+    trace's token counts may add up beyond it (each one is at most int64). Not ``least()``:
+    it skips NULLs, and a trace without counts must stay NULL."""
+    limit = "9223372036854775807::HUGEINT"
+    return f"(CASE WHEN sum({column}) > {limit} THEN {limit} ELSE sum({column}) END)::BIGINT"
+
+
 def spans_to_summaries_sql(source: str) -> str:
     """SQL turning span rows (``source``: a table, view or parenthesised query with the span
     columns) into partial summaries in ``TRACE_SUMMARY_SCHEMA``, one row per trace."""
@@ -103,9 +111,9 @@ def spans_to_summaries_sql(source: str) -> str:
         min(start_time_unix_nano) AS any_start_time_unix_nano,
         max(end_time_unix_nano) AS any_end_time_unix_nano,
         count(*) FILTER (WHERE NOT is_carrier) AS span_count,
-        sum(input_tokens)::BIGINT AS input_tokens,
-        sum(output_tokens)::BIGINT AS output_tokens,
-        sum(total_tokens)::BIGINT AS total_tokens,
+        {_saturated_sum("input_tokens")} AS input_tokens,
+        {_saturated_sum("output_tokens")} AS output_tokens,
+        {_saturated_sum("total_tokens")} AS total_tokens,
         bool_or(status_code = 'ERROR') AS has_error,
         bool_or(status_code = 'OK') AS has_ok,
         max(session_id) AS session_id,
@@ -235,7 +243,7 @@ def merge_summaries_sql(source: str) -> str:
         elif name.startswith(("step_end", "any_end")):
             expression = f"max({name})"
         elif name in ("span_count", "input_tokens", "output_tokens", "total_tokens"):
-            expression = f"sum({name})::BIGINT"
+            expression = _saturated_sum(name)
         elif name in ("has_error", "has_ok"):
             expression = f"bool_or({name})"
         elif name.startswith("span_bits"):
