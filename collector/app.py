@@ -58,11 +58,20 @@ def otlp_routes(context: AppContext) -> Sequence[BaseRoute]:
     return receiver.routes()
 
 
-def health_routes(_context: AppContext) -> Sequence[BaseRoute]:
-    """``GET /healthz``: answers ``ok`` while the server runs (no token needed)."""
+def health_routes(context: AppContext) -> Sequence[BaseRoute]:
+    """``GET /healthz``: answers ``ok`` while the server runs (no token needed). The
+    ``X-Quarantined-Records`` header counts WAL records set aside as unstorable; when there
+    are any, the body says so too (the status stays 200: the collector still works)."""
 
     async def healthz(_request: Request) -> Response:
-        return PlainTextResponse("ok")
+        quarantined = int(getattr(context.store, "quarantined_records", 0) or 0)
+        body = "ok"
+        if quarantined:
+            body = (
+                f"ok ({quarantined} write-ahead log record(s) could not be stored and are "
+                "kept in wal/quarantine/; see the collector log)"
+            )
+        return PlainTextResponse(body, headers={"X-Quarantined-Records": str(quarantined)})
 
     return [Route("/healthz", healthz, methods=["GET"], name="healthz")]
 

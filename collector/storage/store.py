@@ -55,6 +55,7 @@ from collector.storage.log_assessments import logs_request_to_assessments
 from collector.storage.manifest import DataFile, Manifest, read_manifest, write_manifest
 from collector.storage.memory import release_free_memory, use_system_allocator
 from collector.storage.otlp_values import to_json
+from collector.storage.quarantine import QUARANTINE_DIR, Quarantine
 from collector.storage.span_rows import traces_request_to_rows
 from collector.storage.trace_summaries import SummaryCalculator, spans_to_summaries_sql
 from collector.storage.views import create_views, open_read_connection
@@ -87,6 +88,9 @@ _MERGE_PARTITION_BYTES = 16 * 1024 * 1024
 # inputs, and an output row group holds at most this much (fewer rows when spans are wide).
 _MERGE_INPUT_BUDGET_BYTES = 4 * 1024 * 1024
 _MERGE_ROW_GROUP_BYTES = 4 * 1024 * 1024
+# Failures of the machine, not of a record: a flush that meets one is retried as a whole,
+# while any other failure converting a record quarantines that record (see quarantine.py).
+_NOT_THE_RECORDS_FAULT = (MemoryError, OSError, duckdb.IOException, duckdb.OutOfMemoryException)
 
 
 class SpanStore:
@@ -140,6 +144,13 @@ class SpanStore:
         # Held while a flush converts a chunk and during each compaction step, so the two
         # memory peaks take turns instead of adding up.
         self._memory_turn = threading.Lock()
+        # WAL records that could not be converted are set aside here (see quarantine.py).
+        self._quarantine = Quarantine(self.data_dir / _WAL_DIR / QUARANTINE_DIR)
+
+    @property
+    def quarantined_records(self) -> int:
+        """How many WAL records are in ``wal/quarantine/`` because they could not be stored."""
+        return self._quarantine.count
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -397,37 +408,35 @@ class SpanStore:
         *,
         run: int,
     ) -> list[tuple[str, DataFile]]:
-        span_tables: list[pa.Table] = []
+        span_parts: list[tuple[WalRecord, pa.Table]] = []
         assessments: list[AssessmentRecord] = []
         for record in records:
-            if record.kind is RecordKind.TRACES:
-                table, found = traces_request_to_rows(
-                    ExportTraceServiceRequest.FromString(record.payload), seen=seen_spans
-                )
-                span_tables.append(table)
-                assessments.extend(found)
-            else:
-                assessments.extend(
-                    AssessmentRecord(**item) for item in json.loads(record.payload)
-                )
+            try:
+                table, found = self._convert_record(record, seen_spans)
+            except _NOT_THE_RECORDS_FAULT:
+                raise  # the flush fails and is retried; nothing is set aside
+            except Exception as error:  # noqa: BLE001 - any other failure is the record's
+                self._quarantine.add(record, error)
+                continue
+            if table is not None:
+                span_parts.append((record, table))
+            assessments.extend(found)
         unique_assessments = []
         for assessment in assessments:
             if assessment.assessment_id not in seen_assessments:
                 seen_assessments.add(assessment.assessment_id)
                 unique_assessments.append(assessment)
+        spans_table, partial = self._summarize(span_parts, seen_spans)
+        if partial is not None:
+            partial_summaries.append(partial)
         tables = {
-            SPANS.name: pa.concat_tables(span_tables) if span_tables else None,
+            SPANS.name: spans_table,
             ASSESSMENTS.name: (
                 assessments_to_table(unique_assessments) if unique_assessments else None
             ),
         }
-        del span_tables, assessments, unique_assessments
+        del span_parts, spans_table, assessments, unique_assessments
         written: list[tuple[str, DataFile]] = []
-        spans = tables[SPANS.name]
-        if spans is not None and spans.num_rows:
-            assert self._summaries is not None
-            partial_summaries.append(self._summaries.summarize_spans(spans))
-        spans = None
         for name in list(tables):
             table = tables.pop(name)
             if table is None or table.num_rows == 0:
@@ -437,6 +446,57 @@ class SpanStore:
             if data_file is not None:
                 written.append((name, data_file))
         return written
+
+    def _convert_record(
+        self, record: WalRecord, seen_spans: set[tuple[str, str]]
+    ) -> tuple[pa.Table | None, list[AssessmentRecord]]:
+        """One WAL record as span rows and assessments, checked to fit the Parquet schemas
+        (raises on a record that does not, before anything of it is used)."""
+        if record.kind is RecordKind.TRACES:
+            table, found = traces_request_to_rows(
+                ExportTraceServiceRequest.FromString(record.payload), seen=seen_spans
+            )
+        elif record.kind is RecordKind.ASSESSMENTS:
+            table, found = None, [AssessmentRecord(**item) for item in json.loads(record.payload)]
+        else:
+            raise ValueError(f"unknown WAL record kind {record.kind!r}")
+        if found:
+            assessments_to_table(found)  # the chunk's table is built later, deduplicated
+        return table, found
+
+    def _summarize(
+        self, span_parts: list[tuple[WalRecord, pa.Table]], seen_spans: set[tuple[str, str]]
+    ) -> tuple[pa.Table | None, pa.Table | None]:
+        """The chunk's span table and its partial trace summaries. Should summarising fail on
+        the data, each record's spans are summarised alone and the failing ones quarantined."""
+        assert self._summaries is not None
+        if not span_parts:
+            return None, None
+        spans = pa.concat_tables([table for _, table in span_parts])
+        try:
+            return spans, self._summaries.summarize_spans(spans) if spans.num_rows else None
+        except _NOT_THE_RECORDS_FAULT:
+            raise
+        except Exception:  # noqa: BLE001 - find the record(s) at fault below
+            logger.exception("Summarising a chunk of spans failed; checking record by record.")
+        kept: list[pa.Table] = []
+        for record, table in span_parts:
+            try:
+                if table.num_rows:
+                    self._summaries.summarize_spans(table)
+            except _NOT_THE_RECORDS_FAULT:
+                raise
+            except Exception as error:  # noqa: BLE001
+                self._quarantine.add(record, error)
+                seen_spans.difference_update(
+                    zip(table.column("trace_id").to_pylist(), table.column("span_id").to_pylist())
+                )
+                continue
+            kept.append(table)
+        if not kept:
+            return None, None
+        spans = pa.concat_tables(kept)
+        return spans, self._summaries.summarize_spans(spans) if spans.num_rows else None
 
     def _write_level0_file(
         self, table: pa.Table, layout: DatasetLayout, *, run: int
