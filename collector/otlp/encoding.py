@@ -3,7 +3,9 @@
 OTLP JSON is the proto3 JSON mapping with one exception that matters: trace and span ids are
 hex strings, not base64. Field names may be lowerCamelCase or the original snake_case, enums
 may be integers, 64-bit integers may be strings or numbers, and unknown fields are ignored; the
-protobuf JSON parser already does all of that, so this module only rewrites the ids.
+protobuf JSON parser already does all of that, so this module only rewrites the ids. An id that
+is not hex costs only the span or log record holding it: it becomes a placeholder that
+validation rejects with a reason (OTLP partial success), and the rest of the request is stored.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from google.protobuf.message import DecodeError, Message
 from google.rpc import status_pb2
 
 from collector.otlp.errors import MalformedRequest, UnsupportedMediaType
+from collector.otlp.validation import unreadable_id
 
 # Every OTLP field that holds a trace or span id (spans, links, log records, exemplars), in both
 # spellings the JSON mapping allows.
@@ -93,8 +96,8 @@ def _hex_ids_to_base64(node: Any) -> None:
     """Rewrite OTLP JSON hex ids in place into the base64 the proto3 JSON mapping expects."""
     if isinstance(node, dict):
         for key, value in node.items():
-            if key in _ID_FIELDS and isinstance(value, str):
-                node[key] = _hex_to_base64(key, value)
+            if key in _ID_FIELDS and value is not None and not isinstance(value, (dict, list)):
+                node[key] = _hex_to_base64(value)
             elif isinstance(value, (dict, list)):
                 _hex_ids_to_base64(value)
     elif isinstance(node, list):
@@ -103,11 +106,9 @@ def _hex_ids_to_base64(node: Any) -> None:
                 _hex_ids_to_base64(item)
 
 
-def _hex_to_base64(field: str, value: str) -> str:
+def _hex_to_base64(value: Any) -> str:
     try:
         raw = binascii.unhexlify(value)
-    except (binascii.Error, ValueError) as exc:
-        raise MalformedRequest(
-            f"{field} {value!r} is not a hex string; OTLP JSON encodes trace and span ids as hex, not base64."
-        ) from exc
+    except (binascii.Error, ValueError, TypeError):
+        raw = unreadable_id(value if isinstance(value, str) else json.dumps(value))
     return base64.b64encode(raw).decode("ascii")

@@ -1,9 +1,14 @@
 """Which spans and log records are kept: the rules behind OTLP ``partial_success``.
 
 A span needs a 16-byte, non-zero trace id, an 8-byte, non-zero span id, and a parent span id
-that is empty or 8 bytes. A log record may have no trace context, but ids it does carry must have
-those lengths. Items that break a rule are removed from the request (the rest is stored) and
-counted, and the first few reasons are reported back to the sender.
+that is empty or 8 bytes; its links' ids must at least be hex. A log record may have no trace
+context, but ids it does carry must have those lengths. Items that break a rule are removed from
+the request (the rest is stored) and counted, and the first few reasons are reported back to the
+sender.
+
+OTLP/JSON carries ids as hex text. One that is not hex (base64, odd length, other text) must
+cost only its own span, not the request, so the JSON decoder puts :func:`unreadable_id` bytes in
+its place and the rules here reject the item holding it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,27 @@ from collector.otlp.signals import LOGS, TRACES, Signal
 _TRACE_ID_BYTES = 16
 _SPAN_ID_BYTES = 8
 _REASONS_REPORTED = 3
+# Starts the placeholder of an id that was not hex in OTLP/JSON. 0xff is never the first byte
+# of the UTF-8 text that follows, so the original can be shown back to the sender.
+_UNREADABLE_ID = b"\xffnot hex:"
+_ORIGINAL_SHOWN = 64
+
+
+def unreadable_id(text: str) -> bytes:
+    """Placeholder bytes for an OTLP/JSON id that is not hex: never a valid id length, so the
+    item holding it is rejected, and it keeps (the start of) the original text for the reason."""
+    placeholder = _UNREADABLE_ID + text[:_ORIGINAL_SHOWN].encode("utf-8", "replace")
+    if len(placeholder) in (_SPAN_ID_BYTES, _TRACE_ID_BYTES):
+        placeholder += b"."
+    return placeholder
+
+
+def _shown(raw: bytes) -> str:
+    """An id as the sender wrote it: hex, or the text that was not hex."""
+    if raw.startswith(_UNREADABLE_ID):
+        text = raw[len(_UNREADABLE_ID) :].decode("utf-8", "replace")
+        return f"{text!r} (not hex; OTLP/JSON ids are hex strings, not base64)"
+    return repr(raw.hex())
 
 
 @dataclass
@@ -78,12 +104,16 @@ def _span_fault(span: Any) -> str | None:
     trace_id = span.trace_id
     span_id = span.span_id
     if len(trace_id) != _TRACE_ID_BYTES or not any(trace_id):
-        return f"span {span.name!r} has trace id {trace_id.hex()!r}, which is not 16 non-zero bytes"
+        return f"span {span.name!r} has trace id {_shown(trace_id)}, which is not 16 non-zero bytes"
     if len(span_id) != _SPAN_ID_BYTES or not any(span_id):
-        return f"span {span.name!r} has span id {span_id.hex()!r}, which is not 8 non-zero bytes"
+        return f"span {span.name!r} has span id {_shown(span_id)}, which is not 8 non-zero bytes"
     parent = span.parent_span_id
     if parent and len(parent) != _SPAN_ID_BYTES:
-        return f"span {span.name!r} has parent span id {parent.hex()!r}, which is neither empty nor 8 bytes"
+        return f"span {span.name!r} has parent span id {_shown(parent)}, which is neither empty nor 8 bytes"
+    for link in span.links:
+        for raw in (link.trace_id, link.span_id):
+            if raw.startswith(_UNREADABLE_ID):
+                return f"span {span.name!r} has a link with id {_shown(raw)}"
     return None
 
 
@@ -91,7 +121,7 @@ def _log_record_fault(record: Any) -> str | None:
     trace_id = record.trace_id
     span_id = record.span_id
     if trace_id and len(trace_id) != _TRACE_ID_BYTES:
-        return f"log record has trace id {trace_id.hex()!r}, which is neither empty nor 16 bytes"
+        return f"log record has trace id {_shown(trace_id)}, which is neither empty nor 16 bytes"
     if span_id and len(span_id) != _SPAN_ID_BYTES:
-        return f"log record has span id {span_id.hex()!r}, which is neither empty nor 8 bytes"
+        return f"log record has span id {_shown(span_id)}, which is neither empty nor 8 bytes"
     return None
