@@ -7,12 +7,12 @@ just written (an :class:`AssessmentRecord` in memory) or read back from ``assess
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from collector.api.encoding import rfc3339_from_unix_nano
 from collector.storage import AssessmentRecord
+from collector.storage.json_text import decode_json_text
 
 _WRITE_ACTIONS = ("create", "override")
 _REPLACING_ACTIONS = ("override", "delete")
@@ -92,4 +92,5 @@ def latest_values(current: Sequence[AssessmentRecord]) -> dict[str, Any]:
 
 
 def _parse_json(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    # Values stored before nesting was bounded may be too deep to parse: they read as text.
+    return decode_json_text(text)

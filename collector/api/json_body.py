@@ -12,7 +12,6 @@ cannot write feedback through a visitor's browser.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -20,6 +19,7 @@ from starlette.requests import Request
 from collector.api.errors import ApiError
 from collector.otlp.body import check_content_length, read_bounded
 from collector.otlp.errors import PayloadTooLarge
+from collector.storage.json_text import parse_json_text
 
 MAX_API_BODY_BYTES = 1024 * 1024
 
@@ -49,7 +49,7 @@ async def read_json_object(
             f"{media_type or 'none'!r}).",
         )
     try:
-        body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        body = parse_json_text(raw.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ApiError(400, f"The request body is not valid UTF-8 JSON ({exc}); send a JSON object.") from None
     if not isinstance(body, dict):

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from collector.api.encoding import json_ready
-from collector.query.tables import decode_json_text
+from collector.storage.json_text import decode_json_text
 
 _JSON_OBJECT_COLUMNS = ("attributes", "resource_attributes")
 _JSON_LIST_COLUMNS = ("events", "links")

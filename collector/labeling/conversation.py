@@ -10,6 +10,7 @@ from typing import Any
 from collector.api.assessment_json import current_assessments
 from collector.api.store_access import ApiStore
 from collector.labeling.submission import SESSION_ID_KEY
+from collector.storage.json_text import decode_json_text
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def as_text(value: Any) -> str:
 def load_conversation(api: ApiStore, trace_id: str) -> Conversation:
     """The conversation of ``trace_id`` (404 ``ApiError`` when no span of it has arrived)."""
     summary, spans, log = api.trace_detail(trace_id)
-    retrieved = [as_text(_decoded(span.get("output"))) for span in spans if span.get("span_type") == "RETRIEVER"]
+    retrieved = [as_text(decode_json_text(span.get("output"))) for span in spans if span.get("span_type") == "RETRIEVER"]
     feedback = [
         {
             "name": record.name,
@@ -66,11 +67,3 @@ def load_conversation(api: ApiStore, trace_id: str) -> Conversation:
         feedback=feedback,
     )
 
-
-def _decoded(text: Any) -> Any:
-    if isinstance(text, str):
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-    return text

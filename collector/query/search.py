@@ -19,7 +19,8 @@ from collector.query.errors import FilterError
 from collector.query.fields import CURRENT_ASSESSMENTS_CTE, Condition, clause_condition, parse_order_by
 from collector.query.filter_parser import parse_filter
 from collector.query.page_tokens import decode_page_token, encode_page_token, search_fingerprint
-from collector.query.tables import decode_json_text, traces_table
+from collector.query.tables import traces_table
+from collector.storage.json_text import decode_json_text
 
 MAX_RESULTS_LIMIT = 1000
 DEFAULT_MAX_RESULTS = 100

@@ -43,16 +43,6 @@ TRACE_SCHEMA = pa.schema(
 _TIME_COLUMNS = frozenset({"start_time", "end_time"})
 
 
-def decode_json_text(text: Any) -> Any:
-    """``text`` parsed as JSON when it is JSON, else unchanged (plain text stays text)."""
-    if not isinstance(text, str):
-        return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def typed_array(values: Sequence[Any]) -> pa.Array:
     """The values as one Arrow array of their own type, or as JSON text when they have none."""
     try:

@@ -9,7 +9,6 @@ place. The ``assessments`` view computes the current state.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -18,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from collector.storage.json_text import parse_json_text
 from collector.storage.otlp_values import to_json
 from collector.storage.schema import ASSESSMENT_SCHEMA
 from collector.storage.value_bounds import clamped_time_ns, finite_float
@@ -92,7 +92,7 @@ def assessment_from_attributes(
     raw_value = get(_PREFIX + "value")
     if isinstance(raw_value, str):
         try:
-            value: Any = json.loads(raw_value)
+            value: Any = parse_json_text(raw_value)
         except ValueError:
             value = raw_value
     elif raw_value is not None:
@@ -110,7 +110,7 @@ def assessment_from_attributes(
     metadata = get(_PREFIX + "metadata")
     if isinstance(metadata, str):
         try:
-            metadata = json.loads(metadata)
+            metadata = parse_json_text(metadata)
         except ValueError:
             metadata = {"value": metadata}
     kind = (_optional_text(get(_PREFIX + "type")) or "feedback").lower()

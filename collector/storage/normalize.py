@@ -13,10 +13,10 @@ docs/storage.md has the full table. The raw attributes are always stored as well
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from collector.storage.json_text import parse_json_text
 from collector.storage.otlp_values import to_json
 from collector.storage.value_bounds import token_count, token_total
 
@@ -221,7 +221,7 @@ def _mlflow_value(value: Any) -> Any:
     """MLflow stores every attribute JSON-encoded (``"\\"LLM\\""``); decode when it is."""
     if isinstance(value, str) and value.startswith('"'):
         try:
-            return json.loads(value)
+            return parse_json_text(value)
         except ValueError:
             return value
     return value
@@ -232,7 +232,7 @@ def _json_object(value: Any) -> dict[str, Any]:
         return value
     if isinstance(value, str) and value.startswith("{"):
         try:
-            decoded = json.loads(value)
+            decoded = parse_json_text(value)
         except ValueError:
             return {}
         return decoded if isinstance(decoded, dict) else {}

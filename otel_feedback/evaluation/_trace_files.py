@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from collector.query.tables import decode_json_text
+from collector.storage.json_text import decode_json_text
 from otel_feedback.evaluation._trace import TraceSpan
 
 _ROOT_FIRST = "(parent_span_id IS NOT NULL, start_time_unix_nano)"
