@@ -4,12 +4,15 @@ Span attributes and assessment values are often JSON held in a string (``input.v
 MLflow's JSON-encoded attributes, an assessment's value). A sender may put anything there,
 including ``[`` fifty thousand times: parsing that raises ``RecursionError``, and a value parsed
 a thousand levels deep breaks whatever walks it next (encoders, templates). So text nested
-deeper than :data:`MAX_JSON_DEPTH` is not treated as JSON: it stays the string it was.
+deeper than :data:`MAX_JSON_DEPTH` is not treated as JSON: it stays the string it was. So does
+text that only Python calls JSON (``NaN``, ``Infinity``) or whose numbers overflow a double
+(``1e400``): parsed, they would be floats that no JSON answer can carry.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 # Deep enough for any real message list or tool call; far below Python's recursion limit.
@@ -22,7 +25,10 @@ class TooDeep(ValueError):
 
 def parse_json_text(text: str | bytes, **options: Any) -> Any:
     """``json.loads(text, **options)``, raising ``ValueError`` (:class:`TooDeep`) for text nested
-    deeper than :data:`MAX_JSON_DEPTH` as well as for text that is not JSON."""
+    deeper than :data:`MAX_JSON_DEPTH` as well as for text that is not standard JSON or holds a
+    number beyond a double's range."""
+    options.setdefault("parse_constant", _refuse_constant)
+    options.setdefault("parse_float", _finite_float)
     try:
         value = json.loads(text, **options)
     except RecursionError:
@@ -61,6 +67,17 @@ def json_depth(value: Any) -> int:
             return deepest
         stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list, tuple)))
     return deepest
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not standard JSON")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"the number {text[:40]} is beyond the range of a double")
+    return number
 
 
 def _may_be_deep(text: str | bytes) -> bool:

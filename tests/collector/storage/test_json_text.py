@@ -40,6 +40,10 @@ def test_parse_and_decode_bound_the_depth() -> None:
         assert decode_json_text(deep) == deep
     assert decode_json_text('{"a": [1, 2]}') == {"a": [1, 2]}
     assert decode_json_text("plain text") == "plain text"
+    # Python's json reads these as floats no JSON answer can carry: they stay text.
+    for text in ("NaN", "Infinity", "-Infinity", "1e400", '{"a": [NaN]}', "[-1e999]"):
+        assert decode_json_text(text) == text
+    assert decode_json_text("1e30") == 1e30
     assert decode_json_text(None) is None
 
 
