@@ -94,7 +94,9 @@ def _rows(
                 c_end.append(end_ns // 1000)
                 c_start_ns.append(start_ns)
                 c_end_ns.append(end_ns)
-                c_duration.append((end_ns - start_ns) / 1e6 if end_ns >= start_ns else None)
+                # A clamped time says nothing about how long the span took: no duration then.
+                exact = start_ns == span.start_time_unix_nano and end_ns == span.end_time_unix_nano
+                c_duration.append((end_ns - start_ns) / 1e6 if exact and end_ns >= start_ns else None)
                 code = span.status.code
                 c_status.append(_STATUS_CODES[code] if code < 3 else str(code))
                 c_status_message.append(span.status.message or None)

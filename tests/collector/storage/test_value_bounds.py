@@ -110,8 +110,8 @@ def test_span_times_of_2_64_minus_1_are_clamped_over_json_and_protobuf(
         "FROM spans ORDER BY name",
     )
     assert rows == [
-        ("proto-huge-time", INT64_MAX, INT64_MAX, 0.0, str(U64_MAX)),
-        ("span-0123456789abcdef", INT64_MAX, INT64_MAX, 0.0, str(U64_MAX)),
+        ("proto-huge-time", INT64_MAX, INT64_MAX, None, str(U64_MAX)),
+        ("span-0123456789abcdef", INT64_MAX, INT64_MAX, None, str(U64_MAX)),
     ]
     server = _restart(start_collector, server, data_dir)
     assert len(_rows(server, "SELECT * FROM spans")) == 2
