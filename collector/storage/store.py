@@ -12,6 +12,7 @@ Data directory layout (docs/storage.md has the details)::
     manifest.json            live files, retired files, last WAL segment already in Parquet
     collector.lock           held (flock) by the one process that writes here
     wal/segment-*.wal        write-ahead log segments; wal/damaged/ holds set-aside ones
+    wal/quarantine/          single records that could not be converted (quarantine.py)
     tmp/                     DuckDB spill files while compacting (emptied at start-up)
     spans/spans-L<level>-<number>.parquet
     trace_summaries/trace_summaries-L<level>-<number>.parquet   one partial summary per trace
