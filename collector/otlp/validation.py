@@ -37,9 +37,14 @@ def unreadable_id(text: str) -> bytes:
     return placeholder
 
 
+def _is_unreadable(raw: bytes) -> bool:
+    # Placeholders never have an id's length, so a real id can never be taken for one.
+    return len(raw) not in (_SPAN_ID_BYTES, _TRACE_ID_BYTES) and raw.startswith(_UNREADABLE_ID)
+
+
 def _shown(raw: bytes) -> str:
     """An id as the sender wrote it: hex, or the text that was not hex."""
-    if raw.startswith(_UNREADABLE_ID):
+    if _is_unreadable(raw):
         text = raw[len(_UNREADABLE_ID) :].decode("utf-8", "replace")
         return f"{text!r} (not hex; OTLP/JSON ids are hex strings, not base64)"
     return repr(raw.hex())
@@ -112,7 +117,7 @@ def _span_fault(span: Any) -> str | None:
         return f"span {span.name!r} has parent span id {_shown(parent)}, which is neither empty nor 8 bytes"
     for link in span.links:
         for raw in (link.trace_id, link.span_id):
-            if raw.startswith(_UNREADABLE_ID):
+            if _is_unreadable(raw):
                 return f"span {span.name!r} has a link with id {_shown(raw)}"
     return None
 
