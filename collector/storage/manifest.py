@@ -176,6 +176,18 @@ def _intact_previous(data_dir: Path) -> Manifest | None:
         return None
 
 
+def _keep_previous(final: Path, backup: Path, previous: Path) -> None:
+    """Keep the current manifest as ``manifest.json.prev`` (best effort: the backup only helps
+    repair, so a file system without hard links still gets its manifest written)."""
+    try:
+        backup.unlink(missing_ok=True)
+        os.link(final, backup)  # a second name for the current version: no bytes copied
+        os.replace(backup, previous)
+    except OSError as error:
+        backup.unlink(missing_ok=True)
+        logger.warning("Could not keep the previous manifest as %s: %s", previous, error)
+
+
 def write_manifest(data_dir: Path, manifest: Manifest) -> None:
     """Atomically replace the data directory's manifest, keeping the replaced one as
     ``manifest.json.prev``. On failure (disk full) nothing changes and no temporary is left."""
@@ -188,9 +200,7 @@ def write_manifest(data_dir: Path, manifest: Manifest) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         if final.exists():
-            backup.unlink(missing_ok=True)
-            os.link(final, backup)  # a second name for the current version: no bytes copied
-            os.replace(backup, data_dir / PREVIOUS_MANIFEST_NAME)
+            _keep_previous(final, backup, data_dir / PREVIOUS_MANIFEST_NAME)
         os.replace(temporary, final)
     except BaseException:
         temporary.unlink(missing_ok=True)

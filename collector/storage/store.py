@@ -138,6 +138,7 @@ class SpanStore:
         self._lock_fd = -1
         self._state = "new"
         self._writer_error: BaseException | None = None
+        self._failed_flushes = 0  # flush attempts that failed so far
         self._summaries: SummaryCalculator | None = None
         # Held while a flush converts a chunk and during each compaction step, so the two
         # memory peaks take turns instead of adding up.
@@ -248,9 +249,11 @@ class SpanStore:
         with self._flush_cond:
             self._flush_requests += 1
             target = self._flush_requests
+            failures_before = self._failed_flushes
             self._flush_cond.notify_all()
             while self._flushes_done < target:
-                if self._writer_error is not None:
+                # Only a failure after this request counts (space may have returned since).
+                if self._writer_error is not None and self._failed_flushes > failures_before:
                     raise RuntimeError(
                         f"The storage writer failed: {self._writer_error}. See the log."
                     ) from self._writer_error
@@ -322,6 +325,7 @@ class SpanStore:
                 else:
                     logger.error("Writing pending records to Parquet failed again (%s); will retry.", error)
                 self._writer_error = error
+                self._failed_flushes += 1
                 self._remove_orphans()
                 if stopping:  # the records stay in the WAL for the next start
                     with self._flush_cond:
@@ -742,10 +746,13 @@ class SpanStore:
         if not damaged:
             return
         aside = self.data_dir / _WAL_DIR / _DAMAGED_DIR
-        aside.mkdir(exist_ok=True)
         stamp = time.strftime("%Y%m%dT%H%M%S")
         for path in damaged:
-            os.replace(path, aside / f"{path.name}.{stamp}")
+            try:
+                aside.mkdir(exist_ok=True)
+                os.replace(path, aside / f"{path.name}.{stamp}")
+            except OSError as error:  # no inode left for the folder: do not stop for it
+                logger.error("Could not keep damaged segment %s aside in %s: %s", path, aside, error)
 
 
 def _apply_through(manifest: Manifest, wal_through: int) -> None:

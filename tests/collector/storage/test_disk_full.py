@@ -4,11 +4,12 @@ everything acknowledged is stored once space returns."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from collector.storage import SpanStore, StoreUnavailable
-from disk_faults import fill_disk
+from disk_faults import fill_disk, use_up_inodes
 from otlp_builders import genai_trace, traces_request
 
 
@@ -72,3 +73,37 @@ def test_full_disk_loses_no_acknowledged_trace_and_recovers_without_restart(
     missing = acknowledged - stored
     assert not missing, f"{len(missing)} of {len(acknowledged)} acknowledged traces were lost"
     assert rows == distinct
+
+
+def test_no_inode_for_the_next_segment_answers_retryable_and_loses_nothing(
+    mount_tmpfs: Callable[..., Path],
+) -> None:
+    disk = mount_tmpfs(size="16m", nr_inodes=200)
+    acknowledged: set[str] = set()
+    with SpanStore(disk / "data", flush_interval=0.1, compaction_fan_in=1000) as store:
+        for _ in range(3):
+            trace_id, spans = genai_trace()
+            store.write_traces(traces_request(spans))
+            acknowledged.add(trace_id.hex())
+        ballast = use_up_inodes(disk)
+        # The writer seals the segment; neither Parquet files nor the next segment can be
+        # created now. Before the fix the log went on writing to the closed descriptor.
+        refused = 0
+        for _ in range(50):
+            trace_id, spans = genai_trace()
+            try:
+                store.write_traces(traces_request(spans))
+                acknowledged.add(trace_id.hex())
+            except StoreUnavailable as error:
+                assert "inodes" in str(error)
+                refused += 1
+            time.sleep(0.02)
+        assert refused > 0
+        for path in ballast:
+            path.unlink()
+        trace_id, spans = genai_trace()
+        store.write_traces(traces_request(spans))  # a new segment now: no restart needed
+        acknowledged.add(trace_id.hex())
+        store.flush()
+        stored, rows, distinct = stored_counts(store)
+    assert acknowledged <= stored and rows == distinct
