@@ -26,6 +26,7 @@ forward for the next intact one, so one bad frame costs only its own bytes.
 from __future__ import annotations
 
 import enum
+import errno
 import logging
 import mmap
 import os
@@ -246,6 +247,8 @@ class WriteAheadLog:
             try:
                 while view:
                     written = os.write(self._fd, view)
+                    if written == 0:  # no progress: as good as a full disk, never a busy loop
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
                     view = view[written:]
             except OSError as error:
                 self._undo_partial_write(start, error)
