@@ -167,9 +167,10 @@ class CollectorServer:
             self._forwarder.close(timeout=self._shutdown_grace)
         if self._store is not None and self._owns_store:
             try:
-                self._store.flush()
-            finally:
+                # close() flushes; what cannot be flushed (disk full) stays in the write-ahead
+                # log for the next start, so stopping never fails because of it.
                 self._store.close()
+            finally:
                 self._store = None
         self._started = False
 

@@ -42,6 +42,11 @@ _WRITE_ERRORS = {
     "415": _error("The body was not sent as Content-Type: application/json."),
     "422": _error("A value failed validation (UNPROCESSABLE); nothing was stored."),
     "429": _BUSY,
+    "503": {
+        **_BUSY,
+        "description": "The store could not write durably (disk full, no inodes, a failed fsync); "
+        "nothing was stored. Retry after the Retry-After seconds.",
+    },
 }
 
 _TRACE_ID = {
@@ -441,7 +446,7 @@ def _labeling_op(operation_id: str, summary: str, answer: dict[str, Any], *, par
         operation["responses"]["404"] = _error("No such schema or session.")
     if body is not None:
         operation["requestBody"] = _json_body(body)
-        operation["responses"].update({k: v for k, v in _WRITE_ERRORS.items() if k != "429"})
+        operation["responses"].update({k: v for k, v in _WRITE_ERRORS.items() if k not in ("429", "503")})
     return operation
 
 

@@ -34,7 +34,7 @@ from collector.api.queries import (
 )
 from collector.api.recent_writes import RecentAssessmentWrites
 from collector.query import trace_rows
-from collector.storage import AssessmentRecord, StoreBusy
+from collector.storage import AssessmentRecord, StoreBusy, StoreUnavailable
 
 logger = logging.getLogger("collector.api")
 
@@ -191,7 +191,8 @@ class ApiStore:
         return row
 
     def write(self, record: AssessmentRecord, *, size_bytes: int) -> None:
-        """Write one row durably; 429 when the store is busy, 500 (logged) on any other failure."""
+        """Write one row durably; 429 when the store is busy, 503 when it cannot write (disk
+        full), 500 (logged) on any other failure."""
         try:
             self._store.write_assessments([record])
         except StoreBusy as busy:
@@ -200,6 +201,13 @@ class ApiStore:
                 f"The collector is busy and did not store the assessment: {busy} Retry after "
                 "the Retry-After delay; send an assessment_id so that a retry is stored once.",
                 retry_after=busy.retry_after,
+            ) from None
+        except StoreUnavailable as fault:
+            raise ApiError(
+                503,
+                f"The collector could not store the assessment durably: {fault} Retry after the "
+                "Retry-After delay; send an assessment_id so that a retry is stored once.",
+                retry_after=fault.retry_after,
             ) from None
         except Exception as exc:
             logger.exception("Writing assessment %s of trace %s failed.", record.assessment_id, record.trace_id)

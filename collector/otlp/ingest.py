@@ -129,6 +129,16 @@ class ExportPipeline:
             ) from exc
         except Exception as exc:
             # Nothing was acknowledged, so the sender may retry: answer 503, not a final 500.
+            fault_retry_after = getattr(exc, "retry_after", None)
+            if fault_retry_after is not None:
+                # A known storage fault (StoreUnavailable: disk full, failed fsync): the store
+                # logged it once; one line per request is enough here.
+                _logger.warning("The store could not write an export (%s); answering 503.", exc)
+                raise Backpressure(
+                    f"The collector could not store the data: {exc}",
+                    retry_after=float(fault_retry_after),
+                    overloaded=True,
+                ) from exc
             _logger.exception("The store failed to write an export; answering 503 so the sender retries.")
             raise Backpressure(
                 f"The collector could not store the data ({type(exc).__name__}); retry shortly.",

@@ -107,11 +107,15 @@ def write_table_file(
     ordered = table.sort_by([(column, "ascending") for column in layout.sort_columns])
     final = data_dir / relative_path
     temporary = _temporary_path(final)
-    pq.write_table(
-        ordered, temporary, compression="zstd", row_group_size=row_group_size,
-        write_statistics=True,
-    )
-    _publish(temporary, final)
+    try:
+        pq.write_table(
+            ordered, temporary, compression="zstd", row_group_size=row_group_size,
+            write_statistics=True,
+        )
+        _publish(temporary, final)
+    except BaseException:
+        temporary.unlink(missing_ok=True)  # a disk left full by a half-written file stays full
+        raise
     return DataFile(path=relative_path, rows=ordered.num_rows, level=level, run=run)
 
 

@@ -11,5 +11,14 @@ class StoreBusy(Exception):
         self.retry_after = retry_after
 
 
+class StoreUnavailable(Exception):
+    """The store could not make a write durable (disk full, no inodes left, a failed fsync);
+    nothing was acknowledged, so the sender should retry after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float = 5.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class StoreLocked(Exception):
     """Another collector process already writes to this data directory."""

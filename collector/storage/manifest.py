@@ -8,12 +8,16 @@ live files with their row counts and compaction level; the files compaction repl
 writing Parquet and deleting the segment cannot replay it twice).
 
 It is replaced atomically (written to a temporary name, fsynced, renamed), so a reader sees
-either the old or the new list, never a mix: a span is never visible twice or not at all.
+either the old or the new list, never a mix: a span is never visible twice or not at all. The
+version it replaces stays as ``manifest.json.prev`` (a hard link, no copy): if ``manifest.json``
+is ever found damaged, readers fall back to it and the collector rebuilds the manifest from it
+and the Parquet files on disk (``manifest_recovery``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Iterable
@@ -24,8 +28,15 @@ from typing import Any
 from collector.storage.wal import fsync_directory
 
 MANIFEST_NAME = "manifest.json"
+PREVIOUS_MANIFEST_NAME = "manifest.json.prev"
 DATASETS = ("spans", "assessments", "trace_summaries")
 _FORMAT_VERSION = 1
+
+logger = logging.getLogger("collector.storage")
+
+
+class ManifestDamaged(ValueError):
+    """A manifest file is not valid JSON or not shaped like a manifest."""
 
 
 @dataclass(frozen=True)
@@ -114,23 +125,85 @@ class Manifest:
         )
 
 
+def parse_manifest(path: Path) -> Manifest | None:
+    """Read one manifest file; None when it does not exist, ``ManifestDamaged`` when it is not
+    a manifest (a newer format version raises a plain ValueError: that is not damage)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except ValueError as error:  # not JSON, or not UTF-8
+        raise ManifestDamaged(f"{path} is damaged ({error})") from error
+    if not isinstance(data, dict):
+        raise ManifestDamaged(f"{path} is damaged (its top level is not a JSON object)")
+    if data.get("format_version") not in (_FORMAT_VERSION, None):
+        return Manifest.from_json(data)  # raises the plain "upgrade otel-feedback" error
+    try:
+        return Manifest.from_json(data)
+    except (TypeError, KeyError, ValueError, AttributeError) as error:
+        raise ManifestDamaged(f"{path} is damaged ({error})") from error
+
+
 def read_manifest(data_dir: Path) -> Manifest:
-    """Return the data directory's manifest, or an empty one when there is none yet."""
+    """Return the data directory's manifest, or an empty one when there is none yet.
+
+    A damaged ``manifest.json`` falls back to ``manifest.json.prev`` (read-only: the files of
+    the last flush are then not listed until the collector repairs the manifest at its start).
+    """
     path = data_dir / MANIFEST_NAME
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return Manifest()
-    return Manifest.from_json(json.loads(text))
+        manifest = parse_manifest(path)
+    except ManifestDamaged as damage:
+        previous = _intact_previous(data_dir)
+        if previous is None:
+            raise ManifestDamaged(
+                f"The manifest {damage} and there is no intact {PREVIOUS_MANIFEST_NAME} beside "
+                f"it. Start `otel-feedback serve --data {data_dir}` once: it rebuilds the "
+                "manifest from the Parquet files in the data directory."
+            ) from damage
+        logger.error(
+            "MANIFEST DAMAGED: %s; reading %s instead (start the collector to repair it).",
+            damage, PREVIOUS_MANIFEST_NAME,
+        )
+        return previous
+    return manifest if manifest is not None else Manifest()
+
+
+def _intact_previous(data_dir: Path) -> Manifest | None:
+    try:
+        return parse_manifest(data_dir / PREVIOUS_MANIFEST_NAME)
+    except ValueError:
+        return None
+
+
+def _keep_previous(final: Path, backup: Path, previous: Path) -> None:
+    """Keep the current manifest as ``manifest.json.prev`` (best effort: the backup only helps
+    repair, so a file system without hard links still gets its manifest written)."""
+    try:
+        backup.unlink(missing_ok=True)
+        os.link(final, backup)  # a second name for the current version: no bytes copied
+        os.replace(backup, previous)
+    except OSError as error:
+        backup.unlink(missing_ok=True)
+        logger.warning("Could not keep the previous manifest as %s: %s", previous, error)
 
 
 def write_manifest(data_dir: Path, manifest: Manifest) -> None:
-    """Atomically replace the data directory's manifest."""
+    """Atomically replace the data directory's manifest, keeping the replaced one as
+    ``manifest.json.prev``. On failure (disk full) nothing changes and no temporary is left."""
     final = data_dir / MANIFEST_NAME
     temporary = data_dir / f".{MANIFEST_NAME}.{os.getpid()}.tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(manifest.to_json(), handle, indent=1)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, final)
+    backup = data_dir / f".{PREVIOUS_MANIFEST_NAME}.{os.getpid()}.tmp"
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(manifest.to_json(), handle, indent=1)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if final.exists():
+            _keep_previous(final, backup, data_dir / PREVIOUS_MANIFEST_NAME)
+        os.replace(temporary, final)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        backup.unlink(missing_ok=True)
+        raise
     fsync_directory(data_dir)

@@ -27,7 +27,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -51,9 +51,10 @@ from collector.storage.datasets import (
     parquet_list_sql,
     write_table_file,
 )
-from collector.storage.errors import StoreBusy, StoreLocked
+from collector.storage.errors import StoreBusy, StoreLocked, StoreUnavailable
 from collector.storage.log_assessments import logs_request_to_assessments
-from collector.storage.manifest import DataFile, Manifest, read_manifest, write_manifest
+from collector.storage.manifest import DataFile, Manifest, write_manifest
+from collector.storage.manifest_recovery import open_manifest
 from collector.storage.memory import release_free_memory, use_system_allocator
 from collector.storage.otlp_values import to_json
 from collector.storage.quarantine import QUARANTINE_DIR, Quarantine
@@ -66,7 +67,6 @@ from collector.storage.wal import (
     WalRecord,
     WriteAheadLog,
     list_segments,
-    read_segment,
     segment_number,
 )
 
@@ -126,6 +126,8 @@ class SpanStore:
         # Sealed WAL segments not yet in Parquet (their records are read back from disk when
         # flushed, so acknowledged payloads are not also held in memory).
         self._unflushed_segments: list[Path] = []
+        # Damaged segments whose intact records are stored by the next flush, then kept aside.
+        self._set_aside_after_flush: set[Path] = set()
         self._pending_bytes = 0
         self._inflight_bytes = 0
         self._manifest_lock = threading.Lock()
@@ -141,6 +143,7 @@ class SpanStore:
         self._lock_fd = -1
         self._state = "new"
         self._writer_error: BaseException | None = None
+        self._failed_flushes = 0  # flush attempts that failed so far
         self._summaries: SummaryCalculator | None = None
         # Held while a flush converts a chunk and during each compaction step, so the two
         # memory peaks take turns instead of adding up.
@@ -163,9 +166,12 @@ class SpanStore:
             (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
         self._take_directory_lock()
         use_system_allocator()
-        self._manifest = read_manifest(self.data_dir)
+        self._manifest = open_manifest(self.data_dir)
         self._remove_unpublished_files()
-        self._delete_expired_retired_files()
+        try:
+            self._delete_expired_retired_files()
+        except OSError as error:  # a full disk must not stop start-up; retried later
+            logger.warning("Could not delete retired files yet: %s", error)
         self._summaries = SummaryCalculator()
         self._summarize_runs_without_summaries()
         last_segment = self._recover_wal()
@@ -181,7 +187,16 @@ class SpanStore:
         """Flush everything written so far and stop the threads; idempotent."""
         if self._state != "open":
             return
-        self.flush()
+        try:
+            self.flush()
+        except RuntimeError as error:
+            # Nothing is lost: what is not in Parquet yet stays in the write-ahead log, which
+            # the next start replays.
+            logger.error(
+                "STOPPING WITH RECORDS NOT YET IN PARQUET (%s). They are safe in the write-ahead "
+                "log in %s and are stored at the next start; free disk space before it.",
+                error, self.data_dir / _WAL_DIR,
+            )
         self._state = "closing"
         with self._flush_cond:
             self._stopping = True
@@ -246,9 +261,11 @@ class SpanStore:
         with self._flush_cond:
             self._flush_requests += 1
             target = self._flush_requests
+            failures_before = self._failed_flushes
             self._flush_cond.notify_all()
             while self._flushes_done < target:
-                if self._writer_error is not None:
+                # Only a failure after this request counts (space may have returned since).
+                if self._writer_error is not None and self._failed_flushes > failures_before:
                     raise RuntimeError(
                         f"The storage writer failed: {self._writer_error}. See the log."
                     ) from self._writer_error
@@ -315,8 +332,17 @@ class SpanStore:
                 self._flush_pending()
                 self._writer_error = None
             except Exception as error:  # keep serving; the WAL still holds the records
-                logger.exception("Writing pending records to Parquet failed; will retry.")
+                if str(error) != str(self._writer_error):
+                    logger.exception("Writing pending records to Parquet failed; will retry.")
+                else:
+                    logger.error("Writing pending records to Parquet failed again (%s); will retry.", error)
                 self._writer_error = error
+                self._failed_flushes += 1
+                self._remove_orphans()
+                if stopping:  # the records stay in the WAL for the next start
+                    with self._flush_cond:
+                        self._flush_cond.notify_all()
+                    break
                 time.sleep(min(self._flush_interval, 1.0))
                 continue
             with self._flush_cond:
@@ -340,16 +366,17 @@ class SpanStore:
             (record for reader in readers for record in reader),
             wal_through=segment_number(sealed[-1]),
         )
-        damaged = [reader for reader in readers if reader.damage is not None]
-        for reader in damaged:
-            logger.error(
-                "WRITE-AHEAD LOG DAMAGED: %s (%s) was damaged after it was written; its intact "
-                "records are stored, the rest is lost.", reader.path, reader.damage,
-            )
+        damaged = [reader.path for reader in readers if reader.damage is not None]
+        for reader in readers:
+            if reader.damage is not None and reader.path not in self._set_aside_after_flush:
+                _log_damage(reader, self.data_dir / _WAL_DIR / _DAMAGED_DIR)
+        damaged.extend(path for path in sealed if path in self._set_aside_after_flush)
         with self._pending_lock:
             del self._unflushed_segments[: len(sealed)]
             self._inflight_bytes = 0
-        self._wal.release(sealed)
+        self._set_aside(damaged)
+        self._set_aside_after_flush.difference_update(sealed)
+        self._wal.release([path for path in sealed if path not in damaged])
         self._compaction_wakeup.set()
 
     def _store_records(self, records: Iterable[WalRecord], *, wal_through: int) -> None:
@@ -392,13 +419,7 @@ class SpanStore:
             summary_file = self._write_level0_file(summary, TRACE_SUMMARIES, run=run)
             if summary_file is not None:
                 new_files.append((TRACE_SUMMARIES.name, summary_file))
-        with self._manifest_lock:
-            for name, data_file in new_files:
-                self._manifest.add(name, data_file)
-            self._manifest.wal_applied_through = max(
-                self._manifest.wal_applied_through, wal_through
-            )
-            write_manifest(self.data_dir, self._manifest)
+        self._publish(new_files, wal_through=wal_through)
 
     def _write_chunk(
         self,
@@ -526,6 +547,7 @@ class SpanStore:
                 self._delete_expired_retired_files()
             except Exception:
                 logger.exception("Compaction failed; the live files are unchanged.")
+                self._remove_orphans()
 
     def _compact_dataset(self, layout: DatasetLayout, *, full: bool) -> int:
         """Merge files of one dataset: ``fan_in`` flushed files into level 1, or with ``full``
@@ -584,18 +606,18 @@ class SpanStore:
                     )
                 finally:
                     connection.close()
-            with self._manifest_lock:
-                self._manifest.replace(layout.name, chosen, merged)
+
+            def swap(manifest: Manifest) -> None:
+                manifest.replace(layout.name, chosen, merged)
                 if layout is SPANS:
                     # A run's summaries go with its span files, in the same manifest.
                     runs = {f.run for f in chosen}
                     replaced = [
-                        f for f in self._manifest.files[TRACE_SUMMARIES.name] if f.run in runs
+                        f for f in manifest.files[TRACE_SUMMARIES.name] if f.run in runs
                     ]
-                    self._manifest.replace(
-                        TRACE_SUMMARIES.name, replaced, [summary] if summary else []
-                    )
-                write_manifest(self.data_dir, self._manifest)
+                    manifest.replace(TRACE_SUMMARIES.name, replaced, [summary] if summary else [])
+
+            self._commit_manifest(swap)
             logger.info(
                 "Compacted %d %s files into %d level-%d files (%d rows).",
                 len(chosen), layout.name, len(merged), level, sum(f.rows for f in merged),
@@ -632,8 +654,11 @@ class SpanStore:
                 return
             for retired in expired:
                 (self.data_dir / retired.path).unlink(missing_ok=True)
-            self._manifest.retired = [r for r in self._manifest.retired if r not in expired]
-            write_manifest(self.data_dir, self._manifest)
+
+        def forget(manifest: Manifest) -> None:
+            manifest.retired = [r for r in manifest.retired if r not in expired]
+
+        self._commit_manifest(forget)
 
     def _summarize_runs_without_summaries(self) -> None:
         """Write trace summaries for span runs that have none (data written by an older
@@ -655,9 +680,9 @@ class SpanStore:
                 table = table.select(TRACE_SUMMARIES.schema.names).cast(TRACE_SUMMARIES.schema)
                 summary = self._write_level0_file(table, TRACE_SUMMARIES, run=run)
                 if summary is not None:
-                    with self._manifest_lock:
-                        self._manifest.add(TRACE_SUMMARIES.name, summary)
-                        write_manifest(self.data_dir, self._manifest)
+                    self._commit_manifest(
+                        lambda manifest, file=summary: manifest.add(TRACE_SUMMARIES.name, file)
+                    )
         finally:
             connection.close()
 
@@ -693,43 +718,115 @@ class SpanStore:
                     path.unlink(missing_ok=True)
 
     def _recover_wal(self) -> int:
-        """Replay WAL segments not yet in Parquet; set damaged ones aside. Returns the highest
-        segment number seen."""
+        """Replay WAL segments not yet in Parquet; set damaged ones aside (after their intact
+        records are stored). Returns the highest segment number seen.
+
+        When the records cannot be stored now (a full disk), start-up goes on: the segments
+        are handed to the writer thread, which retries until they are in Parquet.
+        """
         wal_dir = self.data_dir / _WAL_DIR
         segments = list_segments(wal_dir)
         if not segments:
             return 0
         applied = self._manifest.wal_applied_through
         replay: list[WalRecord] = []
+        to_store: list[Path] = []
         damaged: list[Path] = []
         for path in segments:
             if segment_number(path) <= applied:
                 continue
-            contents = read_segment(path)
-            replay.extend(contents.records)
-            if contents.damage is not None:
-                logger.error(
-                    "WRITE-AHEAD LOG DAMAGED: %s has a bad tail (%s). Its %d intact records "
-                    "are recovered; the file is set aside in %s for inspection.",
-                    path, contents.damage, len(contents.records), wal_dir / _DAMAGED_DIR,
+            if path.stat().st_size == 0:
+                logger.warning(
+                    "Write-ahead log segment %s is empty (the collector stopped right after "
+                    "creating it); removing it.", path,
                 )
+                continue
+            reader = SegmentReader(path)
+            replay.extend(reader)
+            to_store.append(path)
+            if reader.damage is not None:
+                _log_damage(reader, wal_dir / _DAMAGED_DIR)
                 damaged.append(path)
         last = segment_number(segments[-1])
         if replay:
             logger.info("Recovering %d write-ahead log records into Parquet.", len(replay))
-            self._store_records(replay, wal_through=last)
+            try:
+                self._store_records(replay, wal_through=last)
+            except Exception as error:
+                logger.error(
+                    "Could not store the %d recovered write-ahead log records in Parquet yet "
+                    "(%s). They stay in the write-ahead log and the writer retries; free disk "
+                    "space in %s.", len(replay), error, self.data_dir,
+                )
+                self._remove_orphans()
+                self._unflushed_segments.extend(to_store)
+                self._inflight_bytes += sum(path.stat().st_size for path in to_store)
+                self._set_aside_after_flush.update(damaged)
+                self._wal.release([path for path in segments if path not in to_store])
+                return last
         else:
-            with self._manifest_lock:
-                self._manifest.wal_applied_through = max(self._manifest.wal_applied_through, last)
-                write_manifest(self.data_dir, self._manifest)
-        if damaged:
-            aside = wal_dir / _DAMAGED_DIR
-            aside.mkdir(exist_ok=True)
-            stamp = time.strftime("%Y%m%dT%H%M%S")
-            for path in damaged:
-                os.replace(path, aside / f"{path.name}.{stamp}")
+            try:
+                self._commit_manifest(lambda manifest: _apply_through(manifest, last))
+            except OSError as error:  # the segments below are empty or fully damaged anyway
+                logger.warning("Could not record the replayed write-ahead log yet: %s", error)
+        self._set_aside(damaged)
         self._wal.release([path for path in segments if path not in damaged])
         return last
+
+    def _publish(self, new_files: list[tuple[str, DataFile]], *, wal_through: int) -> None:
+        """Make a flush's files live and record the WAL segments they came from."""
+
+        def add(manifest: Manifest) -> None:
+            for name, data_file in new_files:
+                manifest.add(name, data_file)
+            _apply_through(manifest, wal_through)
+
+        self._commit_manifest(add)
+
+    def _commit_manifest(self, change: Callable[[Manifest], None]) -> None:
+        """Apply ``change`` to a copy of the manifest, write it, and only then make it current:
+        a manifest that could not be written (disk full) never becomes what readers see, and
+        the files it would have listed are removed as orphans."""
+        with self._manifest_lock:
+            updated = Manifest.from_json(self._manifest.to_json())
+            change(updated)
+            write_manifest(self.data_dir, updated)
+            self._manifest = updated
+
+    def _remove_orphans(self) -> None:
+        """After a failed flush or merge: delete the files it wrote but never published, so a
+        full disk is not kept full by them. Holds the compaction mutex, so no merge is writing."""
+        try:
+            with self._compaction_mutex, self._manifest_lock:
+                self._remove_unpublished_files()
+        except OSError as error:
+            logger.warning("Could not remove unpublished files: %s", error)
+
+    def _set_aside(self, damaged: list[Path]) -> None:
+        """Move damaged segments (their intact records already stored) into wal/damaged/."""
+        if not damaged:
+            return
+        aside = self.data_dir / _WAL_DIR / _DAMAGED_DIR
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        for path in damaged:
+            try:
+                aside.mkdir(exist_ok=True)
+                os.replace(path, aside / f"{path.name}.{stamp}")
+            except OSError as error:  # no inode left for the folder: do not stop for it
+                logger.error("Could not keep damaged segment %s aside in %s: %s", path, aside, error)
+
+
+def _apply_through(manifest: Manifest, wal_through: int) -> None:
+    manifest.wal_applied_through = max(manifest.wal_applied_through, wal_through)
+
+
+def _log_damage(reader: SegmentReader, aside: Path) -> None:
+    logger.error(
+        "WRITE-AHEAD LOG DAMAGED: %s: %d intact records kept; %d bytes in %d damaged "
+        "stretch(es) set aside (%s). The file is kept in %s for inspection.",
+        reader.path, reader.records_read, reader.skipped_bytes, reader.damaged_stretches,
+        reader.damage, aside,
+    )
 
 
 def _files_to_merge(live: list[DataFile], *, fan_in: int) -> tuple[list[DataFile], int]:

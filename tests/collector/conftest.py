@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,3 +30,23 @@ def start_collector(tmp_path: Path) -> Iterator[Callable[..., CollectorServer]]:
     yield start
     for server in reversed(started):
         server.stop()
+
+
+@pytest.fixture
+def mount_tmpfs(tmp_path: Path) -> Iterator[Callable[..., Path]]:
+    """Mount small tmpfs file systems (a real full disk, or a real lack of inodes); each is
+    unmounted after the test, also when it fails. Needs root, as CI has."""
+    mounted: list[Path] = []
+
+    def mount(name: str = "tmpfs", *, size: str = "6m", nr_inodes: int | None = None) -> Path:
+        target = tmp_path / name
+        target.mkdir()
+        options = f"size={size}" + (f",nr_inodes={nr_inodes}" if nr_inodes else "")
+        subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target)], check=True)
+        mounted.append(target)
+        return target
+
+    yield mount
+    for target in reversed(mounted):
+        subprocess.run(["umount", "--lazy", str(target)], check=False)
+

@@ -1,0 +1,109 @@
+"""A full disk under the store: writes answer a retryable error and are never half-kept, the
+flush retries without losing the write-ahead log, stop and restart work while full, and
+everything acknowledged is stored once space returns."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from collector.storage import SpanStore, StoreUnavailable
+from disk_faults import fill_disk, use_up_inodes
+from otlp_builders import genai_trace, traces_request
+
+
+def write_until_full(store: SpanStore, acknowledged: set[str], *, failures: int) -> int:
+    """Write traces until ``failures`` were refused; return how many were refused."""
+    refused = 0
+    for _ in range(20_000):  # bounded: the small disk fills long before
+        trace_id, spans = genai_trace(text="x" * 3000)
+        try:
+            store.write_traces(traces_request(spans))
+        except StoreUnavailable as error:
+            assert error.retry_after > 0 and "Free disk space" in str(error)
+            refused += 1
+            if refused == failures:
+                return refused
+            continue
+        acknowledged.add(trace_id.hex())
+    raise AssertionError("the disk never filled up")
+
+
+def stored_counts(store: SpanStore) -> tuple[set[str], int, int]:
+    rows = store.connect().execute("SELECT trace_id, span_id FROM spans").fetchall()
+    return {r[0] for r in rows}, len(rows), len(set(rows))
+
+
+def test_full_disk_loses_no_acknowledged_trace_and_recovers_without_restart(
+    mount_tmpfs: Callable[..., Path],
+) -> None:
+    disk = mount_tmpfs(size="4m")
+    ballast = disk / "ballast"
+    ballast.write_bytes(b"\0" * 1024 * 1024)
+    data_dir = disk / "data"
+    acknowledged: set[str] = set()
+    store = SpanStore(data_dir, flush_interval=0.1, compaction_fan_in=1000)
+    store.open()
+    write_until_full(store, acknowledged, failures=5)
+    fill_disk(disk / "ballast-2")  # whatever the flushes freed meanwhile: full again
+    store.close()  # must not raise; what is not in Parquet stays in the WAL
+
+    restarted = SpanStore(data_dir, flush_interval=0.1, compaction_fan_in=1000)
+    restarted.open()  # still full: it starts and serves reads
+    try:
+        restarted.connect().execute("SELECT count(*) FROM spans").fetchone()
+        trace_id, spans = genai_trace()
+        try:
+            restarted.write_traces(traces_request(spans))
+            acknowledged.add(trace_id.hex())
+        except StoreUnavailable:
+            pass
+        ballast.unlink()
+        (disk / "ballast-2").unlink()
+        # Space is back: writes succeed again and the writer catches up, without a restart.
+        for _ in range(20):
+            trace_id, spans = genai_trace()
+            restarted.write_traces(traces_request(spans))
+            acknowledged.add(trace_id.hex())
+        restarted.flush()
+        stored, rows, distinct = stored_counts(restarted)
+    finally:
+        restarted.close()
+    missing = acknowledged - stored
+    assert not missing, f"{len(missing)} of {len(acknowledged)} acknowledged traces were lost"
+    assert rows == distinct
+
+
+def test_no_inode_for_the_next_segment_answers_retryable_and_loses_nothing(
+    mount_tmpfs: Callable[..., Path],
+) -> None:
+    disk = mount_tmpfs(size="16m", nr_inodes=200)
+    acknowledged: set[str] = set()
+    with SpanStore(disk / "data", flush_interval=0.1, compaction_fan_in=1000) as store:
+        for _ in range(3):
+            trace_id, spans = genai_trace()
+            store.write_traces(traces_request(spans))
+            acknowledged.add(trace_id.hex())
+        ballast = use_up_inodes(disk)
+        # The writer seals the segment; neither Parquet files nor the next segment can be
+        # created now. Before the fix the log went on writing to the closed descriptor.
+        refused = 0
+        for _ in range(50):
+            trace_id, spans = genai_trace()
+            try:
+                store.write_traces(traces_request(spans))
+                acknowledged.add(trace_id.hex())
+            except StoreUnavailable as error:
+                assert "inodes" in str(error)
+                refused += 1
+            time.sleep(0.02)
+        assert refused > 0
+        for path in ballast:
+            path.unlink()
+        trace_id, spans = genai_trace()
+        store.write_traces(traces_request(spans))  # a new segment now: no restart needed
+        acknowledged.add(trace_id.hex())
+        store.flush()
+        stored, rows, distinct = stored_counts(store)
+    assert acknowledged <= stored and rows == distinct
