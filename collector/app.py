@@ -9,6 +9,7 @@ reachable without the token.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from collector.labeling import labeling_routes
 from collector.otlp.auth import DEFAULT_PUBLIC_PATHS, BearerTokenMiddleware
 from collector.otlp.http_routes import OtlpHttpReceiver
 from collector.otlp.ingest import ExportPipeline
+from collector.storage.readable_files import health_warnings
 from collector.ui import cross_site_middleware, ui_routes
 from collector.ui.evaluation_pages import evaluation_routes
 from collector.ui.labeling_pages import labeling_page_routes
@@ -58,11 +60,15 @@ def otlp_routes(context: AppContext) -> Sequence[BaseRoute]:
     return receiver.routes()
 
 
-def health_routes(_context: AppContext) -> Sequence[BaseRoute]:
-    """``GET /healthz``: answers ``ok`` while the server runs (no token needed)."""
+def health_routes(context: AppContext) -> Sequence[BaseRoute]:
+    """``GET /healthz``: answers ``ok`` while the server runs (no token needed), followed by
+    one ``warning:`` line per data file the queries leave out because it cannot be read."""
 
     async def healthz(_request: Request) -> Response:
-        return PlainTextResponse("ok")
+        if context.data_dir is None:
+            return PlainTextResponse("ok")
+        warnings = await asyncio.to_thread(health_warnings, context.data_dir)
+        return PlainTextResponse("\n".join(["ok", *warnings]))
 
     return [Route("/healthz", healthz, methods=["GET"], name="healthz")]
 
