@@ -10,6 +10,9 @@ readonly_sql.py (one SELECT statement only) this is what ``search_traces(sql=...
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -39,7 +42,12 @@ def lock_down(connection: duckdb.DuckDBPyConnection, readable: Sequence[Path]) -
     the views with external access off, so it is refused rather than run unsandboxed.
     """
     paths = [str(path) for path in readable]
+    # DuckDB keeps its spill directory readable after external access is off; the default
+    # (.tmp in the working directory) may hold anything, so spill to a private empty one.
+    spill = tempfile.mkdtemp(prefix="otel-feedback-sql-")
+    weakref.finalize(connection, shutil.rmtree, spill, True)
     try:
+        connection.execute("SET temp_directory = $spill", {"spill": spill})
         connection.execute("SET allowed_directories = []")
         connection.execute("SET allowed_paths = $paths", {"paths": paths})
     except duckdb.Error as error:

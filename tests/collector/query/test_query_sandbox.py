@@ -42,3 +42,22 @@ def test_an_empty_data_directory_still_answers(tmp_path: Path) -> None:
         assert run_readonly_select(connection, "SELECT count(*) AS n FROM traces").column("n").to_pylist() == [0]
     finally:
         connection.close()
+
+
+def test_the_working_directorys_tmp_is_not_readable(
+    search_data: SearchData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DuckDB's default spill directory is ./.tmp, which it keeps readable: the sandbox must not.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".tmp").mkdir()
+    (tmp_path / ".tmp" / "secret.txt").write_text("secret")
+    connection = connect_for_user_sql(search_data.data_dir)
+    try:
+        with pytest.raises(ValueError, match="Permission"):
+            run_readonly_select(connection, f"SELECT * FROM read_text('{tmp_path}/.tmp/secret.txt')")
+        spill = Path(run_readonly_select(connection, "SELECT current_setting('temp_directory') AS t").column("t")[0].as_py())
+        assert spill.is_dir() and list(spill.iterdir()) == []
+    finally:
+        connection.close()
+        del connection
+    assert not spill.exists()
