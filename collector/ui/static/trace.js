@@ -39,6 +39,7 @@
   const CLIP = 10000;  // characters of a long value shown at first
   const MORE = 100000;  // characters added per "Show more"
   const HARD_CLIP = 50000;  // el() never lays out more than this
+  const NAME_CLIP = 300;  // characters of a span name in the tree, the details and the panel title
   const JSON_ENTRIES = 500;  // entries of one JSON object or array shown at a time
 
   function el(tag, className, text) {
@@ -49,6 +50,12 @@
       node.textContent = value.length > HARD_CLIP ? value.slice(0, HARD_CLIP) + " … (clipped)" : value;
     }
     return node;
+  }
+
+  // A name or title: at most NAME_CLIP characters (the rest is in the span's attributes).
+  function shortText(text) {
+    const value = text === undefined || text === null ? "" : String(text);
+    return value.length > NAME_CLIP ? value.slice(0, NAME_CLIP) + "…" : value;
   }
 
   function button(text, onClick) {
@@ -210,7 +217,7 @@
     }
     label.appendChild(toggle);
     label.appendChild(badge(node.type));
-    label.appendChild(el("span", "span-name", node.name));
+    label.appendChild(el("span", "span-name", shortText(node.name)));
     row.appendChild(label);
     const barCell = el("div", "span-bar-cell");
     const bar = el("div", "span-bar" + (node.status === "ERROR" ? " bar-error" : ""));
@@ -290,7 +297,7 @@
     clear(detail);
     const head = el("div", "detail-head");
     head.appendChild(badge(span.span_type));
-    head.appendChild(el("span", "detail-name", span.name));
+    head.appendChild(el("span", "detail-name", shortText(span.name)));
     head.appendChild(el("span", "detail-meta", formatDuration(span.duration_ms) + " · " + (span.status_code || "UNSET") +
       (span.model ? " · " + span.model : "") + (span.total_tokens ? " · " + span.total_tokens + " tokens" : "")));
     detail.appendChild(head);
@@ -461,7 +468,7 @@
     const rootId = state.roots.length ? state.roots[0].id : null;
     const mine = current.filter((row) => isRootSelected()
       ? (row.span_id === null || row.span_id === rootId) : row.span_id === state.selected.id);
-    target.textContent = isRootSelected() ? "· whole trace (root span)" : "· span " + state.selected.name;
+    target.textContent = isRootSelected() ? "· whole trace (root span)" : "· span " + shortText(state.selected.name);
     clear(list);
     if (!mine.length) {
       list.appendChild(el("div", "empty", "No assessments here yet. Press \"Add assessment\" to record one."));

@@ -212,3 +212,19 @@ def test_a_ten_megabyte_value_is_shown_in_part_and_the_page_stays_interactive(
     expect(page.locator(".detail-name")).to_have_text("llm", timeout=20_000)
     page.locator(".span-row", has_text="chat_app").click(timeout=20_000)
     expect(page.locator(".detail-name")).to_have_text("chat_app", timeout=20_000)
+
+
+def test_megabyte_span_names_are_shown_clipped(collector: CollectorServer, page: Any) -> None:
+    root_name = "<i>R</i>" + "r" * 2_000_000
+    child_name = "C" * 2_000_000
+    trace_id, _root, _child = send_trace(collector, root_name=root_name, child_name=child_name)
+    page.goto(f"{collector.http_url}/traces/{trace_id}")
+    heading = page.locator("h1").inner_text()
+    assert heading.startswith("<i>R</i>rrr") and heading.endswith("…") and len(heading) < 1000
+    assert len(page.title()) < 1000
+    expect(page.locator(".detail-name")).to_have_text(root_name[:300] + "…", timeout=20_000)
+    page.locator(".span-row").nth(1).click(timeout=20_000)
+    expect(page.locator(".detail-name")).to_have_text(child_name[:300] + "…", timeout=20_000)
+    expect(page.locator("#assessment-target")).to_have_text("· span " + child_name[:300] + "…")
+    assert max(len(text) for text in page.locator(".span-row").all_inner_texts()) < 1000
+    assert page.locator("#trace-view i, main i").count() == 0
