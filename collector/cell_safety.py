@@ -29,6 +29,16 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
+# What json.dumps(ensure_ascii=False) leaves raw although a terminal may act on it.
+_JSON_RAW_CONTROLS = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_json_controls(json_text: str) -> str:
+    """JSON text with DEL, C1 controls and reordering marks written as ``\\uXXXX`` escapes
+    (json.dumps already escapes C0 controls; these can only occur inside strings)."""
+    return _JSON_RAW_CONTROLS.sub(lambda match: f"\\u{ord(match.group()):04x}", json_text)
+
+
 def defuse_formula(text: str) -> str:
     """``text`` with a leading ``'`` when a spreadsheet would run it as a formula."""
     return "'" + text if text.startswith(_FORMULA_START) else text

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 import duckdb
 
-from collector.cell_safety import defuse_formula, escape_controls
+from collector.cell_safety import defuse_formula, escape_controls, escape_json_controls
 from collector.query import check_single_select, connect_for_user_sql
 from collector.storage.manifest import read_manifest
 from collector.storage.readable_files import unreadable_files
@@ -111,7 +111,7 @@ def write_result(
     spreadsheet formulas unless ``raw_csv`` (numbers are left alone: -5 is not a formula)."""
     if output_format == "json":
         records = [dict(zip(columns, (_json_value(v) for v in row))) for row in rows]
-        json.dump(records, out, ensure_ascii=False, indent=1)
+        out.write(escape_json_controls(json.dumps(records, ensure_ascii=False, indent=1)))
         out.write("\n")
     elif output_format == "csv":
         # RFC 4180 line ends: Python's csv quotes a field holding any character of the line

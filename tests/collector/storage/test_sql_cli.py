@@ -150,3 +150,12 @@ def test_table_output_shows_control_characters_as_escapes(store: SpanStore, data
     assert not any(ch in output for ch in "\x1b\r\x07\x9b\u202e")
     assert "a\\x1b[2Jb\\rc\\x07d\\x9be\\u202ef" in output
     assert output.splitlines()[0] == "n\\x1b]8;"
+
+
+def test_json_output_escapes_the_controls_json_leaves_raw(store: SpanStore, data_dir: Path) -> None:
+    name = "a\x1b[2Jb\x9bc\x7fd\u202ee"
+    _store_span_named(store, name)
+    code, output = _run(["sql", "--data", str(data_dir), "--format", "json", "SELECT name FROM spans WHERE name LIKE 'a%'"])
+    assert code == 0
+    assert not any(ch in output for ch in "\x1b\x9b\x7f\u202e")
+    assert json.loads(output) == [{"name": name}]
