@@ -9,6 +9,7 @@ reachable without the token.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from collector.labeling import labeling_routes
 from collector.otlp.auth import DEFAULT_PUBLIC_PATHS, BearerTokenMiddleware
 from collector.otlp.http_routes import OtlpHttpReceiver
 from collector.otlp.ingest import ExportPipeline
+from collector.storage.readable_files import health_warnings
 from collector.ui import cross_site_middleware, ui_routes
 from collector.ui.evaluation_pages import evaluation_routes
 from collector.ui.labeling_pages import labeling_page_routes
@@ -61,17 +63,25 @@ def otlp_routes(context: AppContext) -> Sequence[BaseRoute]:
 def health_routes(context: AppContext) -> Sequence[BaseRoute]:
     """``GET /healthz``: answers ``ok`` while the server runs (no token needed). The
     ``X-Quarantined-Records`` header counts WAL records set aside as unstorable; when there
-    are any, the body says so too (the status stays 200: the collector still works)."""
+    are any, the first line says so too, followed by one ``warning:`` line per data file the
+    queries leave out because it cannot be read (the status stays 200: the collector still
+    works)."""
 
     async def healthz(_request: Request) -> Response:
         quarantined = int(getattr(context.store, "quarantined_records", 0) or 0)
-        body = "ok"
+        first = "ok"
         if quarantined:
-            body = (
+            first = (
                 f"ok ({quarantined} write-ahead log record(s) could not be stored and are "
                 "kept in wal/quarantine/; see the collector log)"
             )
-        return PlainTextResponse(body, headers={"X-Quarantined-Records": str(quarantined)})
+        warnings: list[str] = []
+        if context.data_dir is not None:
+            warnings = await asyncio.to_thread(health_warnings, context.data_dir)
+        return PlainTextResponse(
+            "
+".join([first, *warnings]), headers={"X-Quarantined-Records": str(quarantined)}
+        )
 
     return [Route("/healthz", healthz, methods=["GET"], name="healthz")]
 

@@ -2,6 +2,11 @@
 
 Works whether or not a collector is running on the directory: it reads the manifest and the
 Parquet files only. ``--data`` defaults to ``$OTEL_FEEDBACK_DATA`` or ``./otel-feedback-data``.
+
+The query is untrusted text: it must be one SELECT, and it runs in a connection that can read
+the views' files and nothing else (collector/query/sandbox.py). Its output is untrusted too:
+span values may hold terminal escape sequences or spreadsheet formulas, so table output shows
+control characters as visible escapes and CSV output defuses formula cells (cell_safety.py).
 """
 
 from __future__ import annotations
@@ -18,7 +23,11 @@ from typing import Any, TextIO
 
 import duckdb
 
-from collector.storage import connect
+from collector.cell_safety import defuse_formula, escape_controls, escape_json_controls
+from collector.query import check_single_select, connect_for_user_sql
+from collector.storage.manifest import read_manifest
+from collector.storage.readable_files import unreadable_files
+from collector.storage.views import data_directory
 
 DEFAULT_DATA_DIR = "./otel-feedback-data"
 DATA_DIR_ENV = "OTEL_FEEDBACK_DATA"
@@ -33,7 +42,11 @@ def register_sql_command(subparsers: argparse._SubParsersAction) -> None:
         help="run a SQL query over the spans, traces, assessments and assessment_log views",
         description=(
             "Run one SQL query (DuckDB dialect) over the views spans, traces, assessments and "
-            "assessment_log of a data directory, and print the result."
+            "assessment_log of a data directory, and print the result. The query must be one "
+            "SELECT (or WITH ... SELECT) statement; it can read those views and no other file. "
+            "Control characters in table output are shown as escapes (\\x1b, \\r); CSV cells "
+            "that a spreadsheet would run as a formula (starting with = + - @, tab or CR) get a "
+            "leading ' unless --raw-csv is given."
         ),
     )
     parser.add_argument("query", help='the query, e.g. "SELECT * FROM traces LIMIT 10"')
@@ -43,6 +56,14 @@ def register_sql_command(subparsers: argparse._SubParsersAction) -> None:
         help=f"data directory (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR})",
     )
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
+    parser.add_argument(
+        "--raw-csv",
+        action="store_true",
+        help=(
+            "with --format csv, write text cells exactly as stored; by default a cell starting "
+            "with = + - @, tab or CR gets a leading ' so spreadsheets do not run it as a formula"
+        ),
+    )
     parser.set_defaults(func=run_sql_command)
 
 
@@ -50,37 +71,58 @@ def run_sql_command(args: argparse.Namespace, *, out: TextIO | None = None) -> i
     """Run the query in ``args`` and print it; returns the exit code (1 on a SQL error)."""
     stream = sys.stdout if out is None else out
     try:
-        connection = connect(args.data)
-    except (FileNotFoundError, ValueError) as error:
+        directory = data_directory(args.data)
+        for path, reason in unreadable_files(directory, read_manifest(directory)):
+            print(f"warning: {path} is left out of the views: {reason}.", file=sys.stderr)
+        connection = connect_for_user_sql(directory)
+    except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     try:
+        check_single_select(connection, args.query)
         result = connection.execute(args.query)
         columns = [d[0] for d in result.description] if result.description else []
         rows = result.fetchall() if columns else []
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except duckdb.Error as error:
         print(f"error: the query failed: {error}", file=sys.stderr)
         return 1
     finally:
         connection.close()
-    write_result(columns, rows, output_format=args.format, out=stream)
+    write_result(
+        columns, rows, output_format=args.format, out=stream, raw_csv=getattr(args, "raw_csv", False)
+    )
     return 0
 
 
 def write_result(
-    columns: Sequence[str], rows: Sequence[Sequence[Any]], *, output_format: str, out: TextIO
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    output_format: str,
+    out: TextIO,
+    raw_csv: bool = False,
 ) -> None:
-    """Print rows as an aligned text table, CSV (with header) or a JSON array of objects."""
+    """Print rows as an aligned text table, CSV (with header) or a JSON array of objects.
+
+    Table cells show control characters as escapes; CSV text cells are defused against
+    spreadsheet formulas unless ``raw_csv`` (numbers are left alone: -5 is not a formula)."""
     if output_format == "json":
         records = [dict(zip(columns, (_json_value(v) for v in row))) for row in rows]
-        json.dump(records, out, ensure_ascii=False, indent=1)
+        out.write(escape_json_controls(json.dumps(records, ensure_ascii=False, indent=1)))
         out.write("\n")
     elif output_format == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
+        # RFC 4180 line ends: Python's csv quotes a field holding any character of the line
+        # terminator, so with "\r\n" a stray CR inside a value is quoted instead of ending the row.
+        writer = csv.writer(out, lineterminator="\r\n")
+        keep = (lambda text: text) if raw_csv else defuse_formula
+        writer.writerow([keep(name) for name in columns])
         for row in rows:
-            writer.writerow(["" if v is None else _text(v) for v in row])
+            writer.writerow([_csv_cell(v, keep) for v in row])
     elif output_format == "table":
+        columns = [escape_controls(name) for name in columns]
         cells = [[_cell(v) for v in row] for row in rows]
         widths = [
             max([len(name)] + [len(row[i]) for row in cells]) for i, name in enumerate(columns)
@@ -100,8 +142,14 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _csv_cell(value: Any, keep: Any) -> str:
+    if value is None:
+        return ""
+    return keep(value) if isinstance(value, str) else _text(value)
+
+
 def _cell(value: Any) -> str:
-    text = "NULL" if value is None else _text(value).replace("\n", "\\n")
+    text = "NULL" if value is None else escape_controls(_text(value))
     return text if len(text) <= _MAX_CELL_WIDTH else text[: _MAX_CELL_WIDTH - 1] + "…"
 
 

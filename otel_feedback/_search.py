@@ -71,9 +71,14 @@ def search_traces(
     if sql is not None:
         if filter is not None or order_by is not None or experiment is not None:
             raise ValueError("sql= replaces filter/order_by/experiment: pass either sql or those, not both")
-        from collector.query import run_readonly_select
+        from collector.query import connect_for_user_sql, run_readonly_select
 
-        table = run_readonly_select(_connect(directory), sql)  # type: ignore[arg-type]
+        # The query runs where it can read the views' files and nothing else (sandbox.py).
+        connection = connect_for_user_sql(directory)  # type: ignore[arg-type]
+        try:
+            table = run_readonly_select(connection, sql)
+        finally:
+            connection.close()
         return _convert(table, return_type)
     options = {"filter": filter, "order_by": order_by, "experiment": experiment}
     if directory is not None:

@@ -10,7 +10,8 @@ docs/search.md documents the filter language.
 from __future__ import annotations
 
 from collector.query.errors import FilterError
-from collector.query.readonly_sql import run_readonly_select
+from collector.query.readonly_sql import check_single_select, run_readonly_select
+from collector.query.sandbox import connect_for_user_sql
 from collector.query.search import MAX_RESULTS_LIMIT, TracePage, find_traces, search_traces, trace_rows
 from collector.query.tables import TRACE_SCHEMA, summary_to_json, traces_table
 
@@ -19,6 +20,8 @@ __all__ = [
     "TRACE_SCHEMA",
     "FilterError",
     "TracePage",
+    "check_single_select",
+    "connect_for_user_sql",
     "find_traces",
     "run_readonly_select",
     "search_traces",

@@ -4,7 +4,9 @@
 The views are bound to the manifest's live file list at the time they are created, so one
 connection reads one consistent snapshot; a new connection sees newer files. Files are
 de-duplicated on their key when written, and the views de-duplicate across files too, so a
-span or assessment that was received twice (a retried export) is one row.
+span or assessment that was received twice (a retried export) is one row. A live file whose
+Parquet footer cannot be read is left out of the views, with a log line (readable_files.py),
+so the rest stays queryable.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collector.storage.datasets import (
     parquet_list_sql,
 )
 from collector.storage.manifest import Manifest, read_manifest
+from collector.storage.readable_files import readable_manifest
 from collector.storage.trace_summaries import (
     spans_to_summaries_sql,
     traces_from_summaries_sql,
@@ -43,12 +46,16 @@ WHERE a.action IN ('create', 'override')
 
 def create_views(
     connection: duckdb.DuckDBPyConnection, data_dir: Path, manifest: Manifest
-) -> None:
-    """Create (or replace) the four views on ``connection`` over the manifest's live files."""
+) -> list[Path]:
+    """Create (or replace) the four views on ``connection`` over the manifest's live files.
+
+    Returns the files the views read (the live files whose footer could be read)."""
+    manifest = readable_manifest(data_dir, manifest)
     _create_dataset_view(connection, "spans", SPANS, data_dir, manifest)
     _create_dataset_view(connection, "assessment_log", ASSESSMENTS, data_dir, manifest)
     connection.execute(f"CREATE OR REPLACE VIEW traces AS {traces_sql(data_dir, manifest)}")
     connection.execute(_ASSESSMENTS_SQL)
+    return [data_dir / f.path for entries in manifest.files.values() for f in entries]
 
 
 def connect(data_dir: str | Path) -> duckdb.DuckDBPyConnection:
@@ -57,6 +64,14 @@ def connect(data_dir: str | Path) -> duckdb.DuckDBPyConnection:
     Works whether or not a collector is running on that directory: it reads only the manifest
     and the Parquet files, never the collector's catalog database.
     """
+    directory = data_directory(data_dir)
+    connection = open_read_connection()
+    create_views(connection, directory, read_manifest(directory))
+    return connection
+
+
+def data_directory(data_dir: str | Path) -> Path:
+    """``data_dir`` resolved; ``FileNotFoundError`` (saying what to pass) when it is missing."""
     directory = Path(data_dir).resolve()
     if not directory.is_dir():
         raise FileNotFoundError(
@@ -64,9 +79,7 @@ def connect(data_dir: str | Path) -> duckdb.DuckDBPyConnection:
             "collector writes to (--data or OTEL_FEEDBACK_DATA), or start one with "
             f"`otel-feedback serve --data {directory}`."
         )
-    connection = open_read_connection()
-    create_views(connection, directory, read_manifest(directory))
-    return connection
+    return directory
 
 
 def open_read_connection() -> duckdb.DuckDBPyConnection:

@@ -54,6 +54,16 @@ def format_time(moment: dt.datetime | None) -> str:
 _environment.filters["time"] = format_time
 
 
+def clip_text(value: Any, limit: int = 300) -> str:
+    """``value`` as text, cut to ``limit`` characters with an ellipsis: a span name can be
+    megabytes, and a browser lays out a heading or a title in one piece."""
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+_environment.filters["clip"] = clip_text
+
+
 def render_page(template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
     """The page ``template`` rendered with ``context`` (escaped), with the security headers."""
     html = _environment.get_template(template).render(**context)

@@ -19,6 +19,9 @@ import otel_feedback
 from collector.server import CollectorServer
 from otel_feedback import AssessmentSource, SpanType, log_expectation, log_feedback, search_traces, trace
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "collector" / "query"))
+from hostile_sql import ALLOWED_SQL, HOSTILE_SQL, fill  # noqa: E402
+
 QUESTIONS = ["What is MLflow?", "How do I trace?", "Refund policy?"]
 
 
@@ -113,6 +116,20 @@ def test_sql_runs_a_read_only_select_over_the_files(collector: CollectorServer, 
         search_traces(sql="DROP VIEW spans", data_dir=collector.data_dir)
     with pytest.raises(ValueError, match="pass either sql or those"):
         search_traces(sql="SELECT 1", filter="status = 'OK'", data_dir=collector.data_dir)
+
+
+@pytest.mark.parametrize("sql", ALLOWED_SQL)
+def test_sql_over_every_view_works(collector: CollectorServer, trace_ids: list[str], sql: str):
+    assert search_traces(sql=sql, data_dir=collector.data_dir, return_type="list")[0]["n"] > 0
+
+
+@pytest.mark.parametrize("sql", HOSTILE_SQL)
+def test_sql_cannot_reach_outside_the_views(
+    collector: CollectorServer, trace_ids: list[str], tmp_path: Path, sql: str
+):
+    with pytest.raises(ValueError):
+        search_traces(sql=fill(sql, collector.data_dir, tmp_path), data_dir=collector.data_dir)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_sql_needs_the_files_even_with_a_collector_configured(collector, monkeypatch):

@@ -3,7 +3,11 @@
 //
 // SECURITY RULE: every string that came from a span or an assessment reaches the page through
 // textContent or createTextNode only. Nothing here assigns innerHTML, builds a link from data,
-// or evaluates data.
+// or evaluates data. (The one download, of a long value, is a text/plain Blob saved as a file.)
+//
+// SIZE RULE: a span value can be megabytes, often one unbroken word (base64); laying that out
+// froze the page for minutes. Long strings go through longText(), which lays out the first
+// CLIP characters and the rest only on request, a chunk at a time; el() clips anything else.
 "use strict";
 
 (function () {
@@ -32,11 +36,79 @@
 
   // ---- small helpers -------------------------------------------------------------------
 
+  const CLIP = 10000;  // characters of a long value shown at first
+  const MORE = 100000;  // characters added per "Show more"
+  const HARD_CLIP = 50000;  // el() never lays out more than this
+  const NAME_CLIP = 300;  // characters of a span name in the tree, the details and the panel title
+  const JSON_ENTRIES = 500;  // entries of one JSON object or array shown at a time
+
   function el(tag, className, text) {
     const node = document.createElement(tag);
     if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (text !== undefined && text !== null) {
+      const value = String(text);
+      node.textContent = value.length > HARD_CLIP ? value.slice(0, HARD_CLIP) + " … (clipped)" : value;
+    }
     return node;
+  }
+
+  // A name or title: at most NAME_CLIP characters (the rest is in the span's attributes).
+  function shortText(text) {
+    const value = text === undefined || text === null ? "" : String(text);
+    return value.length > NAME_CLIP ? value.slice(0, NAME_CLIP) + "…" : value;
+  }
+
+  function button(text, onClick) {
+    const node = el("button", "link-button", text);
+    node.type = "button";
+    node.addEventListener("click", onClick);
+    return node;
+  }
+
+  function formatSize(characters) {
+    if (characters >= 1048576) return (characters / 1048576).toFixed(1) + " M characters";
+    if (characters >= 1024) return Math.round(characters / 1024) + " K characters";
+    return characters + " characters";
+  }
+
+  // A value as text in a <tag class=className>: the first CLIP characters, then "Show more"
+  // (MORE characters at a time) and "Download" (the whole value as a .txt file).
+  function longText(tag, className, text) {
+    const value = String(text);
+    if (value.length <= CLIP) return el(tag, className, value);
+    const inline = tag === "span";
+    const box = el(inline ? "span" : "div", "long-value");
+    const shown = el(tag, className, value.slice(0, CLIP));
+    box.appendChild(shown);
+    const controls = el(inline ? "span" : "div", "long-controls");
+    const note = el("span", "long-note");
+    let length = CLIP;
+    const more = button("", () => {
+      const next = Math.min(length + MORE, value.length);
+      shown.appendChild(document.createTextNode(value.slice(length, next)));
+      length = next;
+      update();
+    });
+    const download = button("Download all (" + formatSize(value.length) + ")", () => {
+      const url = URL.createObjectURL(new Blob([value], { type: "text/plain;charset=utf-8" }));
+      const link = document.createElement("a");
+      link.href = url;
+      link.download = "value.txt";
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+    });
+    function update() {
+      note.textContent = "Showing " + length.toLocaleString("en") + " of " + value.length.toLocaleString("en") + " characters. ";
+      const next = Math.min(MORE, value.length - length);
+      more.textContent = "Show " + formatSize(next) + " more";
+      more.hidden = next <= 0;
+    }
+    update();
+    controls.appendChild(note);
+    controls.appendChild(more);
+    controls.appendChild(download);
+    box.appendChild(controls);
+    return box;
   }
 
   function clear(node) {
@@ -145,7 +217,7 @@
     }
     label.appendChild(toggle);
     label.appendChild(badge(node.type));
-    label.appendChild(el("span", "span-name", node.name));
+    label.appendChild(el("span", "span-name", shortText(node.name)));
     row.appendChild(label);
     const barCell = el("div", "span-bar-cell");
     const bar = el("div", "span-bar" + (node.status === "ERROR" ? " bar-error" : ""));
@@ -225,7 +297,7 @@
     clear(detail);
     const head = el("div", "detail-head");
     head.appendChild(badge(span.span_type));
-    head.appendChild(el("span", "detail-name", span.name));
+    head.appendChild(el("span", "detail-name", shortText(span.name)));
     head.appendChild(el("span", "detail-meta", formatDuration(span.duration_ms) + " · " + (span.status_code || "UNSET") +
       (span.model ? " · " + span.model : "") + (span.total_tokens ? " · " + span.total_tokens + " tokens" : "")));
     detail.appendChild(head);
@@ -237,7 +309,7 @@
       const attributes = event.attributes || {};
       const box = el("div", "exception");
       box.appendChild(el("div", "exception-title", (attributes["exception.type"] || "Exception") + ": " + (attributes["exception.message"] || "")));
-      if (attributes["exception.stacktrace"]) box.appendChild(el("pre", "stack", attributes["exception.stacktrace"]));
+      if (attributes["exception.stacktrace"]) box.appendChild(longText("pre", "stack", attributes["exception.stacktrace"]));
       detail.appendChild(section("Exception", box));
     }
     if (span.input !== null && span.input !== undefined) detail.appendChild(section("Inputs", renderPayload(span.input)));
@@ -294,7 +366,7 @@
       for (const message of messages) {
         const bubble = el("div", "message message-" + (["system", "user", "assistant", "tool"].includes(message.role) ? message.role : "other"));
         bubble.appendChild(el("div", "role", message.role));
-        bubble.appendChild(el("div", "content", messageText(message.content)));
+        bubble.appendChild(longText("div", "content", messageText(message.content)));
         if (message.tool_calls) bubble.appendChild(jsonTree(message.tool_calls, 1));
         chat.appendChild(bubble);
       }
@@ -303,7 +375,7 @@
     } else if (value !== null && typeof value === "object") {
       box.appendChild(jsonTree(value, 0));
     } else {
-      box.appendChild(el("pre", "text", String(value)));
+      box.appendChild(longText("pre", "text", String(value)));
     }
     return box;
   }
@@ -311,18 +383,29 @@
   function jsonTree(value, depth) {
     if (value === null || typeof value !== "object") {
       const kind = value === null ? "null" : typeof value;
-      return el("span", "json-" + kind, typeof value === "string" ? JSON.stringify(value) : String(value));
+      return longText("span", "json-" + kind, typeof value === "string" ? JSON.stringify(value) : String(value));
     }
     const entries = Array.isArray(value) ? value.map((item, index) => [String(index), item]) : Object.entries(value);
     const box = el("details", "json");
     box.open = depth < 3;
     box.appendChild(el("summary", "json-summary", Array.isArray(value) ? "[" + entries.length + " items]" : "{" + entries.length + " keys}"));
-    for (const [key, item] of entries) {
-      const line = el("div", "json-line");
-      line.appendChild(el("span", "json-key", key + ": "));
-      line.appendChild(jsonTree(item, depth + 1));
-      box.appendChild(line);
+    // Entries are laid out JSON_ENTRIES at a time, for the same reason as longText().
+    let shown = 0;
+    const more = button("", () => addEntries());
+    function addEntries() {
+      const end = Math.min(shown + JSON_ENTRIES, entries.length);
+      for (const [key, item] of entries.slice(shown, end)) {
+        const line = el("div", "json-line");
+        line.appendChild(el("span", "json-key", key + ": "));
+        line.appendChild(jsonTree(item, depth + 1));
+        box.insertBefore(line, more);
+      }
+      shown = end;
+      more.textContent = "Show " + Math.min(JSON_ENTRIES, entries.length - shown) + " more of " + (entries.length - shown);
+      more.hidden = shown >= entries.length;
     }
+    box.appendChild(more);
+    addEntries();
     return box;
   }
 
@@ -336,7 +419,7 @@
       const cell = el("td");
       const value = parseMaybeJson(attributes[key]);
       if (value !== null && typeof value === "object") cell.appendChild(jsonTree(value, 2));
-      else cell.appendChild(el("span", "attr-value", typeof value === "string" ? value : JSON.stringify(value)));
+      else cell.appendChild(longText("span", "attr-value", typeof value === "string" ? value : JSON.stringify(value)));
       row.appendChild(cell);
       table.appendChild(row);
     }
@@ -385,7 +468,7 @@
     const rootId = state.roots.length ? state.roots[0].id : null;
     const mine = current.filter((row) => isRootSelected()
       ? (row.span_id === null || row.span_id === rootId) : row.span_id === state.selected.id);
-    target.textContent = isRootSelected() ? "· whole trace (root span)" : "· span " + state.selected.name;
+    target.textContent = isRootSelected() ? "· whole trace (root span)" : "· span " + shortText(state.selected.name);
     clear(list);
     if (!mine.length) {
       list.appendChild(el("div", "empty", "No assessments here yet. Press \"Add assessment\" to record one."));

@@ -4,9 +4,11 @@ span data shown as text, and a 30,000-span trace."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from playwright.sync_api import expect
 from ui_support import send_trace, write_big_trace
 
@@ -173,3 +175,56 @@ def test_thirty_thousand_span_trace_opens_and_scrolls_to_the_last_span(collector
     page.locator("#span-tree").press("Home")
     page.locator("#span-tree").press("ArrowLeft")
     expect(page.locator(".span-row")).to_have_count(1)
+
+
+TEN_MB = 10 * 1024 * 1024
+LONG_VALUES = {
+    # One unbroken 10 MB word (like base64), starting with markup that must stay text.
+    "unbroken": "<img src=x onerror=alert('long')>" + "QUJD" * (TEN_MB // 4),
+    "ordinary text": "<b>bold?</b> " + ("the customer asked about the refund policy " * (TEN_MB // 43)),
+}
+
+
+@pytest.mark.parametrize("kind", list(LONG_VALUES))
+def test_a_ten_megabyte_value_is_shown_in_part_and_the_page_stays_interactive(
+    collector: CollectorServer, page: Any, kind: str
+) -> None:
+    value = LONG_VALUES[kind]
+    trace_id, _root, _child = send_trace(collector, question=value)
+    page.goto(f"{collector.http_url}/traces/{trace_id}")
+    # The root is selected on load; its input is the long value (shown clipped, as text).
+    text = page.locator(".payload pre.text").first
+    expect(text).to_be_visible(timeout=20_000)
+    assert value.startswith(text.inner_text(timeout=20_000))
+    assert page.locator("#trace-view img, #trace-view b").count() == 0
+    # Never megabytes laid out at once: the details pane holds a bounded amount of text.
+    laid_out = page.eval_on_selector("#span-detail", "node => node.textContent.length")
+    assert laid_out < 500_000, f"{laid_out} characters in the details pane"
+    controls = page.locator(".long-controls").first
+    expect(controls).to_contain_text(f"of {len(value):,} characters")
+    controls.get_by_role("button", name="more").click()
+    expect(controls).to_contain_text("Showing 110,000 of")
+    with page.expect_download(timeout=20_000) as download:
+        controls.get_by_role("button", name="Download all").click()
+    assert Path(download.value.path()).stat().st_size == len(value)
+    # Interactive: a click on another span shows its details (a frozen page times out here).
+    page.locator(".span-row", has_text="llm").click(timeout=20_000)
+    expect(page.locator(".detail-name")).to_have_text("llm", timeout=20_000)
+    page.locator(".span-row", has_text="chat_app").click(timeout=20_000)
+    expect(page.locator(".detail-name")).to_have_text("chat_app", timeout=20_000)
+
+
+def test_megabyte_span_names_are_shown_clipped(collector: CollectorServer, page: Any) -> None:
+    root_name = "<i>R</i>" + "r" * 2_000_000
+    child_name = "C" * 2_000_000
+    trace_id, _root, _child = send_trace(collector, root_name=root_name, child_name=child_name)
+    page.goto(f"{collector.http_url}/traces/{trace_id}")
+    heading = page.locator("h1").inner_text()
+    assert heading.startswith("<i>R</i>rrr") and heading.endswith("…") and len(heading) < 1000
+    assert len(page.title()) < 1000
+    expect(page.locator(".detail-name")).to_have_text(root_name[:300] + "…", timeout=20_000)
+    page.locator(".span-row").nth(1).click(timeout=20_000)
+    expect(page.locator(".detail-name")).to_have_text(child_name[:300] + "…", timeout=20_000)
+    expect(page.locator("#assessment-target")).to_have_text("· span " + child_name[:300] + "…")
+    assert max(len(text) for text in page.locator(".span-row").all_inner_texts()) < 1000
+    assert page.locator("#trace-view i, main i").count() == 0

@@ -37,6 +37,7 @@ def send_trace(
     root_attributes: Mapping[str, Any] | None = None,
     child_attributes: Mapping[str, Any] | None = None,
     child_name: str = "llm",
+    root_name: str = "chat_app",
 ) -> tuple[str, str, str]:
     """Export a CHAIN root with an LLM child through OTLP/HTTP; return (trace, root, child) ids
     once they are queryable."""
@@ -44,7 +45,7 @@ def send_trace(
     provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{server.http_url}/v1/traces")))
     tracer = provider.get_tracer("ui-tests")
     attributes = {"openinference.span.kind": "CHAIN", "input.value": question, "output.value": answer}
-    with tracer.start_as_current_span("chat_app", attributes={**attributes, **(root_attributes or {})}) as root:
+    with tracer.start_as_current_span(root_name, attributes={**attributes, **(root_attributes or {})}) as root:
         with tracer.start_as_current_span(
             child_name, attributes={"openinference.span.kind": "LLM", **(child_attributes or {})}
         ) as child:
