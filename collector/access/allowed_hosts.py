@@ -10,8 +10,10 @@ on loopback, as same-origin requests, so neither CORS nor the Origin check stops
 ``Host`` header still says ``evil.example``. Only names the operator chose pass.
 
 Allowed by default: the loopback names ``localhost``, ``127.0.0.1`` and ``::1`` (written
-``[::1]`` in a Host header), and the bind address when it is not a wildcard (``0.0.0.0``,
-``::``). ``--allowed-host NAME`` (repeatable, or ``OTEL_FEEDBACK_ALLOWED_HOSTS``, comma-separated)
+``[::1]`` in a Host header), and the bind address. A wildcard bind (``0.0.0.0``, ``::``) adds
+only that literal (what :attr:`CollectorServer.http_url` then says), not the machine's other
+names: an IP address in ``Host`` cannot come from a rebinding page (its origin would be the
+collector itself), but every name the collector is reached by must be listed. ``--allowed-host NAME`` (repeatable, or ``OTEL_FEEDBACK_ALLOWED_HOSTS``, comma-separated)
 adds names: a host name or address, ``.example.com`` for that domain and all its subdomains, or
 ``*`` to turn the check off (only behind a proxy that checks Host itself). gRPC is not checked:
 browsers cannot speak gRPC to it.
@@ -30,7 +32,6 @@ _logger = logging.getLogger(__name__)
 
 ALLOWED_HOSTS_ENV = "OTEL_FEEDBACK_ALLOWED_HOSTS"
 LOOPBACK_NAMES: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
-_WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})
 _NAME = re.compile(r"^\.?[a-z0-9_]([a-z0-9_\-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_\-]*[a-z0-9_])?)*$")
 # Refused names are logged once each, up to this many, so a flood cannot fill the log.
 _MAX_LOGGED_NAMES = 64
@@ -56,10 +57,10 @@ def parse_allowed_host(value: str) -> str:
 
 
 def allowed_hosts_for(bind_host: str, extra: Iterable[str] = ()) -> tuple[str, ...]:
-    """The allow-list of a collector bound to ``bind_host``: loopback names, the bind address when it
-    is not a wildcard, then each of ``extra`` (parsed with :func:`parse_allowed_host`)."""
+    """The allow-list of a collector bound to ``bind_host``: loopback names, the bind address, then
+    each of ``extra`` (parsed with :func:`parse_allowed_host`)."""
     names = list(LOOPBACK_NAMES)
-    if bind_host.strip() not in _WILDCARD_BINDS:
+    if bind_host.strip():
         names.append(parse_allowed_host(bind_host))
     names.extend(parse_allowed_host(value) for value in extra if value.strip())
     return tuple(dict.fromkeys(names))

@@ -92,15 +92,33 @@ def test_allowed_hosts_extend_the_defaults_and_domains_match_subdomains(
     assert span_count(server) == 4
 
 
-def test_the_bind_address_is_allowed_unless_it_is_a_wildcard(start_collector: Callable[..., CollectorServer]) -> None:
+def test_the_bind_address_is_allowed_and_a_wildcard_adds_only_its_literal(
+    start_collector: Callable[..., CollectorServer],
+) -> None:
     server = start_collector(grpc_port=None, host="127.0.0.2")
     assert server.http_url.startswith("http://127.0.0.2:")
     assert export(server).status_code == 200  # Host: 127.0.0.2:port, from the URL
     assert export(server, headers={"Host": "127.0.0.3"}).status_code == 421
-    assert allowed_hosts_for("0.0.0.0") == ("localhost", "127.0.0.1", "::1")
-    assert allowed_hosts_for("::") == ("localhost", "127.0.0.1", "::1")
+    assert allowed_hosts_for("0.0.0.0") == ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+    assert allowed_hosts_for("::") == ("localhost", "127.0.0.1", "::1", "::")
     assert allowed_hosts_for("10.0.0.5", ["Box.Local.", "[fe80::1]"]) == (
         "localhost", "127.0.0.1", "::1", "10.0.0.5", "box.local", "fe80::1")
+
+
+def test_a_wildcard_bind_answers_its_url_and_loopback_but_not_other_names() -> None:
+    # In-process (no socket on all interfaces in a test): the app a collector bound to 0.0.0.0 gets.
+    from starlette.testclient import TestClient
+
+    from collector.app import AppContext, build_app
+
+    context = AppContext(store=None, pipeline=None, data_dir=None, max_body_bytes=1,  # type: ignore[arg-type]
+                         allowed_hosts=allowed_hosts_for("0.0.0.0"))
+    app = build_app(context)
+    for base in ("http://0.0.0.0:4318", "http://127.0.0.1:4318", "http://localhost"):
+        with TestClient(app, base_url=base) as client:
+            assert client.get("/healthz").status_code == 200, base
+    with TestClient(app, base_url=f"http://{EVIL}:4318") as client:
+        assert client.get("/healthz").status_code == 421
 
 
 def test_star_turns_the_check_off(start_collector: Callable[..., CollectorServer]) -> None:
