@@ -21,9 +21,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from collector.access import LOOPBACK_NAMES, AllowedHostsMiddleware
 from collector.api import api_routes, cors_middleware
 from collector.labeling import labeling_routes
-from collector.otlp.auth import DEFAULT_PUBLIC_PATHS, BearerTokenMiddleware
+from collector.otlp.auth import DEFAULT_PUBLIC_PATHS, BearerTokenMiddleware, check_token_settings
 from collector.otlp.http_routes import OtlpHttpReceiver
 from collector.otlp.ingest import ExportPipeline
 from collector.storage.readable_files import health_warnings
@@ -44,6 +45,8 @@ class AppContext:
     body_read_timeout: float = 60.0
     # Browser origins allowed to call /api/ (CORS); empty means same-origin only.
     cors_origins: tuple[str, ...] = ()
+    # Names the Host header may carry (DNS-rebinding guard); see collector.access.allowed_hosts.
+    allowed_hosts: tuple[str, ...] = LOOPBACK_NAMES
 
 
 RouteProvider = Callable[[AppContext], Sequence[BaseRoute]]
@@ -107,16 +110,25 @@ def build_app(
     token: str | None = None,
     public_paths: Collection[str] = DEFAULT_PUBLIC_PATHS,
     extra_routes: Sequence[BaseRoute] = (),
+    read_token: str | None = None,
+    public_read: bool = False,
 ) -> Starlette:
-    """Return the collector's ASGI app with every provider's routes and ``extra_routes``."""
+    """Return the collector's ASGI app with every provider's routes and ``extra_routes``.
+
+    ``read_token`` / ``public_read`` (need ``token``) open reads to a second token or to everyone
+    while writes still need ``token`` (see :mod:`collector.otlp.auth`)."""
     routes: list[BaseRoute] = []
     for provider in ROUTE_PROVIDERS:
         routes.extend(provider(context))
     routes.extend(extra_routes)
-    auth = [Middleware(BearerTokenMiddleware, token=token, public_paths=public_paths)] if token else []
-    # CORS first (outermost): preflights carry no token, and a 401 must still carry CORS headers.
+    check_token_settings(token, read_token, public_read)
+    auth = [Middleware(BearerTokenMiddleware, token=token, public_paths=public_paths, read_token=read_token,
+                       public_read=public_read)] if token else []
+    # The Host check is outermost: a DNS-rebinding page gets nothing, not even a CORS preflight.
+    # Then CORS: preflights carry no token, and a 401 must still carry CORS headers.
     # Then the cross-site check: a write from another site's page is refused before anything runs.
-    middleware = [*cors_middleware(context.cors_origins), *cross_site_middleware(context.cors_origins), *auth]
+    middleware = [Middleware(AllowedHostsMiddleware, allowed_hosts=context.allowed_hosts),
+                  *cors_middleware(context.cors_origins), *cross_site_middleware(context.cors_origins), *auth]
     app = Starlette(routes=routes, middleware=middleware)
     app.state.context = context
     return app

@@ -11,6 +11,7 @@ import sys
 import threading
 from types import FrameType
 
+from collector.access import ALLOWED_HOSTS_ENV
 from collector.api import CORS_ORIGINS_ENV, parse_origins
 from collector.server import (
     DEFAULT_GRPC_PORT,
@@ -23,6 +24,7 @@ from collector.server import (
 
 DATA_ENV = "OTEL_FEEDBACK_DATA"
 TOKEN_ENV = "OTEL_FEEDBACK_TOKEN"
+READ_TOKEN_ENV = "OTEL_FEEDBACK_READ_TOKEN"
 DEFAULT_DATA_DIR = "./otel-feedback-data"
 _SQL_CLI_MODULE = "collector.sql_cli"
 
@@ -83,6 +85,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="INFO",
         help="logging level (default: INFO)",
     )
+    _add_access_arguments(serve)
     serve.set_defaults(func=run_serve)
     try:
         sql_cli = importlib.import_module(_SQL_CLI_MODULE)
@@ -106,6 +109,11 @@ def run_serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"otel-feedback serve: {exc}", file=sys.stderr)
         return 2
+    try:
+        access = _access_settings(args)
+    except ValueError as exc:
+        print(f"otel-feedback serve: {exc}", file=sys.stderr)
+        return 2
     server = CollectorServer(
         args.data,
         host=args.host,
@@ -116,6 +124,7 @@ def run_serve(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes,
         max_pending_bytes=args.max_pending_bytes,
         cors_origins=cors_origins,
+        **access,
     )
     stop = threading.Event()
 
@@ -145,3 +154,38 @@ def run_serve(args: argparse.Namespace) -> int:
         server.stop()
     print("otel-feedback collector stopped", flush=True)
     return 0
+
+
+def _add_access_arguments(serve: argparse.ArgumentParser) -> None:
+    """``--allowed-host``, ``--read-token``, ``--public-read`` (see collector/access)."""
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        dest="allowed_hosts",
+        metavar="NAME",
+        help="also answer requests whose Host header is NAME (any port; .example.com for a domain, * for any); "
+        f"repeat for more (default: ${ALLOWED_HOSTS_ENV}, comma-separated; loopback names and the bind address "
+        "are always allowed). Guards against DNS rebinding.",
+    )
+    serve.add_argument(
+        "--read-token",
+        default=os.environ.get(READ_TOKEN_ENV),
+        help=f"a second token that may only read (GET pages and API, trace search); needs --token for writes "
+        f"(default: ${READ_TOKEN_ENV})",
+    )
+    serve.add_argument(
+        "--public-read",
+        action="store_true",
+        help="let anyone reach the UI and read the API without a token, while writes still need --token",
+    )
+
+
+def _access_settings(args: argparse.Namespace) -> dict[str, object]:
+    """The CollectorServer keywords for the access flags; ValueError says what to fix."""
+    from collector.access import allowed_hosts_for
+    from collector.otlp.auth import check_token_settings
+
+    names = args.allowed_hosts or [name for name in os.environ.get(ALLOWED_HOSTS_ENV, "").split(",") if name.strip()]
+    allowed_hosts_for(args.host, names)  # validates each name now, for a plain message
+    check_token_settings(args.token, args.read_token, args.public_read)
+    return {"allowed_hosts": tuple(names), "read_token": args.read_token, "public_read": args.public_read}

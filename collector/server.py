@@ -30,10 +30,12 @@ from typing import IO, Any, TypeVar
 
 import uvicorn
 
+from collector.access import allowed_hosts_for
 from collector.api import parse_origins
 from collector.app import AppContext, build_app
 from collector.otlp.forwarding import Forwarder
 from collector.otlp.grpc_services import OtlpGrpcReceiver
+from collector.otlp.auth import check_token_settings
 from collector.otlp.ingest import ExportPipeline
 
 _logger = logging.getLogger(__name__)
@@ -60,7 +62,9 @@ class CollectorServer:
     RESOURCE_EXHAUSTED until the writer catches up); ``max_pending_requests`` exports in progress
     per transport (past it 503 on HTTP, RESOURCE_EXHAUSTED from gRPC itself); a body slower than
     ``body_read_timeout`` seconds gets 408. ``cors_origins``: browser origins allowed to call the
-    REST API (``/api/``); none means same-origin only.
+    REST API (``/api/``); none means same-origin only. ``allowed_hosts``: Host header names
+    accepted besides loopback and the bind address. ``read_token`` / ``public_read``: reads need
+    only that token / no token while writes need ``token``.
     """
 
     def __init__(
@@ -80,6 +84,9 @@ class CollectorServer:
         body_read_timeout: float = 60.0,
         shutdown_grace: float = 10.0,
         cors_origins: Sequence[str] = (),
+        allowed_hosts: Sequence[str] = (),
+        read_token: str | None = None,
+        public_read: bool = False,
     ) -> None:
         if store is None and data_dir is None:
             raise ValueError("Give the collector a data directory (or an opened store).")
@@ -100,6 +107,11 @@ class CollectorServer:
         self._body_read_timeout = body_read_timeout
         self._shutdown_grace = shutdown_grace
         self._cors_origins = parse_origins(cors_origins)
+        # Host names besides loopback and the bind address (DNS-rebinding guard), and read access.
+        self._allowed_hosts = allowed_hosts_for(host, allowed_hosts)
+        self._read_token = read_token or None
+        self._public_read = public_read
+        check_token_settings(self._token, self._read_token, public_read)
         self._forwarder: Forwarder | None = None
         self._pipeline: ExportPipeline | None = None
         self._uvicorn: uvicorn.Server | None = None
@@ -208,8 +220,9 @@ class CollectorServer:
             max_pending_requests=self._max_pending_requests,
             body_read_timeout=self._body_read_timeout,
             cors_origins=self._cors_origins,
+            allowed_hosts=self._allowed_hosts,
         )
-        app = build_app(context, token=self._token)
+        app = build_app(context, token=self._token, read_token=self._read_token, public_read=self._public_read)
         sock = _bind_tcp(self._host, self._port)
         self._http_port = sock.getsockname()[1]
         config = uvicorn.Config(

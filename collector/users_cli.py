@@ -7,7 +7,9 @@
 
 Users live in the data directory's catalog; this works while the collector runs (the catalog is
 opened only for each unit of work). The password is generated unless read from stdin; only its
-salted hash is stored, so it cannot be shown again.
+salted hash is stored, so it cannot be shown again. A password read from stdin must meet the
+password rule (12+ characters, two kinds of character, not common, not containing the name; see
+collector/catalog/password_policy.py), else nothing is added and the message says what is needed.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     actions = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
     add = actions.add_parser("add", help="add a user and print their password once")
     add.add_argument("name", help="user name (letters, digits, _ . @ -)")
-    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin instead of generating one")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin instead of generating one "
+                     "(12+ characters, at least two kinds: letters, digits, others)")
     listing = actions.add_parser("list", help="list the users")
     for parser in (add, listing):
         parser.add_argument("--data", default=os.environ.get(DATA_ENV, DEFAULT_DATA_DIR),

@@ -43,8 +43,8 @@ EXPECTED = (
 def collector(tmp_path: Path) -> Iterator[CollectorServer]:
     data = make_demo_data(tmp_path)  # in a subprocess: the demo configures the SDK of its process
     catalog = CatalogDatabase(data)
-    add_user(catalog, "expert", password="expert-password")
-    add_user(catalog, "outsider", password="outsider-password")
+    add_user(catalog, "expert", password="tutorial-pw-first-1")
+    add_user(catalog, "outsider", password="tutorial-pw-second-2")
     with CollectorServer(data, port=0, grpc_port=None) as server:
         with configured_endpoint(server.http_url):
             yield server
@@ -82,12 +82,12 @@ def test_expert_reviews_the_tutorial_trace_in_the_review_app(
 
     # An unassigned user is refused.
     outsider = browser.new_page()
-    sign_in(outsider, session.url, "outsider", "outsider-password")
+    sign_in(outsider, session.url, "outsider", "tutorial-pw-second-2")
     expect(outsider.locator("h1")).to_have_text("Not assigned")
     outsider.close()
 
     page = browser.new_page()
-    sign_in(page, session.url, "expert", "expert-password")
+    sign_in(page, session.url, "expert", "tutorial-pw-first-1")
     expect(page).to_have_url(session.url)
     expect(page.locator("#my-progress")).to_have_text("0 of 1 done")
     page.locator("#start").click()

@@ -45,6 +45,9 @@ _DDL = (
         schema_name VARCHAR NOT NULL, value VARCHAR NOT NULL, comment VARCHAR,
         assessment_id VARCHAR NOT NULL, updated_time TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (session_id, trace_id, reviewer, schema_name))""",
+    """CREATE TABLE IF NOT EXISTS reviewer_sessions (
+        session_hash VARCHAR PRIMARY KEY, reviewer VARCHAR NOT NULL,
+        created_time TIMESTAMPTZ NOT NULL, expires_time TIMESTAMPTZ NOT NULL)""",
 )
 
 

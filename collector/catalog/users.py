@@ -3,7 +3,9 @@
 SECURITY RULE: only a salted scrypt hash is stored (``scrypt$n$r$p$salt$hash``, hex), and a
 presented password is compared with ``hmac.compare_digest``. A wrong name and a wrong password
 take the same path (a dummy hash is checked for unknown names), so the answer time does not tell
-which names exist.
+which names exist. Every password set must meet :mod:`collector.catalog.password_policy`. One
+hash takes 16 MiB (128 * n * r bytes) for its duration, so callers that hash for strangers (the
+review app's sign-in) bound how many run at once.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 import secrets
 
 from collector.catalog.database import CatalogDatabase
+from collector.catalog.password_policy import MAX_LENGTH, check_password, generate_password
 
 _N, _R, _P = 2**14, 8, 1
 _USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@\-]{0,63}$")
@@ -54,9 +57,12 @@ def password_matches(password: str, stored: str) -> bool:
 
 
 def add_user(catalog: CatalogDatabase, name: str, *, password: str | None = None) -> str:
-    """Create user ``name`` and return the password (generated when not given)."""
+    """Create user ``name`` and return the password (generated when not given). A given password
+    must meet the password rule (:class:`~collector.catalog.password_policy.WeakPassword` otherwise)."""
     check_user_name(name)
-    password = password or secrets.token_urlsafe(12)
+    if password is None:
+        password = generate_password(user_name=name)
+    check_password(password, user_name=name)
     stored = hash_password(password)
     with catalog.transaction() as connection:
         if connection.execute("SELECT 1 FROM users WHERE name = ?", [name]).fetchone():
@@ -80,6 +86,8 @@ def user_names(catalog: CatalogDatabase) -> set[str]:
 
 def verify_user(catalog: CatalogDatabase, name: str, password: str) -> bool:
     """True when user ``name`` exists and ``password`` is theirs."""
+    if len(password) > MAX_LENGTH:
+        return False  # no stored password is this long; do not spend a hash on it
     with catalog.transaction() as connection:
         row = connection.execute("SELECT password_hash FROM users WHERE name = ?", [name]).fetchone()
     matches = password_matches(password, row[0] if row else _DUMMY_HASH)

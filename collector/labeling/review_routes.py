@@ -12,11 +12,21 @@
 
 Pages are rendered with autoescaping; no data is ever marked safe. Only assigned reviewers may
 open a session that has assignees (others get a 403 page). Form POSTs are checked by
-:mod:`collector.labeling.reviewer_auth` (origin and CSRF token).
+:mod:`collector.labeling.reviewer_auth` (origin and CSRF token). Sign-in attempts are throttled
+per name and per client address (:mod:`collector.labeling.signin_throttle`: 429 with
+``Retry-After``) and at most two password hashes run at once
+(:mod:`collector.labeling.hash_work_limit`: 503 with ``Retry-After`` when none comes free).
+Sessions live in the catalog, so signing out ends them (:mod:`collector.catalog.reviewer_sessions`).
+
+The collector's bearer token (``--token``) does not apply here: reviewers are people with a
+browser and a name and password of their own, not the token. So the sign-in page stays reachable
+with ``--token`` and is guarded by the throttle, the hash bound and the Host check instead.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +50,7 @@ from collector.catalog.sessions import (
     mark_opened,
     mark_skipped,
 )
+from collector.catalog.reviewer_sessions import end_session, session_reviewer, start_session
 from collector.catalog.users import verify_user
 from collector.labeling.context import LabelingContext
 from collector.labeling.conversation import load_conversation
@@ -48,12 +59,14 @@ from collector.labeling.reviewer_auth import (
     COOKIE_LIFETIME_SECONDS,
     COOKIE_NAME,
     CSRF_FIELD,
+    cookie_session_id,
     csrf_token,
     form_post_allowed,
     make_cookie,
     same_origin_post,
-    signed_in_reviewer,
 )
+from collector.labeling.hash_work_limit import HashWorkLimit
+from collector.labeling.signin_throttle import SigninThrottle
 from collector.labeling.submission import store_answers
 from collector.labeling.summary import REVIEW_PATH, agreement, progress
 from collector.ui.rendering import SECURITY_HEADERS
@@ -75,8 +88,12 @@ def _page(template: str, *, status_code: int = 200, **context: Any) -> HTMLRespo
     return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
 
 
-def _message(title: str, text: str, *, status_code: int, reviewer: str | None = None) -> HTMLResponse:
-    return _page("message.html", status_code=status_code, title=title, text=text, reviewer=reviewer, token="")
+def _message(title: str, text: str, *, status_code: int, reviewer: str | None = None,
+             retry_after: float | None = None) -> HTMLResponse:
+    response = _page("message.html", status_code=status_code, title=title, text=text, reviewer=reviewer, token="")
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
+    return response
 
 
 def _safe_next(target: str) -> str:
@@ -101,13 +118,29 @@ class _Secret:
             return self._value
 
 
-def review_routes(labeling: LabelingContext) -> Sequence[BaseRoute]:
-    """The review app's routes, bound to ``labeling``."""
+def _too_many_attempts(wait: float) -> HTMLResponse:
+    return _message("Too many attempts", f"Too many failed sign-ins for this name or from this address. Wait "
+                    f"{math.ceil(wait)} seconds, then try again.", status_code=429, retry_after=wait)
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
+
+
+def review_routes(labeling: LabelingContext, *, throttle: SigninThrottle | None = None,
+                  hash_limit: HashWorkLimit | None = None) -> Sequence[BaseRoute]:
+    """The review app's routes, bound to ``labeling`` (``throttle`` and ``hash_limit``: the sign-in
+    limits, defaults when not given)."""
     secret = _Secret(labeling)
+    throttle = throttle or SigninThrottle()
+    hash_limit = hash_limit or HashWorkLimit()
 
     async def reviewer_of(request: Request) -> str | None:
         key = await run_in_threadpool(secret.get)
-        return signed_in_reviewer(request, key)
+        session_id = cookie_session_id(request, key)
+        if session_id is None:
+            return None
+        return await run_in_threadpool(lambda: session_reviewer(labeling.catalog, session_id))
 
     def to_signin(request: Request) -> Response:
         return RedirectResponse(f"{REVIEW_PATH}/signin?next={quote(request.url.path)}", status_code=303)
@@ -143,18 +176,35 @@ def review_routes(labeling: LabelingContext) -> Sequence[BaseRoute]:
                             status_code=403)
         name, password = form.first("name").strip(), form.first("password")
         target = _safe_next(form.first("next"))
-        if not name or not await run_in_threadpool(lambda: verify_user(labeling.catalog, name, password)):
+        address = _client_address(request)
+        if (wait := throttle.wait_seconds(name, address)) > 0:  # refused before waiting for a hash turn
+            return _too_many_attempts(wait)
+        async with hash_limit.turn() as has_turn:
+            if not has_turn:
+                return _message("Busy", "The collector is busy checking other sign-ins. Try again in a few seconds.",
+                                status_code=503, retry_after=2)
+            if (wait := throttle.begin_attempt(name, address)) > 0:
+                return _too_many_attempts(wait)
+            matches = bool(name) and await run_in_threadpool(lambda: verify_user(labeling.catalog, name, password))
+        if not matches:
             return _page("signin.html", status_code=401, next=target, reviewer=None,
                          error="Unknown name or wrong password. Ask for an account: otel-feedback users add NAME.",
                          token=csrf_token(key, request))
+        throttle.succeeded(name, address)
+        lifetime = dt.timedelta(seconds=COOKIE_LIFETIME_SECONDS)
+        session_id = await run_in_threadpool(lambda: start_session(labeling.catalog, name, lifetime=lifetime))
         response = RedirectResponse(target, status_code=303)
-        response.set_cookie(COOKIE_NAME, make_cookie(key, name), max_age=COOKIE_LIFETIME_SECONDS, path=REVIEW_PATH,
-                            httponly=True, samesite="lax", secure=request.url.scheme == "https")
+        response.set_cookie(COOKIE_NAME, make_cookie(key, session_id), max_age=COOKIE_LIFETIME_SECONDS,
+                            path=REVIEW_PATH, httponly=True, samesite="lax", secure=request.url.scheme == "https")
         return response
 
     async def signout(request: Request) -> Response:
         if not same_origin_post(request):
             return _message("Refused", "Sign out from this site's pages.", status_code=403)
+        key = await run_in_threadpool(secret.get)
+        session_id = cookie_session_id(request, key)
+        if session_id is not None:
+            await run_in_threadpool(lambda: end_session(labeling.catalog, session_id))
         response = RedirectResponse(f"{REVIEW_PATH}/signin", status_code=303)
         response.delete_cookie(COOKIE_NAME, path=REVIEW_PATH)
         return response
@@ -230,7 +280,7 @@ def review_routes(labeling: LabelingContext) -> Sequence[BaseRoute]:
 
     async def item_post(request: Request) -> Response:
         key = await run_in_threadpool(secret.get)
-        reviewer = signed_in_reviewer(request, key)
+        reviewer = await reviewer_of(request)
         try:
             form = await read_form(request)
         except ApiError as error:

@@ -2,10 +2,12 @@
 
 SECURITY RULES:
 
-* A signed-in reviewer carries one cookie, ``name.expiry.signature`` (the name base64url), signed
-  with HMAC-SHA256 under a random secret kept in the catalog; it is ``HttpOnly`` and
-  ``SameSite=Lax``, so page scripts cannot read it and other sites' POSTs do not carry it.
-  Signatures are compared in constant time; an expired or altered cookie means "signed out".
+* A signed-in reviewer carries one cookie, ``session_id.signature``: a random session id recorded
+  in the catalog (:mod:`collector.catalog.reviewer_sessions`) and an HMAC-SHA256 of it under a
+  random secret kept in the catalog, so a forged cookie is refused without a catalog lookup. It is
+  ``HttpOnly`` and ``SameSite=Lax``, so page scripts cannot read it and other sites' POSTs do not
+  carry it. Signatures are compared in constant time. The cookie signs its reviewer in only while
+  the catalog's session lives: signing out ends it at once, and it expires after 12 h.
 * Every form POST of the review app must (1) come from this origin — an ``Origin`` header, when
   present, must equal the request's own origin, and ``Sec-Fetch-Site: cross-site`` is refused —
   and (2) carry the CSRF token of the reviewer's cookie (an HMAC of it) in a hidden field. A page
@@ -14,10 +16,8 @@ SECURITY RULES:
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import time
 
 from starlette.requests import Request
 
@@ -32,32 +32,25 @@ def _sign(secret: bytes, message: str) -> str:
     return hmac.new(secret, message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def make_cookie(secret: bytes, reviewer: str, *, now: float | None = None) -> str:
-    """The signed cookie value for ``reviewer``."""
-    expiry = int((now if now is not None else time.time()) + COOKIE_LIFETIME_SECONDS)
-    name = base64.urlsafe_b64encode(reviewer.encode("utf-8")).decode("ascii").rstrip("=")
-    payload = f"{name}.{expiry}"
-    return f"{payload}.{_sign(secret, payload)}"
+def make_cookie(secret: bytes, session_id: str) -> str:
+    """The signed cookie value for a session id."""
+    return f"{session_id}.{_sign(secret, 'session:' + session_id)}"
 
 
-def reviewer_from_cookie(secret: bytes, value: str | None, *, now: float | None = None) -> str | None:
-    """The reviewer a cookie value names, or None if it is missing, altered or expired."""
-    if not value or value.count(".") != 2:
+def session_id_from_cookie(secret: bytes, value: str | None) -> str | None:
+    """The session id a cookie value carries, or None when it is missing or its signature is wrong.
+    (Whether that session still lives is the catalog's to say.)"""
+    if not value or value.count(".") != 1:
         return None
-    name, expiry, signature = value.split(".")
-    if not hmac.compare_digest(signature, _sign(secret, f"{name}.{expiry}")):
+    session_id, signature = value.split(".")
+    if not session_id or not _same(signature, _sign(secret, "session:" + session_id)):
         return None
-    try:
-        if int(expiry) < (now if now is not None else time.time()):
-            return None
-        return base64.urlsafe_b64decode(name + "=" * (-len(name) % 4)).decode("utf-8")
-    except ValueError:
-        return None
+    return session_id
 
 
-def signed_in_reviewer(request: Request, secret: bytes) -> str | None:
-    """The reviewer of this request's cookie, or None."""
-    return reviewer_from_cookie(secret, request.cookies.get(COOKIE_NAME))
+def cookie_session_id(request: Request, secret: bytes) -> str | None:
+    """The session id of this request's cookie, or None."""
+    return session_id_from_cookie(secret, request.cookies.get(COOKIE_NAME))
 
 
 def csrf_token(secret: bytes, request: Request) -> str:
@@ -79,4 +72,9 @@ def form_post_allowed(request: Request, secret: bytes, presented_token: str | No
     """Both rules for a review-app form POST: same origin and the right CSRF token."""
     if not same_origin_post(request) or not presented_token:
         return False
-    return hmac.compare_digest(presented_token, csrf_token(secret, request))
+    return _same(presented_token, csrf_token(secret, request))
+
+
+def _same(presented: str, expected: str) -> bool:
+    # Bytes: compare_digest raises TypeError on non-ASCII text, which a client can send.
+    return hmac.compare_digest(presented.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))

@@ -5,6 +5,18 @@ The rule: when a token is configured, a request must carry ``Authorization: Bear
 Anything else gets HTTP 401 with ``WWW-Authenticate: Bearer`` or gRPC UNAUTHENTICATED. Only the
 paths in ``public_paths`` (by default the health check) are reachable without it. The middleware
 wraps the whole Starlette app, so routes added later inherit the rule without doing anything.
+
+Read-only access (for people who may look but not change anything), on top of the token:
+
+* ``read_token``: a second token that passes *reads* only — GET and HEAD on any route (UI pages,
+  REST reads) and the read-only ``POST /api/v1/traces/search``. A write presented with it gets
+  403 (it is a valid token, just not one that may write). gRPC carries exports only, so there it
+  is refused like any wrong token.
+* ``public_read``: reads need no token at all (the UI is viewable in a browser, which cannot send
+  a bearer token), while every write — OTLP exports, REST writes, the UI's edit buttons — still
+  needs the token.
+
+The write token passes everything. A route that changes data must therefore never answer GET.
 """
 
 from __future__ import annotations
@@ -18,6 +30,9 @@ import grpc
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 DEFAULT_PUBLIC_PATHS: frozenset[str] = frozenset({"/healthz"})
+READ_METHODS: frozenset[str] = frozenset({"GET", "HEAD"})
+# POST routes that only read (a search takes its filter in a JSON body).
+READ_ONLY_POST_PATHS: frozenset[str] = frozenset({"/api/v1/traces/search"})
 # The review app (collector/labeling) signs reviewers in with their own name and password and a
 # signed cookie; a browser cannot send the bearer token, so its pages are exempt from it.
 PUBLIC_PATH_PREFIXES: tuple[str, ...] = ("/review/",)
@@ -34,14 +49,45 @@ def token_matches(authorization: str | None, token: str) -> bool:
     return hmac.compare_digest(presented.strip().encode(), token.encode())
 
 
-class BearerTokenMiddleware:
-    """ASGI middleware answering 401 to HTTP requests without the configured bearer token."""
+def check_token_settings(token: str | None, read_token: str | None, public_read: bool) -> None:
+    """Raise ValueError (what to change) when the read-access settings make no sense together."""
+    if (read_token or public_read) and not token:
+        raise ValueError(
+            "--read-token and --public-read limit who may write, so they need --token (the write token); "
+            "without a token everyone may already read and write."
+        )
+    if read_token and public_read:
+        raise ValueError("--public-read lets anyone read, so a --read-token would do nothing; give only one of them.")
+    if read_token and token and hmac.compare_digest(read_token.encode(), token.encode()):
+        raise ValueError("The read token must differ from the write token (--token).")
 
-    def __init__(self, app: ASGIApp, *, token: str, public_paths: Collection[str] = DEFAULT_PUBLIC_PATHS) -> None:
+
+def is_read_request(scope: Scope) -> bool:
+    """True for requests that cannot change data: GET, HEAD and the read-only POST routes."""
+    method = scope.get("method", "")
+    return method in READ_METHODS or (method == "POST" and scope.get("path", "") in READ_ONLY_POST_PATHS)
+
+
+class BearerTokenMiddleware:
+    """ASGI middleware answering 401 to HTTP requests without the configured bearer token (and 403
+    to writes presented with the read token)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        token: str,
+        public_paths: Collection[str] = DEFAULT_PUBLIC_PATHS,
+        read_token: str | None = None,
+        public_read: bool = False,
+    ) -> None:
         if not token:
             raise ValueError("The bearer token must not be empty; leave auth off by passing no token.")
+        check_token_settings(token, read_token, public_read)
         self._app = app
         self._token = token
+        self._read_token = read_token or None
+        self._public_read = public_read
         self._public_paths = frozenset(public_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -57,22 +103,42 @@ class BearerTokenMiddleware:
         if token_matches(authorization, self._token):
             await self._app(scope, receive, send)
             return
+        read = is_read_request(scope)
+        presents_read_token = self._read_token is not None and token_matches(authorization, self._read_token)
+        if read and (self._public_read or presents_read_token):
+            await self._app(scope, receive, send)
+            return
+        if presents_read_token:
+            await _send_json(send, 403, {"code": 7, "message": "This is the read-only token; it may not change data. "
+                                         "Writes need the write token (the collector's --token)."})
+            return
         reason = "missing" if authorization is None else "wrong"
-        body = json.dumps(
-            {"code": 16, "message": f"The bearer token is {reason}; send 'Authorization: Bearer <token>'."}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"www-authenticate", _REALM.encode()),
-                ],
-            }
+        hint = ""
+        if self._public_read:
+            hint = " (reads need no token here; writes need the write token)"
+        elif self._read_token:
+            hint = " (the read token is enough for reads; writes need the write token)"
+        await _send_json(
+            send, 401, {"code": 16, "message": f"The bearer token is {reason}; send 'Authorization: Bearer <token>'{hint}."},
+            extra_headers=[(b"www-authenticate", _REALM.encode())],
         )
-        await send({"type": "http.response.body", "body": body})
+
+
+async def _send_json(send: Send, status: int, payload: dict[str, Any],
+                     extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps(payload).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(extra_headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class BearerTokenInterceptor(grpc.ServerInterceptor):

@@ -33,7 +33,7 @@ from otel_feedback.labeling import (
 
 @pytest.fixture
 def collector(tmp_path: Path) -> Iterator[CollectorServer]:
-    add_user(CatalogDatabase(tmp_path / "data"), "alice", password="pw")
+    add_user(CatalogDatabase(tmp_path / "data"), "alice", password="review-pw-alpha-1")
     with CollectorServer(tmp_path / "data", port=0, grpc_port=None, token="s3cret") as server:
         with configured_endpoint(server.http_url, token="s3cret"):
             yield server
@@ -80,4 +80,4 @@ def test_the_token_guards_the_api_but_not_the_review_sign_in(collector: Collecto
     assert httpx.get(f"{collector.http_url}/review/signin").status_code == 200
     exported = httpx.get(f"{collector.http_url}/api/v1/labeling/export",
                          headers={"Authorization": "Bearer s3cret"}).json()
-    assert exported["users"] == ["alice"] and "pw" not in str(exported)
+    assert exported["users"] == ["alice"] and "review-pw-alpha-1" not in str(exported) and "password" not in str(exported)

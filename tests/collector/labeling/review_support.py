@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-PASSWORDS = {"alice": "alice-pw-1", "bob": "bob-pw-2", "mallory": "mallory-pw-3"}
+PASSWORDS = {"alice": "review-pw-alpha-1", "bob": "review-pw-bravo-2", "mallory": "review-pw-mike-3"}
 
 
 def sign_in(base_url: str, name: str, password: str | None = None) -> httpx.Client:

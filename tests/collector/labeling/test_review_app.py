@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from review_support import form_token
+from review_support import PASSWORDS, form_token
 
 from collector.catalog import CatalogDatabase
 from collector.catalog.users import verify_user
@@ -84,7 +84,7 @@ def test_cross_site_posts_and_missing_tokens_are_refused(collector, demo_trace_i
 
 
 def test_sign_in_refuses_wrong_passwords_and_unassigned_users(collector, demo_trace_ids, reviewer) -> None:
-    assert verify_user(CatalogDatabase(collector.data_dir), "alice", "alice-pw-1")
+    assert verify_user(CatalogDatabase(collector.data_dir), "alice", PASSWORDS["alice"])
     assert not verify_user(CatalogDatabase(collector.data_dir), "alice", "wrong")
     with httpx.Client(base_url=collector.http_url) as anonymous:
         page = anonymous.get("/review/signin")

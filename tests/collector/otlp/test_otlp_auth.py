@@ -88,7 +88,7 @@ def test_routes_added_later_inherit_the_token_rule(recording_store: RecordingSto
     pipeline = ExportPipeline(recording_store)
     context = AppContext(store=recording_store, pipeline=pipeline, data_dir=None, max_body_bytes=1000)
     app = build_app(context, token=TOKEN, extra_routes=[Route("/api/traces", api)])
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1") as client:
         assert client.get("/api/traces").status_code == 401
         allowed = client.get("/api/traces", headers={"Authorization": f"Bearer {TOKEN}"})
         assert (allowed.status_code, allowed.text) == (200, "secret data")

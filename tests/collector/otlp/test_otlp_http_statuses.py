@@ -311,7 +311,7 @@ def test_a_sender_vanishing_mid_body_stores_nothing(
     host, port = recording_collector.http_url.removeprefix("http://").rsplit(":", 1)
     with socket.create_connection((host, int(port))) as connection:
         connection.sendall(
-            b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+            b"POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
             b"Content-Length: 100000\r\n\r\n" + genai_trace_request(1).SerializeToString()[:500]
         )
     assert_still_serving(recording_collector, recording_store)
@@ -325,7 +325,7 @@ def test_a_stalled_body_gets_408_and_frees_its_slot(start_collector) -> None:  #
     with socket.create_connection((host, int(port))) as connection:
         connection.settimeout(10)
         connection.sendall(
-            b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+            b"POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
             b"Content-Length: 100000\r\n\r\n" + b"\x00" * 100
         )
         answer = connection.recv(65536)
