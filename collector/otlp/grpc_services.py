@@ -92,6 +92,7 @@ class OtlpGrpcReceiver:
         worker_threads: int = 8,
         max_pending_requests: int = 32,
         token: str | None = None,
+        handshake_timeout: float = 10.0,
     ) -> None:
         if max_message_bytes < 1:
             raise ValueError("max_message_bytes must be a positive number of bytes.")
@@ -104,6 +105,8 @@ class OtlpGrpcReceiver:
             options=[
                 ("grpc.max_receive_message_length", max_message_bytes),
                 ("grpc.so_reuseport", 0),
+                # A connection that never completes the HTTP/2 handshake is dropped after this.
+                ("grpc.server_handshake_timeout_ms", max(1, int(handshake_timeout * 1000))),
             ],
             # Calls waiting for a worker thread count too; past the limit gRPC itself answers
             # RESOURCE_EXHAUSTED (without retry info) instead of queueing more messages in memory.
