@@ -82,8 +82,7 @@ def health_routes(context: AppContext) -> Sequence[BaseRoute]:
         if context.data_dir is not None:
             warnings = await asyncio.to_thread(health_warnings, context.data_dir)
         return PlainTextResponse(
-            "
-".join([first, *warnings]), headers={"X-Quarantined-Records": str(quarantined)}
+            "\n".join([first, *warnings]), headers={"X-Quarantined-Records": str(quarantined)}
         )
 
     return [Route("/healthz", healthz, methods=["GET"], name="healthz")]

@@ -13,6 +13,7 @@ from types import FrameType
 
 from collector.access import ALLOWED_HOSTS_ENV
 from collector.api import CORS_ORIGINS_ENV, parse_origins
+from collector.connection_guard import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, raise_fd_limit
 from collector.server import (
     DEFAULT_GRPC_PORT,
     DEFAULT_HOST,
@@ -86,6 +87,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="logging level (default: INFO)",
     )
     _add_access_arguments(serve)
+    serve.add_argument(
+        "--header-timeout",
+        type=float,
+        default=DEFAULT_HEADER_TIMEOUT,
+        metavar="SECONDS",
+        help="close a connection that has not sent a request's complete headers (gRPC: the handshake) "
+        f"within this many seconds (default: {DEFAULT_HEADER_TIMEOUT:g})",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        help="open HTTP connections; past it the one idle the longest is closed to make room "
+        f"(default: {DEFAULT_MAX_CONNECTIONS})",
+    )
     serve.set_defaults(func=run_serve)
     try:
         sql_cli = importlib.import_module(_SQL_CLI_MODULE)
@@ -104,6 +120,10 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.max_body_bytes < 1 or args.max_pending_bytes < 1:
         print("--max-body-bytes and --max-pending-bytes must be positive numbers of bytes.", file=sys.stderr)
         return 2
+    if not args.header_timeout > 0 or args.max_connections < 1:
+        print("--header-timeout must be a positive number of seconds and --max-connections at least 1.", file=sys.stderr)
+        return 2
+    raise_fd_limit(args.max_connections)
     try:
         cors_origins = parse_origins(args.cors_origins or [os.environ.get(CORS_ORIGINS_ENV, "")])
     except ValueError as exc:
@@ -125,6 +145,8 @@ def run_serve(args: argparse.Namespace) -> int:
         max_pending_bytes=args.max_pending_bytes,
         cors_origins=cors_origins,
         **access,
+        header_timeout=args.header_timeout,
+        max_connections=args.max_connections,
     )
     stop = threading.Event()
 

@@ -33,6 +33,7 @@ import uvicorn
 from collector.access import allowed_hosts_for
 from collector.api import parse_origins
 from collector.app import AppContext, build_app
+from collector.connection_guard import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, guarded_protocol
 from collector.otlp.forwarding import Forwarder
 from collector.otlp.grpc_services import OtlpGrpcReceiver
 from collector.otlp.auth import check_token_settings
@@ -47,6 +48,8 @@ DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024
 # Acknowledged data waiting for its Parquet flush; past this the store answers "busy" (429).
 DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024
 _STARTUP_TIMEOUT = 15.0
+# Seconds a kept-alive HTTP connection may sit idle between requests before it is closed.
+KEEP_ALIVE_TIMEOUT = 5
 
 
 class CollectorServer:
@@ -65,6 +68,11 @@ class CollectorServer:
     REST API (``/api/``); none means same-origin only. ``allowed_hosts``: Host header names
     accepted besides loopback and the bind address. ``read_token`` / ``public_read``: reads need
     only that token / no token while writes need ``token``.
+
+    Connections (see :mod:`collector.connection_guard`): an HTTP connection that has not sent a
+    request's complete headers within ``header_timeout`` seconds is closed (the gRPC handshake
+    gets the same deadline); past ``max_connections`` open HTTP connections the one idle the
+    longest is closed to make room, so idle sockets cannot starve real requests.
     """
 
     def __init__(
@@ -87,6 +95,8 @@ class CollectorServer:
         allowed_hosts: Sequence[str] = (),
         read_token: str | None = None,
         public_read: bool = False,
+        header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         if store is None and data_dir is None:
             raise ValueError("Give the collector a data directory (or an opened store).")
@@ -112,6 +122,8 @@ class CollectorServer:
         self._read_token = read_token or None
         self._public_read = public_read
         check_token_settings(self._token, self._read_token, public_read)
+        self._http_protocol = guarded_protocol(header_timeout=header_timeout, max_connections=max_connections)
+        self._header_timeout = header_timeout
         self._forwarder: Forwarder | None = None
         self._pipeline: ExportPipeline | None = None
         self._uvicorn: uvicorn.Server | None = None
@@ -138,6 +150,13 @@ class CollectorServer:
         if self._grpc is None:
             return None
         return f"{_url_host(self._host)}:{self._grpc.port}"
+
+    @property
+    def open_http_connections(self) -> int:
+        """How many HTTP connections are open right now (0 before start)."""
+        if self._uvicorn is None:
+            return 0
+        return len(self._uvicorn.server_state.connections)
 
     @property
     def pipeline(self) -> ExportPipeline:
@@ -232,8 +251,11 @@ class CollectorServer:
             lifespan="off",
             timeout_graceful_shutdown=int(self._shutdown_grace),
             server_header=False,
-            # Bounds open connections and tasks for every route (uvicorn answers 503 past it).
-            limit_concurrency=1024,
+            http=self._http_protocol,
+            timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
+            # Bounds requests in progress for every route (uvicorn answers 503 past it). Just above
+            # the connection cap: idle connections are closed to make room before it is reached.
+            limit_concurrency=self._http_protocol.max_connections + 1,
         )
         server = uvicorn.Server(config)
         self._uvicorn = server
@@ -256,6 +278,7 @@ class CollectorServer:
                 max_message_bytes=self._max_body_bytes,
                 max_pending_requests=self._max_pending_requests,
                 token=self._token,
+                handshake_timeout=self._header_timeout,
             )
             self._grpc.start()
         _logger.info("Collector listening: OTLP/HTTP %s, OTLP/gRPC %s", self.http_url, self.grpc_endpoint)

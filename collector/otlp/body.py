@@ -4,6 +4,8 @@ The rule: a body larger than ``limit`` bytes is refused, whether it is large on 
 after decompression. The wire body is read chunk by chunk and reading stops as soon as it passes
 the limit; a compressed body is inflated with ``zlib.decompressobj(...).decompress(data,
 max_length)`` so a gzip bomb stops at ``limit + 1`` inflated bytes instead of filling memory.
+The work is linear in the body too: the input is walked by offset (never re-copied per gzip
+member) and a body of more than :data:`MAX_GZIP_MEMBERS` members is refused.
 """
 
 from __future__ import annotations
@@ -11,12 +13,16 @@ from __future__ import annotations
 import zlib
 from collections.abc import AsyncIterator
 
-from collector.otlp.errors import PayloadTooLarge, UnsupportedEncoding
+from collector.otlp.errors import MalformedRequest, PayloadTooLarge, UnsupportedEncoding
 
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
 _ZLIB_WBITS = zlib.MAX_WBITS
 _RAW_DEFLATE_WBITS = -zlib.MAX_WBITS
 _INFLATE_STEP = 1 << 20
+_FIRST_FEED = 64
+# Exporters send one gzip member; concatenated files have a handful. Each member costs a fresh
+# decompressor, so a body of thousands of empty members is work, not data.
+MAX_GZIP_MEMBERS = 1000
 
 SUPPORTED_ENCODINGS: tuple[str, ...] = ("identity", "gzip", "x-gzip", "deflate")
 
@@ -84,21 +90,35 @@ def inflate_bounded(data: bytes, encoding: str | None, *, limit: int) -> bytes:
 def _inflate(data: bytes, wbits: int, *, limit: int) -> bytes:
     out: list[bytes] = []
     produced = 0
-    pending = data
-    while pending:
+    view = memoryview(data)
+    position = 0
+    members = 0
+    # gzip allows several members back to back; raw deflate and zlib streams stop after one.
+    while position < len(view) and (members == 0 or wbits == _GZIP_WBITS):
+        members += 1
+        if members > MAX_GZIP_MEMBERS:
+            raise MalformedRequest(
+                f"The gzip body has more than {MAX_GZIP_MEMBERS} members; compress the body as one gzip stream."
+            )
         decompressor = zlib.decompressobj(wbits)
+        # zlib copies the input left over when a stream ends (unused_data) or when the output
+        # step is full (unconsumed_tail). Feeding a slice that starts small and doubles while the
+        # stream goes on keeps each copy within twice what the stream consumed, so the total work
+        # is linear in the body however many members it has (it was quadratic: every member
+        # copied the whole rest of the body).
+        feed = _FIRST_FEED
         while not decompressor.eof:
+            piece_in = view[position : position + feed]
             room = limit + 1 - produced
-            piece = decompressor.decompress(pending, min(room, _INFLATE_STEP))
+            piece = decompressor.decompress(piece_in, min(room, _INFLATE_STEP))
+            consumed = len(piece_in) - len(decompressor.unconsumed_tail) - len(decompressor.unused_data)
+            position += consumed
             produced += len(piece)
             if produced > limit:
                 raise _too_large(limit, inflated=True)
             out.append(piece)
-            pending = decompressor.unconsumed_tail
-            if not piece and not pending:
-                break
-        if not decompressor.eof:
-            raise zlib.error("the compressed body ends before its end-of-stream marker")
-        # gzip allows several members back to back; raw deflate and zlib do not.
-        pending = decompressor.unused_data if wbits == _GZIP_WBITS else b""
+            if not piece and not consumed and not decompressor.eof:
+                raise zlib.error("the compressed body ends before its end-of-stream marker")
+            if consumed == len(piece_in):
+                feed = min(feed * 2, _INFLATE_STEP)
     return b"".join(out)

@@ -7,10 +7,15 @@ inside ``grpc-status-details-bin`` (the standard place) and as ``google.rpc.retr
 the OpenTelemetry Python exporter looks). At most ``max_pending_requests`` calls are running or waiting
 for one of the ``worker_threads``; past that gRPC answers RESOURCE_EXHAUSTED itself. gzip-compressed messages are
 inflated by gRPC itself; ``max_message_bytes`` bounds a message's size after decompression.
+
+The services are registered with the raw message bytes as the request and parse them here: a
+message that is not valid protobuf gets INVALID_ARGUMENT with a plain message, as OTLP says,
+instead of gRPC's own INTERNAL "Exception deserializing request!" and a logged traceback.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -18,32 +23,44 @@ from typing import Any
 import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
-from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
 from collector.otlp.auth import BearerTokenInterceptor
-from collector.otlp.errors import OtlpError
+from collector.otlp.encoding import MessageEncoding, decode_message
+from collector.otlp.errors import MalformedRequest, OtlpError
 from collector.otlp.ingest import ExportPipeline
-from collector.otlp.signals import LOGS, METRICS, TRACES, Signal
+from collector.otlp.signals import ALL_SIGNALS, Signal
+
+_logger = logging.getLogger(__name__)
 
 
 class _ExportServicer:
-    """The ``Export`` method of one OTLP gRPC service."""
+    """The ``Export`` method of one OTLP gRPC service; takes the message as bytes."""
 
     def __init__(self, signal: Signal, pipeline: ExportPipeline) -> None:
         self._signal = signal
         self._pipeline = pipeline
 
-    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802 - gRPC's name
-        """Handle one export; aborts the call with the matching status code on failure."""
+    def Export(self, body: bytes, context: grpc.ServicerContext) -> Any:  # noqa: N802 - gRPC's name
+        """Parse and handle one export; aborts the call with the matching status code on failure."""
         try:
-            return self._pipeline.export(self._signal, request)
+            request = self._signal.new_request()
+            decode_message(body, MessageEncoding.PROTOBUF, request)
+            return self._pipeline.export(self._signal, request, original=(body, MessageEncoding.PROTOBUF))
         except OtlpError as exc:
+            if isinstance(exc, MalformedRequest):
+                _logger.info("Refused a malformed gRPC %s export from %s: %s", self._signal.name, context.peer(), exc)
             if exc.retry_after is not None:
                 context.set_trailing_metadata(retry_metadata(exc))
             context.abort(exc.grpc_code, exc.message)
         raise AssertionError("unreachable: context.abort raises")  # pragma: no cover
+
+    def handler(self) -> grpc.GenericRpcHandler:
+        """The generic handler serving ``<service>/Export`` with this servicer."""
+        (service,) = self._signal.request_type.DESCRIPTOR.file.services_by_name.values()
+        export = grpc.unary_unary_rpc_method_handler(
+            self.Export, response_serializer=self._signal.response_type.SerializeToString
+        )
+        return grpc.method_handlers_generic_handler(service.full_name, {"Export": export})
 
 
 def retry_metadata(error: OtlpError) -> Sequence[tuple[str, bytes]]:
@@ -75,6 +92,7 @@ class OtlpGrpcReceiver:
         worker_threads: int = 8,
         max_pending_requests: int = 32,
         token: str | None = None,
+        handshake_timeout: float = 10.0,
     ) -> None:
         if max_message_bytes < 1:
             raise ValueError("max_message_bytes must be a positive number of bytes.")
@@ -87,17 +105,14 @@ class OtlpGrpcReceiver:
             options=[
                 ("grpc.max_receive_message_length", max_message_bytes),
                 ("grpc.so_reuseport", 0),
+                # A connection that never completes the HTTP/2 handshake is dropped after this.
+                ("grpc.server_handshake_timeout_ms", max(1, int(handshake_timeout * 1000))),
             ],
             # Calls waiting for a worker thread count too; past the limit gRPC itself answers
             # RESOURCE_EXHAUSTED (without retry info) instead of queueing more messages in memory.
             maximum_concurrent_rpcs=max_pending_requests,
         )
-        for add_servicer, signal in (
-            (trace_service_pb2_grpc.add_TraceServiceServicer_to_server, TRACES),
-            (logs_service_pb2_grpc.add_LogsServiceServicer_to_server, LOGS),
-            (metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server, METRICS),
-        ):
-            add_servicer(_ExportServicer(signal, pipeline), self._server)
+        self._server.add_generic_rpc_handlers([_ExportServicer(signal, pipeline).handler() for signal in ALL_SIGNALS])
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         try:
             self.port = self._server.add_insecure_port(address)

@@ -15,6 +15,11 @@ from typing import Any
 
 from collector.query.errors import FilterError
 
+# No listing is longer than this; a larger offset can only come from an edited token, and it would
+# overflow DuckDB's OFFSET (a 500) instead of being answered as the bad input it is.
+MAX_OFFSET = 10**12
+_NOT_OURS = "page_token is not valid: pass back the next_page_token of the previous answer unchanged."
+
 
 def search_fingerprint(*parts: Any) -> str:
     """A short stable hash of the search parameters a token belongs to."""
@@ -38,9 +43,9 @@ def decode_page_token(token: str | None, fingerprint: str) -> int:
         offset = data["o"]
         token_fingerprint = data["q"]
     except (ValueError, TypeError, KeyError, binascii.Error):
-        raise FilterError("page_token is not valid: pass back the next_page_token of the previous answer unchanged.") from None
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise FilterError("page_token is not valid: pass back the next_page_token of the previous answer unchanged.")
+        raise FilterError(_NOT_OURS) from None
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_OFFSET:
+        raise FilterError(_NOT_OURS)
     if token_fingerprint != fingerprint:
         raise FilterError(
             "page_token belongs to a different search (filter, experiment or order_by changed); "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -170,3 +171,19 @@ def test_hostile_strings_are_stored_and_returned_as_given(
     assert trace.json()["trace"]["assessments"] == {hostile: hostile}
     rows = log_rows(collector, "trace_id = ?", [sent.trace_id])
     assert rows[0]["rationale"] == hostile
+
+
+@pytest.mark.parametrize("offset", [2**63, 2**64 + 5, 10**400], ids=["2^63", "2^64+5", "10^400"])
+def test_forged_page_token_with_a_huge_offset_is_400(
+    collector: CollectorServer, client: httpx.Client, offset: int
+) -> None:
+    # A page token is base64url JSON holding the offset and the search's fingerprint; take a real
+    # one and swap in an offset no listing can have (it used to reach DuckDB's OFFSET: 500).
+    send_trace(collector)
+    send_trace(collector)
+    token = client.get("/traces", params={"max_results": 1}).json()["next_page_token"]
+    data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    data["o"] = offset
+    forged = base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+    message = _assert_error(client.get("/traces", params={"max_results": 1, "page_token": forged}), 400, "BAD_REQUEST")
+    assert "page_token" in message

@@ -7,8 +7,8 @@ import zlib
 
 import pytest
 
-from collector.otlp.body import check_content_length, inflate_bounded, read_bounded
-from collector.otlp.errors import PayloadTooLarge, UnsupportedEncoding
+from collector.otlp.body import MAX_GZIP_MEMBERS, check_content_length, inflate_bounded, read_bounded
+from collector.otlp.errors import MalformedRequest, PayloadTooLarge, UnsupportedEncoding
 
 
 def gzip_bomb(inflated_bytes: int) -> bytes:
@@ -69,6 +69,61 @@ def test_gzip_bomb_stops_at_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(PayloadTooLarge):
         inflate_bounded(bomb, "gzip", limit=4 << 20)
     assert sum(produced) == (4 << 20) + 1
+
+
+class _FedBytesCounter:
+    """Wraps zlib.decompressobj to count the input bytes handed to it: the inflater's work."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.fed = 0
+        real_decompressobj = zlib.decompressobj
+        counter = self
+
+        class CountingDecompressor:
+            def __init__(self, wbits: int) -> None:
+                self._inner = real_decompressobj(wbits)
+
+            def decompress(self, data: bytes, max_length: int = 0) -> bytes:
+                counter.fed += len(data)
+                return self._inner.decompress(data, max_length)
+
+            def __getattr__(self, name: str) -> object:
+                return getattr(self._inner, name)
+
+        monkeypatch.setattr("collector.otlp.body.zlib.decompressobj", CountingDecompressor)
+
+
+def test_many_gzip_members_cost_work_linear_in_the_body(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each member used to be handed the whole rest of the body (a copy of it, too): 6 MB of empty
+    # members cost 25 s. Now the input handed to zlib stays within a small multiple of the body.
+    members = [gzip.compress(f"member {i};".encode() * 20) for i in range(MAX_GZIP_MEMBERS)]
+    body = b"".join(members)
+    counter = _FedBytesCounter(monkeypatch)
+    inflated = inflate_bounded(body, "gzip", limit=1 << 20)
+    assert inflated == b"".join(f"member {i};".encode() * 20 for i in range(MAX_GZIP_MEMBERS))
+    assert counter.fed <= 4 * len(body)
+
+
+def test_one_large_member_is_fed_in_growing_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = bytes(range(256)) * 40_000
+    body = gzip.compress(raw)
+    counter = _FedBytesCounter(monkeypatch)
+    assert inflate_bounded(body, "gzip", limit=len(raw)) == raw
+    assert counter.fed <= 4 * len(body)
+
+
+def test_empty_gzip_members_past_the_cap_are_refused() -> None:
+    empty = gzip.compress(b"")
+    assert inflate_bounded(empty * MAX_GZIP_MEMBERS, "gzip", limit=100) == b""
+    with pytest.raises(MalformedRequest, match=f"more than {MAX_GZIP_MEMBERS} members"):
+        inflate_bounded(empty * 300_000, "gzip", limit=100)
+
+
+def test_deflate_reads_one_stream_and_ignores_what_follows(monkeypatch: pytest.MonkeyPatch) -> None:
+    body = zlib.compress(b"payload") + zlib.compress(b"") * 50_000
+    counter = _FedBytesCounter(monkeypatch)
+    assert inflate_bounded(body, "deflate", limit=100) == b"payload"
+    assert counter.fed < 1000
 
 
 def test_truncated_gzip_is_an_error() -> None:

@@ -57,6 +57,38 @@ def test_logs_and_metrics_services(channel: grpc.Channel, recording_store: Recor
     assert recording_store.traces == []
 
 
+@pytest.mark.parametrize(
+    ("service", "body"),
+    [
+        ("trace.v1.TraceService", b"\xff\xff\xff"),
+        ("trace.v1.TraceService", b"\x0a\x05\x0a\x03\xff\xff"),  # a length past the end
+        ("logs.v1.LogsService", b"\x0a\x80"),
+        ("metrics.v1.MetricsService", b"\x0f"),
+    ],
+)
+def test_malformed_message_gets_invalid_argument_without_a_traceback(
+    channel: grpc.Channel,
+    recording_store: RecordingStore,
+    caplog: pytest.LogCaptureFixture,
+    service: str,
+    body: bytes,
+) -> None:
+    # gRPC's own deserializer answered INTERNAL "Exception deserializing request!" and logged a
+    # traceback for every such call; OTLP (and docs/collector.md) say INVALID_ARGUMENT.
+    export = channel.unary_unary(
+        f"/opentelemetry.proto.collector.{service}/Export",
+        request_serializer=lambda raw: raw,
+        response_deserializer=lambda raw: raw,
+    )
+    with pytest.raises(grpc.RpcError) as caught:
+        export(body, timeout=10)
+    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "is not a valid protobuf Export" in (caught.value.details() or "")
+    assert [record for record in caplog.records if record.exc_info] == []
+    trace_service_pb2_grpc.TraceServiceStub(channel).Export(genai_trace_request(1), timeout=10)
+    assert len(recording_store.spans()) == 3
+
+
 def _retry_delay(error: grpc.RpcError) -> float:
     trailers = dict(error.trailing_metadata() or ())
     status = status_pb2.Status.FromString(trailers["grpc-status-details-bin"])
