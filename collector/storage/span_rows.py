@@ -22,7 +22,7 @@ from collector.storage.assessments import (
 from collector.storage.normalize import normalize_span
 from collector.storage.otlp_values import hex_id, key_values_to_dict, to_json
 from collector.storage.schema import PREVIEW_CHARS, SPAN_SCHEMA
-from collector.storage.value_bounds import ORIGINAL_VALUE_PREFIX, clamped_time_ns
+from collector.storage.value_bounds import INT64_MAX, ORIGINAL_VALUE_PREFIX, clamped_time_ns
 
 _SPAN_KINDS = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
 _STATUS_CODES = ("UNSET", "OK", "ERROR")
@@ -80,8 +80,14 @@ def _rows(
                 added.add(key)
                 attributes = key_values_to_dict(span.attributes)
                 fields = normalize_span(attributes, resource)
-                start_ns = _span_time(span.start_time_unix_nano, "start_time_unix_nano", attributes)
-                end_ns = _span_time(span.end_time_unix_nano, "end_time_unix_nano", attributes)
+                start_ns = span.start_time_unix_nano
+                end_ns = span.end_time_unix_nano
+                if start_ns > INT64_MAX or end_ns > INT64_MAX:  # rare: checked inline, it is hot
+                    start_ns = _span_time(start_ns, "start_time_unix_nano", attributes)
+                    end_ns = _span_time(end_ns, "end_time_unix_nano", attributes)
+                    duration = None  # a clamped time says nothing about how long it took
+                else:
+                    duration = (end_ns - start_ns) / 1e6 if end_ns >= start_ns else None
                 c_trace_id.append(trace_id)
                 c_span_id.append(span_id)
                 c_parent.append(hex_id(span.parent_span_id))
@@ -94,9 +100,7 @@ def _rows(
                 c_end.append(end_ns // 1000)
                 c_start_ns.append(start_ns)
                 c_end_ns.append(end_ns)
-                # A clamped time says nothing about how long the span took: no duration then.
-                exact = start_ns == span.start_time_unix_nano and end_ns == span.end_time_unix_nano
-                c_duration.append((end_ns - start_ns) / 1e6 if exact and end_ns >= start_ns else None)
+                c_duration.append(duration)
                 code = span.status.code
                 c_status.append(_STATUS_CODES[code] if code < 3 else str(code))
                 c_status_message.append(span.status.message or None)

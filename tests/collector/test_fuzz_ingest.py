@@ -344,8 +344,15 @@ def test_fuzzed_ingest_never_fails_storage_or_restart(collector: CollectorProces
         fuzzer.acknowledged.append(kept)
         health = http.get("/healthz")
         assert health.headers["X-Quarantined-Records"] == "0", health.text
+        # Every read over the fuzzed data still answers.
         listing = http.get("/api/v1/traces", params={"max_results": 1000})
         assert listing.status_code == 200, listing.text
+        for trace in listing.json()["traces"][:: max(1, len(listing.json()["traces"]) // 25)]:
+            detail = http.get(f"/api/v1/traces/{trace['trace_id']}")
+            assert detail.status_code == 200, detail.text
+        found = http.post("/api/v1/traces/search", json={"max_results": 1000, "order_by": ["total_tokens DESC"]})
+        assert found.status_code == 200, found.text
+        assert http.get("/").status_code == 200
 
     assert collector.stop() == 0
     restarted = CollectorProcess(data_dir)

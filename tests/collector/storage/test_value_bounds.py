@@ -18,6 +18,7 @@ import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
+from collector.query.search import search_traces
 from collector.server import CollectorServer
 from collector.storage.otlp_values import to_json
 from collector.storage.value_bounds import (
@@ -172,9 +173,17 @@ def test_token_sums_of_a_trace_saturate_instead_of_overflowing(
         assert response.status_code == 200, response.text
         server.store.flush()
     [(input_tokens,)] = _rows(server, "SELECT input_tokens FROM traces")
-    assert input_tokens >= INT64_MAX
+    assert input_tokens == INT64_MAX
     listing = httpx.get(f"{server.http_url}/api/v1/traces", timeout=30)
     assert listing.status_code == 200, listing.text
+    found = httpx.post(f"{server.http_url}/api/v1/traces/search", json={}, timeout=30)
+    assert found.status_code == 200, found.text
+    connection = server.store.connect()
+    try:
+        table, _ = search_traces(connection)  # Arrow int64 columns: the sum must fit
+    finally:
+        connection.close()
+    assert table.column("input_tokens").to_pylist() == [INT64_MAX]
     server.store.compact(full=True)
     server = _restart(start_collector, server, data_dir)
     assert _rows(server, "SELECT count(*) FROM spans") == [(4,)]
