@@ -714,7 +714,7 @@ class SpanStore:
                 if path.name.endswith(".tmp") or (
                     path.suffix == ".parquet" and relative not in known
                 ):
-                    logger.warning("Removing unpublished file %s left by a crash.", path)
+                    logger.warning("Removing unpublished file %s (left by a crash or a failed write).", path)
                     path.unlink(missing_ok=True)
 
     def _recover_wal(self) -> int:
