@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from pathlib import Path
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -136,7 +137,7 @@ def test_host_name_and_parsing_rules() -> None:
             parse_allowed_host(bad)
 
 
-def test_serve_refuses_a_bad_allowed_host_with_a_plain_message(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_serve_refuses_a_bad_allowed_host_with_a_plain_message(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "otel_feedback.cli", "serve", "--data", str(tmp_path / "d"), "--port", "0",
          "--allowed-host", "http://collector.example"],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from collections.abc import Callable
 
 import grpc
@@ -118,7 +119,7 @@ def test_inconsistent_settings_are_refused_with_what_to_change() -> None:
     check_token_settings(None, None, False)
 
 
-def test_serve_refuses_public_read_without_a_token(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_serve_refuses_public_read_without_a_token(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "otel_feedback.cli", "serve", "--data", str(tmp_path / "d"), "--port", "0",
          "--public-read"],
