@@ -24,6 +24,7 @@ from collector.api import api_routes, cors_middleware
 from collector.labeling import labeling_routes
 from collector.otlp.auth import DEFAULT_PUBLIC_PATHS, BearerTokenMiddleware
 from collector.otlp.http_routes import OtlpHttpReceiver
+from collector.otlp.inflight import InflightBudget
 from collector.otlp.ingest import ExportPipeline
 from collector.ui import cross_site_middleware, ui_routes
 from collector.ui.evaluation_pages import evaluation_routes
@@ -42,6 +43,8 @@ class AppContext:
     body_read_timeout: float = 60.0
     # Browser origins allowed to call /api/ (CORS); empty means same-origin only.
     cors_origins: tuple[str, ...] = ()
+    # Memory budget for export bodies in progress, shared with gRPC (None: a default budget).
+    inflight: InflightBudget | None = None
 
 
 RouteProvider = Callable[[AppContext], Sequence[BaseRoute]]
@@ -54,6 +57,7 @@ def otlp_routes(context: AppContext) -> Sequence[BaseRoute]:
         max_body_bytes=context.max_body_bytes,
         max_pending_requests=context.max_pending_requests,
         body_read_timeout=context.body_read_timeout,
+        inflight=context.inflight,
     )
     return receiver.routes()
 
