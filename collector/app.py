@@ -26,6 +26,7 @@ from collector.api import api_routes, cors_middleware
 from collector.labeling import labeling_routes
 from collector.otlp.auth import DEFAULT_PUBLIC_PATHS, BearerTokenMiddleware, check_token_settings
 from collector.otlp.http_routes import OtlpHttpReceiver
+from collector.otlp.inflight import InflightBudget
 from collector.otlp.ingest import ExportPipeline
 from collector.storage.readable_files import health_warnings
 from collector.ui import cross_site_middleware, ui_routes
@@ -47,6 +48,8 @@ class AppContext:
     cors_origins: tuple[str, ...] = ()
     # Names the Host header may carry (DNS-rebinding guard); see collector.access.allowed_hosts.
     allowed_hosts: tuple[str, ...] = LOOPBACK_NAMES
+    # Memory budget for export bodies in progress, shared with gRPC (None: a default budget).
+    inflight: InflightBudget | None = None
 
 
 RouteProvider = Callable[[AppContext], Sequence[BaseRoute]]
@@ -59,6 +62,7 @@ def otlp_routes(context: AppContext) -> Sequence[BaseRoute]:
         max_body_bytes=context.max_body_bytes,
         max_pending_requests=context.max_pending_requests,
         body_read_timeout=context.body_read_timeout,
+        inflight=context.inflight,
     )
     return receiver.routes()
 

@@ -12,8 +12,10 @@ import threading
 from types import FrameType
 
 from collector.access import ALLOWED_HOSTS_ENV
+from collector.allocator import release_large_allocations
 from collector.api import CORS_ORIGINS_ENV, parse_origins
 from collector.connection_guard import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, raise_fd_limit
+from collector.otlp.inflight import DEFAULT_MAX_INFLIGHT_BYTES
 from collector.server import (
     DEFAULT_GRPC_PORT,
     DEFAULT_HOST,
@@ -102,6 +104,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="open HTTP connections; past it the one idle the longest is closed to make room "
         f"(default: {DEFAULT_MAX_CONNECTIONS})",
     )
+    serve.add_argument(
+        "--max-inflight-bytes",
+        type=int,
+        default=DEFAULT_MAX_INFLIGHT_BYTES,
+        help="memory for exports in progress (bodies read, inflated and decoded, estimated), both "
+        f"transports together; past it exports get 503 with Retry-After (default: {DEFAULT_MAX_INFLIGHT_BYTES})",
+    )
     serve.set_defaults(func=run_serve)
     try:
         sql_cli = importlib.import_module(_SQL_CLI_MODULE)
@@ -117,13 +126,17 @@ def run_serve(args: argparse.Namespace) -> int:
     from collector.storage import StoreLocked
 
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.max_body_bytes < 1 or args.max_pending_bytes < 1:
-        print("--max-body-bytes and --max-pending-bytes must be positive numbers of bytes.", file=sys.stderr)
+    if args.max_body_bytes < 1 or args.max_pending_bytes < 1 or args.max_inflight_bytes < 1:
+        print(
+            "--max-body-bytes, --max-pending-bytes and --max-inflight-bytes must be positive numbers of bytes.",
+            file=sys.stderr,
+        )
         return 2
     if not args.header_timeout > 0 or args.max_connections < 1:
         print("--header-timeout must be a positive number of seconds and --max-connections at least 1.", file=sys.stderr)
         return 2
     raise_fd_limit(args.max_connections)
+    release_large_allocations()
     try:
         cors_origins = parse_origins(args.cors_origins or [os.environ.get(CORS_ORIGINS_ENV, "")])
     except ValueError as exc:
@@ -147,6 +160,7 @@ def run_serve(args: argparse.Namespace) -> int:
         **access,
         header_timeout=args.header_timeout,
         max_connections=args.max_connections,
+        max_inflight_bytes=args.max_inflight_bytes,
     )
     stop = threading.Event()
 

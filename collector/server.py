@@ -37,6 +37,7 @@ from collector.connection_guard import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNE
 from collector.otlp.forwarding import Forwarder
 from collector.otlp.grpc_services import OtlpGrpcReceiver
 from collector.otlp.auth import check_token_settings
+from collector.otlp.inflight import DEFAULT_MAX_INFLIGHT_BYTES, InflightBudget
 from collector.otlp.ingest import ExportPipeline
 
 _logger = logging.getLogger(__name__)
@@ -73,6 +74,10 @@ class CollectorServer:
     request's complete headers within ``header_timeout`` seconds is closed (the gRPC handshake
     gets the same deadline); past ``max_connections`` open HTTP connections the one idle the
     longest is closed to make room, so idle sockets cannot starve real requests.
+
+    Memory: export bodies in progress on both transports (read, inflated, decoded: see
+    :mod:`collector.otlp.inflight`) hold at most ``max_inflight_bytes`` (:attr:`inflight`); past
+    it exports get 503 / UNAVAILABLE with a retry delay.
     """
 
     def __init__(
@@ -97,6 +102,7 @@ class CollectorServer:
         public_read: bool = False,
         header_timeout: float = DEFAULT_HEADER_TIMEOUT,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES,
     ) -> None:
         if store is None and data_dir is None:
             raise ValueError("Give the collector a data directory (or an opened store).")
@@ -124,6 +130,7 @@ class CollectorServer:
         check_token_settings(self._token, self._read_token, public_read)
         self._http_protocol = guarded_protocol(header_timeout=header_timeout, max_connections=max_connections)
         self._header_timeout = header_timeout
+        self.inflight = InflightBudget(max_inflight_bytes)
         self._forwarder: Forwarder | None = None
         self._pipeline: ExportPipeline | None = None
         self._uvicorn: uvicorn.Server | None = None
@@ -240,6 +247,7 @@ class CollectorServer:
             body_read_timeout=self._body_read_timeout,
             cors_origins=self._cors_origins,
             allowed_hosts=self._allowed_hosts,
+            inflight=self.inflight,
         )
         app = build_app(context, token=self._token, read_token=self._read_token, public_read=self._public_read)
         sock = _bind_tcp(self._host, self._port)
@@ -279,6 +287,7 @@ class CollectorServer:
                 max_pending_requests=self._max_pending_requests,
                 token=self._token,
                 handshake_timeout=self._header_timeout,
+                inflight=self.inflight,
             )
             self._grpc.start()
         _logger.info("Collector listening: OTLP/HTTP %s, OTLP/gRPC %s", self.http_url, self.grpc_endpoint)

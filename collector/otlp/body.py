@@ -11,7 +11,7 @@ member) and a body of more than :data:`MAX_GZIP_MEMBERS` members is refused.
 from __future__ import annotations
 
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from collector.otlp.errors import MalformedRequest, PayloadTooLarge, UnsupportedEncoding
 
@@ -35,22 +35,26 @@ def _too_large(limit: int, *, inflated: bool) -> PayloadTooLarge:
     )
 
 
-def check_content_length(header: str | None, *, limit: int) -> None:
-    """Refuse early when the declared Content-Length already exceeds ``limit``."""
+def check_content_length(header: str | None, *, limit: int) -> int | None:
+    """Refuse early when the declared Content-Length already exceeds ``limit``; return it (or None)."""
     if header is None:
-        return
+        return None
     try:
         declared = int(header)
     except ValueError:
-        return
+        return None
     if declared > limit:
         raise _too_large(limit, inflated=False)
+    return max(declared, 0)
 
 
-async def read_bounded(chunks: AsyncIterator[bytes], *, limit: int) -> bytes:
+async def read_bounded(
+    chunks: AsyncIterator[bytes], *, limit: int, charge: Callable[[int], None] | None = None
+) -> bytes:
     """Collect an ASGI body stream, raising :class:`PayloadTooLarge` once it passes ``limit``.
 
     Reading stops at the first chunk over the limit; the rest is never pulled off the socket.
+    ``charge`` is called with each chunk's size before it is kept (it may raise to stop).
     """
     parts: list[bytes] = []
     size = 0
@@ -58,17 +62,22 @@ async def read_bounded(chunks: AsyncIterator[bytes], *, limit: int) -> bytes:
         size += len(chunk)
         if size > limit:
             raise _too_large(limit, inflated=False)
+        if charge is not None:
+            charge(len(chunk))
         parts.append(chunk)
     return b"".join(parts)
 
 
-def inflate_bounded(data: bytes, encoding: str | None, *, limit: int) -> bytes:
+def inflate_bounded(
+    data: bytes, encoding: str | None, *, limit: int, charge: Callable[[int], None] | None = None
+) -> bytes:
     """Return ``data`` decoded per its Content-Encoding, never producing more than ``limit`` bytes.
 
     Supports identity, gzip (also several concatenated gzip members) and deflate (zlib-wrapped as
     HTTP specifies, or raw deflate as some clients send). Raises :class:`PayloadTooLarge` when the
     inflated size would pass ``limit`` and :class:`UnsupportedEncoding` for anything else.
-    Corrupt compressed data raises :class:`zlib.error`.
+    Corrupt compressed data raises :class:`zlib.error`. ``charge`` is called with the size of
+    each inflated piece before it is kept (an identity body is returned as is, not charged).
     """
     coding = (encoding or "identity").strip().lower()
     if coding in ("", "identity"):
@@ -76,18 +85,18 @@ def inflate_bounded(data: bytes, encoding: str | None, *, limit: int) -> bytes:
             raise _too_large(limit, inflated=False)
         return data
     if coding in ("gzip", "x-gzip"):
-        return _inflate(data, _GZIP_WBITS, limit=limit)
+        return _inflate(data, _GZIP_WBITS, limit=limit, charge=charge)
     if coding == "deflate":
         try:
-            return _inflate(data, _ZLIB_WBITS, limit=limit)
+            return _inflate(data, _ZLIB_WBITS, limit=limit, charge=charge)
         except zlib.error:
-            return _inflate(data, _RAW_DEFLATE_WBITS, limit=limit)
+            return _inflate(data, _RAW_DEFLATE_WBITS, limit=limit, charge=charge)
     raise UnsupportedEncoding(
         f"Content-Encoding {encoding!r} is not supported; send the body uncompressed, gzip or deflate."
     )
 
 
-def _inflate(data: bytes, wbits: int, *, limit: int) -> bytes:
+def _inflate(data: bytes, wbits: int, *, limit: int, charge: Callable[[int], None] | None) -> bytes:
     out: list[bytes] = []
     produced = 0
     view = memoryview(data)
@@ -116,6 +125,8 @@ def _inflate(data: bytes, wbits: int, *, limit: int) -> bytes:
             produced += len(piece)
             if produced > limit:
                 raise _too_large(limit, inflated=True)
+            if charge is not None:
+                charge(len(piece))
             out.append(piece)
             if not piece and not consumed and not decompressor.eof:
                 raise zlib.error("the compressed body ends before its end-of-stream marker")

@@ -26,7 +26,8 @@ from google.rpc import error_details_pb2, status_pb2
 
 from collector.otlp.auth import BearerTokenInterceptor
 from collector.otlp.encoding import MessageEncoding, decode_message
-from collector.otlp.errors import MalformedRequest, OtlpError
+from collector.otlp.errors import MalformedRequest, OtlpError, release_frames
+from collector.otlp.inflight import InflightBudget
 from collector.otlp.ingest import ExportPipeline
 from collector.otlp.signals import ALL_SIGNALS, Signal
 
@@ -36,17 +37,24 @@ _logger = logging.getLogger(__name__)
 class _ExportServicer:
     """The ``Export`` method of one OTLP gRPC service; takes the message as bytes."""
 
-    def __init__(self, signal: Signal, pipeline: ExportPipeline) -> None:
+    def __init__(self, signal: Signal, pipeline: ExportPipeline, inflight: InflightBudget) -> None:
         self._signal = signal
         self._pipeline = pipeline
+        self._inflight = inflight
 
     def Export(self, body: bytes, context: grpc.ServicerContext) -> Any:  # noqa: N802 - gRPC's name
         """Parse and handle one export; aborts the call with the matching status code on failure."""
         try:
-            request = self._signal.new_request()
-            decode_message(body, MessageEncoding.PROTOBUF, request)
-            return self._pipeline.export(self._signal, request, original=(body, MessageEncoding.PROTOBUF))
+            with self._inflight.claim() as claim:
+                # gRPC has already received (and inflated) the message; holding it here refuses
+                # the decode and the store's copy when the budget is spent.
+                claim.charge(len(body))
+                claim.charge_decoding(len(body), MessageEncoding.PROTOBUF)
+                request = self._signal.new_request()
+                decode_message(body, MessageEncoding.PROTOBUF, request)
+                return self._pipeline.export(self._signal, request, original=(body, MessageEncoding.PROTOBUF))
         except OtlpError as exc:
+            release_frames(exc)
             if isinstance(exc, MalformedRequest):
                 _logger.info("Refused a malformed gRPC %s export from %s: %s", self._signal.name, context.peer(), exc)
             if exc.retry_after is not None:
@@ -93,6 +101,7 @@ class OtlpGrpcReceiver:
         max_pending_requests: int = 32,
         token: str | None = None,
         handshake_timeout: float = 10.0,
+        inflight: InflightBudget | None = None,
     ) -> None:
         if max_message_bytes < 1:
             raise ValueError("max_message_bytes must be a positive number of bytes.")
@@ -112,7 +121,10 @@ class OtlpGrpcReceiver:
             # RESOURCE_EXHAUSTED (without retry info) instead of queueing more messages in memory.
             maximum_concurrent_rpcs=max_pending_requests,
         )
-        self._server.add_generic_rpc_handlers([_ExportServicer(signal, pipeline).handler() for signal in ALL_SIGNALS])
+        budget = inflight if inflight is not None else InflightBudget()
+        self._server.add_generic_rpc_handlers(
+            [_ExportServicer(signal, pipeline, budget).handler() for signal in ALL_SIGNALS]
+        )
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         try:
             self.port = self._server.add_insecure_port(address)

@@ -5,7 +5,8 @@ store write run in a bounded thread pool, so a slow fsync never stalls other con
 most ``max_pending_requests`` exports are in progress at once; past that the receiver answers
 503 with Retry-After straight away rather than buffering more bodies in memory. A body that takes
 longer than ``body_read_timeout`` seconds to arrive gets 408, so stalled senders cannot hold
-those slots.
+those slots. Every export also holds its bytes (read, inflated, decoded) against the shared
+:class:`InflightBudget`; past it the answer is 503 with Retry-After before more is read.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from collector.otlp.encoding import (
     encoding_for_content_type,
     status_message,
 )
-from collector.otlp.errors import Backpressure, BodyTimeout, MalformedRequest, OtlpError
+from collector.otlp.errors import Backpressure, BodyTimeout, MalformedRequest, OtlpError, release_frames
+from collector.otlp.inflight import DECODE_FACTOR, BodyClaim, InflightBudget
 from collector.otlp.ingest import ExportPipeline
 from collector.otlp.signals import ALL_SIGNALS, Signal
 
@@ -45,6 +47,7 @@ class OtlpHttpReceiver:
         worker_threads: int = 8,
         max_pending_requests: int = 32,
         body_read_timeout: float = 60.0,
+        inflight: InflightBudget | None = None,
     ) -> None:
         if max_body_bytes < 1:
             raise ValueError("max_body_bytes must be a positive number of bytes.")
@@ -59,6 +62,7 @@ class OtlpHttpReceiver:
         self._max_pending = max_pending_requests
         self._pending = 0
         self._body_read_timeout = body_read_timeout
+        self._inflight = inflight if inflight is not None else InflightBudget()
 
     def routes(self) -> Sequence[BaseRoute]:
         """One POST route per OTLP signal; other methods get 405 from Starlette."""
@@ -79,24 +83,41 @@ class OtlpHttpReceiver:
                 )
             self._pending += 1
             try:
-                check_content_length(request.headers.get("content-length"), limit=self._max_body_bytes)
-                with anyio.move_on_after(self._body_read_timeout) as timer:
-                    body = await read_bounded(request.stream(), limit=self._max_body_bytes)
-                if timer.cancelled_caught:
-                    raise BodyTimeout(
-                        f"The request body did not arrive within {self._body_read_timeout:g} s; "
-                        "the connection is too slow or the sender stalled."
-                    )
-                work = partial(self._decode_and_export, signal, body, request.headers.get("content-encoding"), encoding)
-                payload = await anyio.to_thread.run_sync(work, limiter=self._thread_limiter())
+                with self._inflight.claim() as claim:
+                    payload = await self._read_and_export(signal, request, encoding, claim)
             finally:
                 self._pending -= 1
         except OtlpError as exc:
+            release_frames(exc)
             return error_response(exc, encoding)
         except ClientDisconnect:
             # The sender went away mid-body: nothing was stored and nobody reads an answer.
             return Response(status_code=400)
         return Response(payload, status_code=200, media_type=encoding.media_type)
+
+    async def _read_and_export(
+        self, signal: Signal, request: Request, encoding: MessageEncoding, claim: BodyClaim
+    ) -> bytes:
+        declared = check_content_length(request.headers.get("content-length"), limit=self._max_body_bytes)
+        content_encoding = request.headers.get("content-encoding")
+        # A declared length is held before reading (with its decoding, when it is not compressed),
+        # so a body that would be refused is never pulled in.
+        decoding_held = declared is not None and (content_encoding or "identity").strip().lower() == "identity"
+        if declared is not None:
+            claim.charge(declared * (1 + DECODE_FACTOR[encoding]) if decoding_held else declared)
+        with anyio.move_on_after(self._body_read_timeout) as timer:
+            body = await read_bounded(
+                request.stream(), limit=self._max_body_bytes, charge=None if declared is not None else claim.charge
+            )
+        if timer.cancelled_caught:
+            raise BodyTimeout(
+                f"The request body did not arrive within {self._body_read_timeout:g} s; "
+                "the connection is too slow or the sender stalled."
+            )
+        work = partial(
+            self._decode_and_export, signal, body, content_encoding, encoding, None if decoding_held else claim
+        )
+        return await anyio.to_thread.run_sync(work, limiter=self._thread_limiter())
 
     def _thread_limiter(self) -> anyio.CapacityLimiter:
         # Created lazily: a CapacityLimiter belongs to the event loop that first uses it.
@@ -105,14 +126,24 @@ class OtlpHttpReceiver:
         return self._limiter
 
     def _decode_and_export(
-        self, signal: Signal, body: bytes, content_encoding: str | None, encoding: MessageEncoding
+        self,
+        signal: Signal,
+        body: bytes,
+        content_encoding: str | None,
+        encoding: MessageEncoding,
+        claim: BodyClaim | None,
     ) -> bytes:
+        """Inflate, decode and export; ``claim`` is charged for inflating and decoding unless it
+        already holds them (None)."""
+        charge = claim.charge if claim is not None else None
         try:
-            raw = inflate_bounded(body, content_encoding, limit=self._max_body_bytes)
+            raw = inflate_bounded(body, content_encoding, limit=self._max_body_bytes, charge=charge)
         except zlib.error as exc:
             raise MalformedRequest(
                 f"The body could not be decompressed as {content_encoding}: {exc}."
             ) from exc
+        if claim is not None:
+            claim.charge_decoding(len(raw), encoding)
         request = signal.new_request()
         decode_message(raw, encoding, request)
         response = self._pipeline.export(signal, request, original=(raw, encoding))
