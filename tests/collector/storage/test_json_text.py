@@ -56,7 +56,7 @@ def test_every_read_answers_with_a_deeply_nested_input(
 ) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    add_user(CatalogDatabase(data_dir), "alice", password="alice-pw-1")
+    add_user(CatalogDatabase(data_dir), "alice", password="Expert-review-pw-7")
     server = start_collector(data_dir=data_dir, grpc_port=None)
     span = {
         "traceId": TRACE,
@@ -111,7 +111,7 @@ def test_every_read_answers_with_a_deeply_nested_input(
         traces = client.get(f"/api/v1/labeling-sessions/{session['id']}/traces")
         assert traces.status_code == 200, traces.text
 
-    alice = sign_in(server.http_url, "alice", "alice-pw-1")
+    alice = sign_in(server.http_url, "alice", "Expert-review-pw-7")
     try:
         item = alice.get(f"/review/sessions/{session['id']}/items/1")
         assert item.status_code == 200, item.text
