@@ -299,7 +299,9 @@ class SpanStore:
     def _append(self, kind: RecordKind, payload: bytes) -> None:
         self._require_open()
         waiting = self._pending_bytes + self._inflight_bytes
-        if waiting + len(payload) > self._max_pending_bytes:
+        # A record larger than the whole limit is let in when nothing waits: refusing it would
+        # answer "retry" forever (its bytes are read back from the WAL, not held in memory).
+        if waiting and waiting + len(payload) > self._max_pending_bytes:
             raise StoreBusy(
                 f"The store has {waiting} bytes waiting to be written (limit "
                 f"{self._max_pending_bytes}); retry shortly.",

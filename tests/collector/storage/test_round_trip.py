@@ -113,10 +113,29 @@ def test_write_path_over_its_limit_raises_store_busy(data_dir: Path) -> None:
     span_store = SpanStore(data_dir, flush_interval=60, max_pending_bytes=2000)
     span_store.open()
     try:
+        span_store.write_traces(traces_request(genai_trace(text="x" * 100)[1]))
         request = traces_request(genai_trace(text="x" * 1500)[1])
         with pytest.raises(StoreBusy) as raised:
             span_store.write_traces(request)
         assert raised.value.retry_after > 0
+    finally:
+        span_store.close()
+
+
+def test_one_request_larger_than_the_limit_is_stored_when_nothing_waits(data_dir: Path) -> None:
+    # Refusing it would answer "busy, retry" forever: no amount of waiting makes it fit.
+    span_store = SpanStore(data_dir, flush_interval=60, max_pending_bytes=2000)
+    span_store.open()
+    try:
+        trace_id, spans = genai_trace(text="x" * 5000)
+        assert span_store.write_traces(traces_request(spans)) == 3
+        with pytest.raises(StoreBusy):  # now something waits: the limit applies again
+            span_store.write_traces(traces_request(genai_trace(text="y" * 100)[1]))
+        span_store.flush()
+        count = span_store.connect().execute(
+            "SELECT count(*) FROM spans WHERE trace_id = ?", [trace_id.hex()]
+        ).fetchone()
+        assert count == (3,)
     finally:
         span_store.close()
 
