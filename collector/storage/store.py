@@ -58,6 +58,7 @@ from collector.storage.manifest_recovery import open_manifest
 from collector.storage.memory import release_free_memory, use_system_allocator
 from collector.storage.otlp_values import to_json
 from collector.storage.quarantine import QUARANTINE_DIR, Quarantine
+from collector.storage.readable_files import unreadable_reason
 from collector.storage.span_rows import traces_request_to_rows
 from collector.storage.trace_summaries import SummaryCalculator, spans_to_summaries_sql
 from collector.storage.views import create_views, open_read_connection
@@ -557,6 +558,7 @@ class SpanStore:
         with self._compaction_mutex:
             with self._manifest_lock:
                 live = list(self._manifest.files[layout.name])
+            live = _readable_runs(self.data_dir, live)
             if full:
                 chosen = live if len(live) > 1 else []
                 level = max((f.level for f in live), default=0) + 1
@@ -829,6 +831,14 @@ def _log_damage(reader: SegmentReader, aside: Path) -> None:
         reader.path, reader.records_read, reader.skipped_bytes, reader.damaged_stretches,
         reader.damage, aside,
     )
+
+
+def _readable_runs(data_dir: Path, live: list[DataFile]) -> list[DataFile]:
+    """``live`` without the runs that hold a file whose footer cannot be read: merging would
+    fail on it every time (the views already leave it out, loudly), and a run's trace
+    summaries describe all of its files, so the whole run stays as it is."""
+    spoiled = {f.run for f in live if unreadable_reason(data_dir / f.path) is not None}
+    return [f for f in live if f.run not in spoiled]
 
 
 def _files_to_merge(live: list[DataFile], *, fan_in: int) -> tuple[list[DataFile], int]:
