@@ -28,6 +28,8 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from collector.asgi_responses import send_response
+
 _logger = logging.getLogger(__name__)
 
 ALLOWED_HOSTS_ENV = "OTEL_FEEDBACK_ALLOWED_HOSTS"
@@ -131,16 +133,4 @@ async def _send_misdirected(send: Send, header: str | None, name: str | None) ->
             "answers to the names it was given, to guard against DNS rebinding; if you reach it under this name on "
             f"purpose, start it with --allowed-host {name[:200]}.\n"
         )
-    body = text.encode("utf-8")
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 421,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                (b"x-content-type-options", b"nosniff"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_response(send, 421, text.encode("utf-8"), content_type=b"text/plain; charset=utf-8")

@@ -29,6 +29,8 @@ from typing import Any
 import grpc
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from collector.asgi_responses import send_response
+
 DEFAULT_PUBLIC_PATHS: frozenset[str] = frozenset({"/healthz"})
 READ_METHODS: frozenset[str] = frozenset({"GET", "HEAD"})
 # POST routes that only read (a search takes its filter in a JSON body).
@@ -126,19 +128,10 @@ class BearerTokenMiddleware:
 
 async def _send_json(send: Send, status: int, payload: dict[str, Any],
                      extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = json.dumps(payload).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *(extra_headers or []),
-            ],
-        }
+    await send_response(
+        send, status, json.dumps(payload).encode(), content_type=b"application/json",
+        extra_headers=extra_headers or (),
     )
-    await send({"type": "http.response.body", "body": body})
 
 
 class BearerTokenInterceptor(grpc.ServerInterceptor):

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from collector.asgi_responses import send_response
+
 PROTECTED_PATH_PREFIXES = ("/api/", "/ui/")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -89,15 +91,4 @@ async def _send_forbidden(send: Send) -> None:
             }
         }
     ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 403,
-            "headers": [
-                (b"content-type", b"application/json; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                (b"x-content-type-options", b"nosniff"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_response(send, 403, body, content_type=b"application/json; charset=utf-8")
