@@ -15,9 +15,12 @@ from collector.storage import SpanStore
 
 
 def test_store_busy_is_429_with_retry_after(start_collector: Callable[..., CollectorServer]) -> None:
-    # Room for the trace's spans, not for a 20 kB rationale; no flush frees it during the test.
+    # Room for one small assessment, not for a 20 kB rationale beside it; no background flush
+    # frees it during the test.
     server = start_collector(max_pending_bytes=8192, flush_interval=3600)
-    sent = send_trace(server, flush=False)
+    sent = send_trace(server)
+    small = httpx.post(f"{server.http_url}/api/v1/traces/{sent.trace_id}/assessments", json={"name": "x", "value": True})
+    assert small.status_code == 201
     answer = httpx.post(
         f"{server.http_url}/api/v1/traces/{sent.trace_id}/assessments",
         json={"name": "x", "value": True, "rationale": "r" * 20_000},
@@ -26,8 +29,6 @@ def test_store_busy_is_429_with_retry_after(start_collector: Callable[..., Colle
     assert answer.json()["error"]["code"] == "BUSY"
     assert int(answer.headers["retry-after"]) >= 1
     assert "retry" in answer.json()["error"]["message"].lower()
-    small = httpx.post(f"{server.http_url}/api/v1/traces/{sent.trace_id}/assessments", json={"name": "x", "value": True})
-    assert small.status_code == 201
     assert [row["rationale"] for row in log_rows(server)] == [None]
 
 
