@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+from typing import Any
 
 _logger = logging.getLogger(__name__)
 
@@ -20,16 +21,29 @@ _M_MMAP_THRESHOLD = -3
 LARGE_ALLOCATION_BYTES = 1024 * 1024
 
 
+def _glibc_function(name: str) -> Any:
+    """A function of the C library, or None when it has none by that name (not glibc)."""
+    library = ctypes.util.find_library("c")
+    if library is None:
+        return None
+    try:
+        return getattr(ctypes.CDLL(library), name)
+    except (OSError, AttributeError):
+        return None
+
+
+def trim_free_memory() -> None:
+    """Hand the C heap's free pages back to the system now (``malloc_trim``; glibc only)."""
+    trim = _glibc_function("malloc_trim")
+    if trim is not None:
+        trim(0)
+
+
 def release_large_allocations(threshold: int = LARGE_ALLOCATION_BYTES) -> bool:
     """Fix glibc's mmap threshold at ``threshold`` bytes (and the trim threshold at twice that);
     False when not on glibc (nothing done)."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    mallopt = _glibc_function("mallopt")
+    if mallopt is None:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int

@@ -9,11 +9,11 @@ RSS about 375 MB with mimalloc, about 270 MB with the system allocator, at the s
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 
 import pyarrow as pa
+
+from collector.allocator import trim_free_memory
 
 _POOL_VARIABLE = "ARROW_DEFAULT_MEMORY_POOL"
 
@@ -29,11 +29,4 @@ def use_system_allocator() -> None:
 def release_free_memory() -> None:
     """Hand memory freed by a large job (a compaction) back to the system now."""
     pa.default_memory_pool().release_unused()
-    name = ctypes.util.find_library("c")
-    if not name:
-        return
-    try:
-        trim = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        return
-    trim(0)
+    trim_free_memory()
