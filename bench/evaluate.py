@@ -21,7 +21,7 @@ import time
 
 from otel_feedback.evaluation import evaluate
 from otel_feedback.scorers import Correctness, RelevanceToQuery, Safety
-from otel_feedback.testing import LocalOpenAIServer, ModelRequest
+from otel_feedback_testing import LocalOpenAIServer, ModelRequest
 
 GOAL_RATIO = 1.2
 

@@ -1,6 +1,6 @@
 """Gzip inflation cost: many members against one member, per MB of body, measured in one run.
 
-The collector inflates ``Content-Encoding: gzip`` bodies in :func:`collector.otlp.body.inflate_bounded`.
+The collector inflates ``Content-Encoding: gzip`` bodies in :func:`otel_feedback_collector.otlp.body.inflate_bounded`.
 It used to hand every gzip member the whole rest of the body, so 6 MB of empty members cost
 25 s of CPU. This prints, for bodies of 1, 2 and 6 MB:
 
@@ -21,9 +21,9 @@ import os
 import time
 from collections.abc import Callable
 
-import collector.otlp.body as body_module
-from collector.otlp.body import inflate_bounded
-from collector.otlp.errors import MalformedRequest
+import otel_feedback_collector.otlp.body as body_module
+from otel_feedback_collector.otlp.body import inflate_bounded
+from otel_feedback_collector.otlp.errors import MalformedRequest
 
 LIMIT = 20 * 1024 * 1024
 

@@ -24,9 +24,9 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from collector.otlp.synthetic import genai_trace_request
-from collector.server import CollectorProcess
-from collector.storage import connect
+from otel_feedback_collector.otlp.synthetic import genai_trace_request
+from otel_feedback_collector.server import CollectorProcess
+from otel_feedback_collector.storage import connect
 
 SPANS_PER_TRACE = 3
 

@@ -30,7 +30,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: 
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue  # noqa: E402
 
-from collector.storage import SpanStore, StoreBusy  # noqa: E402
+from otel_feedback_collector.storage import SpanStore, StoreBusy  # noqa: E402
 
 _TRACES_PER_REQUEST = 100
 _LOOKUP_SAMPLES = 50

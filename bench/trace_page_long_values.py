@@ -25,7 +25,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from playwright.sync_api import sync_playwright
 
-from collector.server import CollectorServer
+from otel_feedback_collector.server import CollectorServer
 
 CHROMIUM = "/usr/bin/chromium"
 

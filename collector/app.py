@@ -21,17 +21,17 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from collector.access import LOOPBACK_NAMES, AllowedHostsMiddleware
-from collector.api import api_routes, cors_middleware
-from collector.labeling import labeling_routes
-from collector.otlp.auth import DEFAULT_PUBLIC_PATHS, BearerTokenMiddleware, check_token_settings
-from collector.otlp.http_routes import OtlpHttpReceiver
-from collector.otlp.inflight import InflightBudget
-from collector.otlp.ingest import ExportPipeline
-from collector.storage.readable_files import health_warnings
-from collector.ui import cross_site_middleware, ui_routes
-from collector.ui.evaluation_pages import evaluation_routes
-from collector.ui.labeling_pages import labeling_page_routes
+from otel_feedback_collector.access import LOOPBACK_NAMES, AllowedHostsMiddleware
+from otel_feedback_collector.api import api_routes, cors_middleware
+from otel_feedback_collector.labeling import labeling_routes
+from otel_feedback_collector.otlp.auth import DEFAULT_PUBLIC_PATHS, BearerTokenMiddleware, check_token_settings
+from otel_feedback_collector.otlp.http_routes import OtlpHttpReceiver
+from otel_feedback_collector.otlp.inflight import InflightBudget
+from otel_feedback_collector.otlp.ingest import ExportPipeline
+from otel_feedback_collector.storage.readable_files import health_warnings
+from otel_feedback_collector.ui import cross_site_middleware, ui_routes
+from otel_feedback_collector.ui.evaluation_pages import evaluation_routes
+from otel_feedback_collector.ui.labeling_pages import labeling_page_routes
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class AppContext:
     body_read_timeout: float = 60.0
     # Browser origins allowed to call /api/ (CORS); empty means same-origin only.
     cors_origins: tuple[str, ...] = ()
-    # Names the Host header may carry (DNS-rebinding guard); see collector.access.allowed_hosts.
+    # Names the Host header may carry (DNS-rebinding guard); see otel_feedback_collector.access.allowed_hosts.
     allowed_hosts: tuple[str, ...] = LOOPBACK_NAMES
     # Memory budget for export bodies in progress, shared with gRPC (None: a default budget).
     inflight: InflightBudget | None = None
@@ -119,7 +119,7 @@ def build_app(
     """Return the collector's ASGI app with every provider's routes and ``extra_routes``.
 
     ``read_token`` / ``public_read`` (need ``token``) open reads to a second token or to everyone
-    while writes still need ``token`` (see :mod:`collector.otlp.auth`)."""
+    while writes still need ``token`` (see :mod:`otel_feedback_collector.otlp.auth`)."""
     routes: list[BaseRoute] = []
     for provider in ROUTE_PROVIDERS:
         routes.extend(provider(context))

@@ -1,4 +1,4 @@
-"""``otel-feedback serve`` (and ``sql``, contributed by :mod:`collector.sql_cli`)."""
+"""``otel-feedback serve`` (and ``sql``, contributed by :mod:`otel_feedback_collector.sql_cli`)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import sys
 import threading
 from types import FrameType
 
-from collector.access import ALLOWED_HOSTS_ENV
-from collector.allocator import release_large_allocations
-from collector.api import CORS_ORIGINS_ENV, parse_origins
-from collector.connection_guard import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, raise_fd_limit
-from collector.otlp.inflight import DEFAULT_MAX_INFLIGHT_BYTES
-from collector.server import (
+from otel_feedback_collector.access import ALLOWED_HOSTS_ENV
+from otel_feedback_collector.allocator import release_large_allocations
+from otel_feedback_collector.api import CORS_ORIGINS_ENV, parse_origins
+from otel_feedback_collector.connection_guard import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, raise_fd_limit
+from otel_feedback_collector.otlp.inflight import DEFAULT_MAX_INFLIGHT_BYTES
+from otel_feedback_collector.server import (
     DEFAULT_GRPC_PORT,
     DEFAULT_HOST,
     DEFAULT_HTTP_PORT,
@@ -29,11 +29,11 @@ DATA_ENV = "OTEL_FEEDBACK_DATA"
 TOKEN_ENV = "OTEL_FEEDBACK_TOKEN"
 READ_TOKEN_ENV = "OTEL_FEEDBACK_READ_TOKEN"
 DEFAULT_DATA_DIR = "./otel-feedback-data"
-_SQL_CLI_MODULE = "collector.sql_cli"
+_SQL_CLI_MODULE = "otel_feedback_collector.sql_cli"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``serve`` (and ``sql`` when :mod:`collector.sql_cli` exists) to the top-level CLI."""
+    """Add ``serve`` (and ``sql`` when :mod:`otel_feedback_collector.sql_cli` exists) to the top-level CLI."""
     serve = subparsers.add_parser(
         "serve",
         help="run the collector (OTLP/HTTP and OTLP/gRPC receivers, durable storage)",
@@ -123,7 +123,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_serve(args: argparse.Namespace) -> int:
     """Run the collector until SIGTERM or SIGINT, then shut it down gracefully."""
-    from collector.storage import StoreLocked
+    from otel_feedback_collector.storage import StoreLocked
 
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.max_body_bytes < 1 or args.max_pending_bytes < 1 or args.max_inflight_bytes < 1:
@@ -218,8 +218,8 @@ def _add_access_arguments(serve: argparse.ArgumentParser) -> None:
 
 def _access_settings(args: argparse.Namespace) -> dict[str, object]:
     """The CollectorServer keywords for the access flags; ValueError says what to fix."""
-    from collector.access import allowed_hosts_for
-    from collector.otlp.auth import check_token_settings
+    from otel_feedback_collector.access import allowed_hosts_for
+    from otel_feedback_collector.otlp.auth import check_token_settings
 
     names = args.allowed_hosts or [name for name in os.environ.get(ALLOWED_HOSTS_ENV, "").split(",") if name.strip()]
     allowed_hosts_for(args.host, names)  # validates each name now, for a plain message

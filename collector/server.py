@@ -30,15 +30,15 @@ from typing import IO, Any, TypeVar
 
 import uvicorn
 
-from collector.access import allowed_hosts_for
-from collector.api import parse_origins
-from collector.app import AppContext, build_app
-from collector.connection_guard import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, guarded_protocol
-from collector.otlp.forwarding import Forwarder
-from collector.otlp.grpc_services import OtlpGrpcReceiver
-from collector.otlp.auth import check_token_settings
-from collector.otlp.inflight import DEFAULT_MAX_INFLIGHT_BYTES, InflightBudget
-from collector.otlp.ingest import ExportPipeline
+from otel_feedback_collector.access import allowed_hosts_for
+from otel_feedback_collector.api import parse_origins
+from otel_feedback_collector.app import AppContext, build_app
+from otel_feedback_collector.connection_guard import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, guarded_protocol
+from otel_feedback_collector.otlp.forwarding import Forwarder
+from otel_feedback_collector.otlp.grpc_services import OtlpGrpcReceiver
+from otel_feedback_collector.otlp.auth import check_token_settings
+from otel_feedback_collector.otlp.inflight import DEFAULT_MAX_INFLIGHT_BYTES, InflightBudget
+from otel_feedback_collector.otlp.ingest import ExportPipeline
 
 _logger = logging.getLogger(__name__)
 
@@ -70,13 +70,13 @@ class CollectorServer:
     accepted besides loopback and the bind address. ``read_token`` / ``public_read``: reads need
     only that token / no token while writes need ``token``.
 
-    Connections (see :mod:`collector.connection_guard`): an HTTP connection that has not sent a
+    Connections (see :mod:`otel_feedback_collector.connection_guard`): an HTTP connection that has not sent a
     request's complete headers within ``header_timeout`` seconds is closed (the gRPC handshake
     gets the same deadline); past ``max_connections`` open HTTP connections the one idle the
     longest is closed to make room, so idle sockets cannot starve real requests.
 
     Memory: export bodies in progress on both transports (read, inflated, decoded: see
-    :mod:`collector.otlp.inflight`) hold at most ``max_inflight_bytes`` (:attr:`inflight`); past
+    :mod:`otel_feedback_collector.otlp.inflight`) hold at most ``max_inflight_bytes`` (:attr:`inflight`); past
     it exports get 503 / UNAVAILABLE with a retry delay.
     """
 
@@ -227,7 +227,7 @@ class CollectorServer:
 
     def _start(self) -> None:
         if self._store is None:
-            from collector.storage import SpanStore
+            from otel_feedback_collector.storage import SpanStore
 
             assert self.data_dir is not None
             store = SpanStore(

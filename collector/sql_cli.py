@@ -23,11 +23,11 @@ from typing import Any, TextIO
 
 import duckdb
 
-from collector.cell_safety import defuse_formula, escape_controls, escape_json_controls
-from collector.query import check_single_select, connect_for_user_sql
-from collector.storage.manifest import read_manifest
-from collector.storage.readable_files import unreadable_files
-from collector.storage.views import data_directory
+from otel_feedback_collector.cell_safety import defuse_formula, escape_controls, escape_json_controls
+from otel_feedback_collector.query import check_single_select, connect_for_user_sql
+from otel_feedback_collector.storage.manifest import read_manifest
+from otel_feedback_collector.storage.readable_files import unreadable_files
+from otel_feedback_collector.storage.views import data_directory
 
 DEFAULT_DATA_DIR = "./otel-feedback-data"
 DATA_DIR_ENV = "OTEL_FEEDBACK_DATA"

@@ -18,9 +18,9 @@ import argparse
 import os
 import sys
 
-from collector.catalog import CatalogDatabase, CatalogLocked
-from collector.catalog.users import UserExists, add_user, list_users
-from collector.cli import DATA_ENV, DEFAULT_DATA_DIR
+from otel_feedback_collector.catalog import CatalogDatabase, CatalogLocked
+from otel_feedback_collector.catalog.users import UserExists, add_user, list_users
+from otel_feedback_collector.cli import DATA_ENV, DEFAULT_DATA_DIR
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

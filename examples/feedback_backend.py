@@ -12,7 +12,7 @@ This is the tutorial's step 2 as a small web app (Starlette on uvicorn):
 
 The model: ``OPENAI_BASE_URL`` (and ``OPENAI_API_KEY``) when set — OpenAI itself or any
 compatible server such as vLLM or Ollama — otherwise a local stand-in server is started
-(``otel_feedback.testing.LocalOpenAIServer``), so the example runs with no network.
+(``otel_feedback_testing.LocalOpenAIServer``), so the example runs with no network.
 
 Run a collector, then the backend, then ask and vote::
 
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("OPENAI_BASE_URL"):
             client = OpenAI(api_key=os.environ.get("OPENAI_API_KEY") or "unused")
         else:
-            from otel_feedback.testing import LocalOpenAIServer
+            from otel_feedback_testing import LocalOpenAIServer
 
             local = stack.enter_context(LocalOpenAIServer())
             client = OpenAI(base_url=local.base_url, api_key="unused")

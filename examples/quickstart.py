@@ -26,9 +26,9 @@ import openai
 import otel_feedback
 import otel_feedback.openai
 from otel_feedback import AssessmentSource, AssessmentSourceType, trace
-from otel_feedback.demo.simulated_review import submit_review
-from otel_feedback.demo.stand_in_judge import stand_in_judge_responder
-from otel_feedback.demo.tutorial_app import stand_in_responder
+from otel_feedback_collector.demo.simulated_review import submit_review
+from otel_feedback_collector.demo.stand_in_judge import stand_in_judge_responder
+from otel_feedback_collector.demo.tutorial_app import stand_in_responder
 from otel_feedback.label_schemas import InputCategorical, InputText, create_label_schema
 from otel_feedback.labeling import create_labeling_session
 from otel_feedback.scorers import Correctness
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("OPENAI_API_KEY"):
             client, model_name = openai.OpenAI(), "gpt-4o-mini"
         else:
-            from otel_feedback.testing import LocalOpenAIServer
+            from otel_feedback_testing import LocalOpenAIServer
 
             model = stack.enter_context(LocalOpenAIServer(responder=stand_in_responder))
             judge = stack.enter_context(LocalOpenAIServer(responder=stand_in_judge_responder))

@@ -71,7 +71,7 @@ def search_traces(
     if sql is not None:
         if filter is not None or order_by is not None or experiment is not None:
             raise ValueError("sql= replaces filter/order_by/experiment: pass either sql or those, not both")
-        from collector.query import connect_for_user_sql, run_readonly_select
+        from otel_feedback_collector.query import connect_for_user_sql, run_readonly_select
 
         # The query runs where it can read the views' files and nothing else (sandbox.py).
         connection = connect_for_user_sql(directory)  # type: ignore[arg-type]
@@ -85,7 +85,7 @@ def search_traces(
         rows = _local_rows(directory, max_results=max_results, **options)
     else:
         rows = _remote_rows(max_results=max_results, **options)
-    from collector.query import traces_table
+    from otel_feedback_collector.query import traces_table
 
     return _convert(traces_table(rows), return_type)
 
@@ -109,13 +109,13 @@ def _data_dir(data_dir: str | os.PathLike[str] | None, *, needs_files: bool) -> 
 
 
 def _connect(directory: Path | None) -> Any:
-    from collector.storage import connect
+    from otel_feedback_collector.storage import connect
 
     return connect(directory)  # type: ignore[arg-type]
 
 
 def _local_rows(directory: Path, *, max_results: int, **options: Any) -> list[dict[str, Any]]:
-    from collector.query import find_traces
+    from otel_feedback_collector.query import find_traces
 
     connection = _connect(directory)
     try:
@@ -155,8 +155,8 @@ def _remote_rows(*, max_results: int, **options: Any) -> list[dict[str, Any]]:
 
 def _labeling_session_table(session: Any, *, max_results: int) -> Any:
     """The session's traces (via the collector) with their labels as a ``labels`` column."""
-    from collector.query import traces_table
-    from collector.query.tables import typed_array
+    from otel_feedback_collector.query import traces_table
+    from otel_feedback_collector.query.tables import typed_array
     from otel_feedback.labeling import session_traces
 
     rows, labels = session_traces(session)

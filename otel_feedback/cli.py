@@ -2,7 +2,7 @@
 
 Each subsystem contributes its own subcommands through a ``register(subparsers)`` function,
 so this module stays a thin dispatcher: the collector adds ``serve`` and ``sql``
-(``collector.cli``), later issues add ``demo``, ``users`` and so on.
+(``otel_feedback_collector.cli``), later issues add ``demo``, ``users`` and so on.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from otel_feedback import __version__
 # Modules that provide ``register(subparsers: argparse._SubParsersAction) -> None``.
 # Each registered subparser sets ``func`` (a callable taking the parsed namespace and
 # returning an exit code) with ``parser.set_defaults(func=...)``.
-_COMMAND_MODULES: tuple[str, ...] = ("collector.cli", "collector.users_cli", "otel_feedback.demo.cli", "otel_feedback.evaluation.cli")
+_COMMAND_MODULES: tuple[str, ...] = ("otel_feedback_collector.cli", "otel_feedback_collector.users_cli", "otel_feedback_collector.demo.cli", "otel_feedback.evaluation.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,8 +18,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from collector.server import CollectorServer  # noqa: E402
-from otel_feedback.demo.runner import run_demo  # noqa: E402
+from otel_feedback_collector.server import CollectorServer  # noqa: E402
+from otel_feedback_collector.demo.runner import run_demo  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -24,12 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "collector" / "ui"))
 from collector_session import configured_endpoint  # noqa: E402
 from ui_support import make_demo_data  # noqa: E402
 
-from collector.catalog import CatalogDatabase  # noqa: E402
-from collector.catalog.users import add_user  # noqa: E402
-from collector.labeling.conversation import as_text  # noqa: E402
-from collector.server import CollectorServer  # noqa: E402
+from otel_feedback_collector.catalog import CatalogDatabase  # noqa: E402
+from otel_feedback_collector.catalog.users import add_user  # noqa: E402
+from otel_feedback_collector.labeling.conversation import as_text  # noqa: E402
+from otel_feedback_collector.server import CollectorServer  # noqa: E402
 from otel_feedback import search_traces  # noqa: E402
-from otel_feedback.demo.runner import END_USER, THUMBS_DOWN_RATIONALE  # noqa: E402
+from otel_feedback_collector.demo.runner import END_USER, THUMBS_DOWN_RATIONALE  # noqa: E402
 from otel_feedback.label_schemas import InputCategorical, InputText, create_label_schema  # noqa: E402
 from otel_feedback.labeling import COMPLETED, create_labeling_session  # noqa: E402
 

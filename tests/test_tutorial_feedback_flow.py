@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "otel_feedback"))
 from collector_session import configured_endpoint, exporting_to  # noqa: E402
 
 import otel_feedback  # noqa: E402
-from collector.server import CollectorServer  # noqa: E402
+from otel_feedback_collector.server import CollectorServer  # noqa: E402
 from otel_feedback import AssessmentSource, AssessmentSourceType, SpanType, search_traces, trace  # noqa: E402
 from otel_feedback.openai import OpenAIInstrumentor, autolog  # noqa: E402
-from otel_feedback.testing import LocalOpenAIServer  # noqa: E402
+from otel_feedback_testing import LocalOpenAIServer  # noqa: E402
 
 QUESTION = "What is MLflow Tracing?"
 

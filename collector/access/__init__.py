@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collector.access.allowed_hosts import (
+from otel_feedback_collector.access.allowed_hosts import (
     ALLOWED_HOSTS_ENV,
     LOOPBACK_NAMES,
     AllowedHostsMiddleware,

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from collector.asgi_responses import send_response
+from otel_feedback_collector.asgi_responses import send_response
 
 _logger = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import contextlib
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
-from collector.api.errors import ApiError
-from collector.storage import AssessmentRecord
+from otel_feedback_collector.api.errors import ApiError
+from otel_feedback_collector.storage import AssessmentRecord
 from otel_feedback._assessments import (
     EXPECTATION,
     FEEDBACK,

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from collector.api.encoding import rfc3339_from_unix_nano
-from collector.storage import AssessmentRecord
-from collector.storage.json_text import decode_json_text
+from otel_feedback_collector.api.encoding import rfc3339_from_unix_nano
+from otel_feedback_collector.storage import AssessmentRecord
+from otel_feedback_collector.storage.json_text import decode_json_text
 
 _WRITE_ACTIONS = ("create", "override")
 _REPLACING_ACTIONS = ("override", "delete")

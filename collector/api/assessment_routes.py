@@ -20,13 +20,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from collector.api.assessment_input import deletion_of, new_assessment, override_of
-from collector.api.assessment_json import assessment_to_json, current_assessments
-from collector.api.encoding import JsonResponse
-from collector.api.errors import api_endpoint
-from collector.api.json_body import read_json_object
-from collector.api.request_params import assessment_id_param, bool_query, trace_id_param
-from collector.api.store_access import ApiStore
+from otel_feedback_collector.api.assessment_input import deletion_of, new_assessment, override_of
+from otel_feedback_collector.api.assessment_json import assessment_to_json, current_assessments
+from otel_feedback_collector.api.encoding import JsonResponse
+from otel_feedback_collector.api.errors import api_endpoint
+from otel_feedback_collector.api.json_body import read_json_object
+from otel_feedback_collector.api.request_params import assessment_id_param, bool_query, trace_id_param
+from otel_feedback_collector.api.store_access import ApiStore
 
 # A delete row without a body still costs memory in the read-your-writes overlay.
 _MIN_ROW_BYTES = 512

@@ -16,7 +16,7 @@ from typing import Any
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 
-from collector.query.tables import rfc3339
+from otel_feedback_collector.query.tables import rfc3339
 
 JSON_MEDIA_TYPE = "application/json; charset=utf-8"
 

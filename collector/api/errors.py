@@ -16,9 +16,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from collector.api.encoding import JsonResponse
+from otel_feedback_collector.api.encoding import JsonResponse
 
-logger = logging.getLogger("collector.api")
+logger = logging.getLogger("otel_feedback_collector.api")
 
 BAD_REQUEST = "BAD_REQUEST"
 UNAUTHORIZED = "UNAUTHORIZED"

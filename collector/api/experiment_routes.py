@@ -9,10 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from collector.api.encoding import JsonResponse
-from collector.api.errors import api_endpoint
-from collector.api.queries import experiment_list
-from collector.api.store_access import ApiStore
+from otel_feedback_collector.api.encoding import JsonResponse
+from otel_feedback_collector.api.errors import api_endpoint
+from otel_feedback_collector.api.queries import experiment_list
+from otel_feedback_collector.api.store_access import ApiStore
 
 
 def experiment_routes(api: ApiStore) -> Sequence[BaseRoute]:

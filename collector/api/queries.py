@@ -11,8 +11,8 @@ from typing import Any
 
 import duckdb
 
-from collector.api.assessment_json import record_from_row
-from collector.storage import AssessmentRecord
+from otel_feedback_collector.api.assessment_json import record_from_row
+from otel_feedback_collector.storage import AssessmentRecord
 
 
 def fetch_dicts(

@@ -1,4 +1,4 @@
-"""``api_routes``: the REST API as one route provider for :mod:`collector.app`.
+"""``api_routes``: the REST API as one route provider for :mod:`otel_feedback_collector.app`.
 
 ``GET /api/openapi.json``, and the resources mounted at ``/api/v1`` (an app that answers its own
 404/405 in the API's JSON error shape). Other ``/api/...`` paths stay free for other providers.
@@ -15,16 +15,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from collector.api.assessment_routes import assessment_routes
-from collector.api.encoding import JsonResponse
-from collector.api.errors import http_exception_handler
-from collector.api.experiment_routes import experiment_routes
-from collector.api.openapi import OPENAPI_DOCUMENT
-from collector.api.store_access import ApiStore
-from collector.api.trace_routes import trace_routes
+from otel_feedback_collector.api.assessment_routes import assessment_routes
+from otel_feedback_collector.api.encoding import JsonResponse
+from otel_feedback_collector.api.errors import http_exception_handler
+from otel_feedback_collector.api.experiment_routes import experiment_routes
+from otel_feedback_collector.api.openapi import OPENAPI_DOCUMENT
+from otel_feedback_collector.api.store_access import ApiStore
+from otel_feedback_collector.api.trace_routes import trace_routes
 
 if TYPE_CHECKING:
-    from collector.app import AppContext
+    from otel_feedback_collector.app import AppContext
 
 API_V1_PATH = "/api/v1"
 

@@ -23,20 +23,20 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from collector.api.assessment_json import oldest_first, replacement_of
-from collector.api.errors import ApiError
-from collector.api.queries import (
+from otel_feedback_collector.api.assessment_json import oldest_first, replacement_of
+from otel_feedback_collector.api.errors import ApiError
+from otel_feedback_collector.api.queries import (
     assessment_by_id,
     span_exists,
     trace_assessment_log,
     trace_exists,
     trace_spans,
 )
-from collector.api.recent_writes import RecentAssessmentWrites
-from collector.query import trace_rows
-from collector.storage import AssessmentRecord, StoreBusy, StoreUnavailable
+from otel_feedback_collector.api.recent_writes import RecentAssessmentWrites
+from otel_feedback_collector.query import trace_rows
+from otel_feedback_collector.storage import AssessmentRecord, StoreBusy, StoreUnavailable
 
-logger = logging.getLogger("collector.api")
+logger = logging.getLogger("otel_feedback_collector.api")
 
 _T = TypeVar("_T")
 _LOCK_STRIPES = 64

@@ -6,7 +6,7 @@
     POST /api/v1/traces/search          (the same fields as a JSON body, for long filters)
     GET  /api/v1/traces/{trace_id}
 
-Search is :func:`collector.query.find_traces` (the filter language is in docs/search.md); its
+Search is :func:`otel_feedback_collector.query.find_traces` (the filter language is in docs/search.md); its
 ``FilterError`` for a bad filter, ordering, page token or max_results is a 400.
 """
 
@@ -20,14 +20,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from collector.api.assessment_json import assessment_to_json, current_assessments, latest_values
-from collector.api.encoding import JsonResponse
-from collector.api.errors import ApiError, api_endpoint
-from collector.api.json_body import read_json_object
-from collector.api.request_params import trace_id_param
-from collector.api.store_access import ApiStore
-from collector.api.trace_json import span_to_json, trace_summary_to_json
-from collector.query import FilterError, find_traces
+from otel_feedback_collector.api.assessment_json import assessment_to_json, current_assessments, latest_values
+from otel_feedback_collector.api.encoding import JsonResponse
+from otel_feedback_collector.api.errors import ApiError, api_endpoint
+from otel_feedback_collector.api.json_body import read_json_object
+from otel_feedback_collector.api.request_params import trace_id_param
+from otel_feedback_collector.api.store_access import ApiStore
+from otel_feedback_collector.api.trace_json import span_to_json, trace_summary_to_json
+from otel_feedback_collector.query import FilterError, find_traces
 
 SEARCH_FIELDS = ("experiment", "filter", "order_by", "max_results", "page_token")
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from collector.catalog.database import CatalogDatabase
-from collector.catalog.schemas import get_schemas
-from collector.catalog.sessions import current_labels, list_items, list_sessions
-from collector.catalog.users import list_users
+from otel_feedback_collector.catalog.database import CatalogDatabase
+from otel_feedback_collector.catalog.schemas import get_schemas
+from otel_feedback_collector.catalog.sessions import current_labels, list_items, list_sessions
+from otel_feedback_collector.catalog.users import list_users
 
 
 def export_catalog(catalog: CatalogDatabase) -> dict[str, Any]:

@@ -1,10 +1,10 @@
 """What a reviewer's password must be, and how generated ones are made.
 
 THE RULE (checked wherever a password is set: ``otel-feedback users add`` and
-:func:`collector.catalog.users.add_user`): 12 to 1024 characters; at least two kinds of character
+:func:`otel_feedback_collector.catalog.users.add_user`): 12 to 1024 characters; at least two kinds of character
 (lower-case letters, upper-case letters, digits, anything else such as spaces or punctuation);
 at least 5 different characters; not one of the common passwords below; not containing the user
-name. Why these: sign-in is throttled (see :mod:`collector.labeling.signin_throttle`), so an
+name. Why these: sign-in is throttled (see :mod:`otel_feedback_collector.labeling.signin_throttle`), so an
 online guesser gets a few hundred tries a day; the rules rule out the passwords those tries
 would start with. The upper bound keeps a single hash cheap. Passphrases with a space or a
 digit pass.

@@ -1,7 +1,7 @@
 """Signed-in review-app sessions, kept in the catalog so that signing out ends them.
 
 SECURITY RULE: a session is a random 256-bit id given to the browser (in the signed cookie of
-:mod:`collector.labeling.reviewer_auth`); the catalog keeps only its SHA-256, so a copy of the
+:mod:`otel_feedback_collector.labeling.reviewer_auth`); the catalog keeps only its SHA-256, so a copy of the
 catalog does not sign anyone in. A session names its reviewer until it expires (12 h after sign-in)
 or is ended by signing out; a session of a user who no longer exists names no one. Expired rows are
 deleted whenever someone signs in, and a reviewer keeps at most :data:`MAX_SESSIONS_PER_REVIEWER`
@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from collector.catalog.database import CatalogDatabase
+from otel_feedback_collector.catalog.database import CatalogDatabase
 
 MAX_SESSIONS_PER_REVIEWER = 20
 

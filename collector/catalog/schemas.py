@@ -7,7 +7,7 @@ import json
 
 import duckdb
 
-from collector.catalog.database import CatalogDatabase
+from otel_feedback_collector.catalog.database import CatalogDatabase
 from otel_feedback.label_schemas import BUILT_IN_SCHEMAS, LabelSchema
 
 

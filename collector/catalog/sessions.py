@@ -18,8 +18,8 @@ from typing import Any
 
 import duckdb
 
-from collector.catalog.database import CatalogDatabase
-from collector.catalog.schemas import seed_built_ins
+from otel_feedback_collector.catalog.database import CatalogDatabase
+from otel_feedback_collector.catalog.schemas import seed_built_ins
 
 
 class ItemState(str, Enum):

@@ -3,7 +3,7 @@
 SECURITY RULE: only a salted scrypt hash is stored (``scrypt$n$r$p$salt$hash``, hex), and a
 presented password is compared with ``hmac.compare_digest``. A wrong name and a wrong password
 take the same path (a dummy hash is checked for unknown names), so the answer time does not tell
-which names exist. Every password set must meet :mod:`collector.catalog.password_policy`. One
+which names exist. Every password set must meet :mod:`otel_feedback_collector.catalog.password_policy`. One
 hash takes 16 MiB (128 * n * r bytes) for its duration, so callers that hash for strangers (the
 review app's sign-in) bound how many run at once.
 """
@@ -16,8 +16,8 @@ import hmac
 import re
 import secrets
 
-from collector.catalog.database import CatalogDatabase
-from collector.catalog.password_policy import MAX_LENGTH, check_password, generate_password
+from otel_feedback_collector.catalog.database import CatalogDatabase
+from otel_feedback_collector.catalog.password_policy import MAX_LENGTH, check_password, generate_password
 
 _N, _R, _P = 2**14, 8, 1
 _USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@\-]{0,63}$")
@@ -58,7 +58,7 @@ def password_matches(password: str, stored: str) -> bool:
 
 def add_user(catalog: CatalogDatabase, name: str, *, password: str | None = None) -> str:
     """Create user ``name`` and return the password (generated when not given). A given password
-    must meet the password rule (:class:`~collector.catalog.password_policy.WeakPassword` otherwise)."""
+    must meet the password rule (:class:`~otel_feedback_collector.catalog.password_policy.WeakPassword` otherwise)."""
     check_user_name(name)
     if password is None:
         password = generate_password(user_name=name)

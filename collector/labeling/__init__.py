@@ -1,6 +1,6 @@
 """Expert review: the labeling REST endpoints and the review app (``/review``).
 
-``labeling_routes(context)`` is the route provider :mod:`collector.app` mounts. It must come
+``labeling_routes(context)`` is the route provider :mod:`otel_feedback_collector.app` mounts. It must come
 before the REST API's ``/api/v1`` mount, which answers every other ``/api/v1`` path itself.
 docs/labeling.md describes schemas, sessions, the review app and the agreement figures.
 """
@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute
 
-from collector.labeling.api_routes import labeling_api_routes
-from collector.labeling.context import LabelingContext
-from collector.labeling.review_routes import review_routes
+from otel_feedback_collector.labeling.api_routes import labeling_api_routes
+from otel_feedback_collector.labeling.context import LabelingContext
+from otel_feedback_collector.labeling.review_routes import review_routes
 
 if TYPE_CHECKING:
-    from collector.app import AppContext
+    from otel_feedback_collector.app import AppContext
 
 __all__ = ["LabelingContext", "labeling_routes"]
 

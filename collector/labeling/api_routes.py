@@ -25,12 +25,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from collector.api.encoding import JsonResponse
-from collector.api.errors import ApiError, api_endpoint
-from collector.api.json_body import read_json_object
-from collector.catalog import export_catalog
-from collector.catalog.schemas import SchemaExists, SchemaInUse, delete_schema, get_schema, get_schemas, save_schema
-from collector.catalog.sessions import (
+from otel_feedback_collector.api.encoding import JsonResponse
+from otel_feedback_collector.api.errors import ApiError, api_endpoint
+from otel_feedback_collector.api.json_body import read_json_object
+from otel_feedback_collector.catalog import export_catalog
+from otel_feedback_collector.catalog.schemas import SchemaExists, SchemaInUse, delete_schema, get_schema, get_schemas, save_schema
+from otel_feedback_collector.catalog.sessions import (
     UnknownReference,
     add_items,
     create_session,
@@ -40,9 +40,9 @@ from collector.catalog.sessions import (
     list_sessions,
     set_assigned_users,
 )
-from collector.labeling.context import LabelingContext
-from collector.labeling.summary import agreement, item_to_json, progress, session_to_json
-from collector.query import summary_to_json, trace_rows
+from otel_feedback_collector.labeling.context import LabelingContext
+from otel_feedback_collector.labeling.summary import agreement, item_to_json, progress, session_to_json
+from otel_feedback_collector.query import summary_to_json, trace_rows
 from otel_feedback._assessments import validate_trace_id
 from otel_feedback.label_schemas import LabelSchema
 

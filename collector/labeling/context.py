@@ -9,11 +9,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from collector.api.errors import ApiError
-from collector.api.store_access import ApiStore
-from collector.catalog import CatalogDatabase
-from collector.catalog.schemas import get_schemas
-from collector.catalog.sessions import SessionRecord, get_session
+from otel_feedback_collector.api.errors import ApiError
+from otel_feedback_collector.api.store_access import ApiStore
+from otel_feedback_collector.catalog import CatalogDatabase
+from otel_feedback_collector.catalog.schemas import get_schemas
+from otel_feedback_collector.catalog.sessions import SessionRecord, get_session
 from otel_feedback.label_schemas import LabelSchema
 
 _SESSION_ID = re.compile(r"^[0-9a-f]{32}$")

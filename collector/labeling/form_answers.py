@@ -15,9 +15,9 @@ from typing import Any
 
 from starlette.requests import Request
 
-from collector.api.errors import ApiError
-from collector.otlp.body import check_content_length, read_bounded
-from collector.otlp.errors import PayloadTooLarge
+from otel_feedback_collector.api.errors import ApiError
+from otel_feedback_collector.otlp.body import check_content_length, read_bounded
+from otel_feedback_collector.otlp.errors import PayloadTooLarge
 from otel_feedback.label_schemas import InputCategoricalList, InputNumeric, InputText, InputTextList, LabelSchema
 
 MAX_FORM_BYTES = 1024 * 1024

@@ -1,6 +1,6 @@
 """A bound on password hashes computed at once for sign-in attempts.
 
-Why: one scrypt hash holds 16 MiB while it runs (:mod:`collector.catalog.users`), and sign-in is
+Why: one scrypt hash holds 16 MiB while it runs (:mod:`otel_feedback_collector.catalog.users`), and sign-in is
 open to anyone who can reach the port, so a flood of sign-ins with a thread pool of 40 took
 hundreds of MB. At most ``max_concurrent`` hashes run; an attempt waits up to ``wait_seconds``
 for a turn (waiting costs no hash memory) and is otherwise refused, which the review app answers

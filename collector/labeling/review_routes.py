@@ -12,11 +12,11 @@
 
 Pages are rendered with autoescaping; no data is ever marked safe. Only assigned reviewers may
 open a session that has assignees (others get a 403 page). Form POSTs are checked by
-:mod:`collector.labeling.reviewer_auth` (origin and CSRF token). Sign-in attempts are throttled
-per name and per client address (:mod:`collector.labeling.signin_throttle`: 429 with
+:mod:`otel_feedback_collector.labeling.reviewer_auth` (origin and CSRF token). Sign-in attempts are throttled
+per name and per client address (:mod:`otel_feedback_collector.labeling.signin_throttle`: 429 with
 ``Retry-After``) and at most two password hashes run at once
-(:mod:`collector.labeling.hash_work_limit`: 503 with ``Retry-After`` when none comes free).
-Sessions live in the catalog, so signing out ends them (:mod:`collector.catalog.reviewer_sessions`).
+(:mod:`otel_feedback_collector.labeling.hash_work_limit`: 503 with ``Retry-After`` when none comes free).
+Sessions live in the catalog, so signing out ends them (:mod:`otel_feedback_collector.catalog.reviewer_sessions`).
 
 The collector's bearer token (``--token``) does not apply here: reviewers are people with a
 browser and a name and password of their own, not the token. So the sign-in page stays reachable
@@ -40,8 +40,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from collector.api.errors import ApiError
-from collector.catalog.sessions import (
+from otel_feedback_collector.api.errors import ApiError
+from otel_feedback_collector.catalog.sessions import (
     ItemRecord,
     SessionRecord,
     current_labels,
@@ -50,12 +50,12 @@ from collector.catalog.sessions import (
     mark_opened,
     mark_skipped,
 )
-from collector.catalog.reviewer_sessions import end_session, session_reviewer, start_session
-from collector.catalog.users import verify_user
-from collector.labeling.context import LabelingContext
-from collector.labeling.conversation import load_conversation
-from collector.labeling.form_answers import ANSWER_PREFIX, COMMENT_PREFIX, answers_from_form, read_form
-from collector.labeling.reviewer_auth import (
+from otel_feedback_collector.catalog.reviewer_sessions import end_session, session_reviewer, start_session
+from otel_feedback_collector.catalog.users import verify_user
+from otel_feedback_collector.labeling.context import LabelingContext
+from otel_feedback_collector.labeling.conversation import load_conversation
+from otel_feedback_collector.labeling.form_answers import ANSWER_PREFIX, COMMENT_PREFIX, answers_from_form, read_form
+from otel_feedback_collector.labeling.reviewer_auth import (
     COOKIE_LIFETIME_SECONDS,
     COOKIE_NAME,
     CSRF_FIELD,
@@ -65,11 +65,11 @@ from collector.labeling.reviewer_auth import (
     make_cookie,
     same_origin_post,
 )
-from collector.labeling.hash_work_limit import HashWorkLimit
-from collector.labeling.signin_throttle import SigninThrottle
-from collector.labeling.submission import store_answers
-from collector.labeling.summary import REVIEW_PATH, agreement, progress
-from collector.ui.rendering import SECURITY_HEADERS
+from otel_feedback_collector.labeling.hash_work_limit import HashWorkLimit
+from otel_feedback_collector.labeling.signin_throttle import SigninThrottle
+from otel_feedback_collector.labeling.submission import store_answers
+from otel_feedback_collector.labeling.summary import REVIEW_PATH, agreement, progress
+from otel_feedback_collector.ui.rendering import SECURITY_HEADERS
 
 _HERE = Path(__file__).resolve().parent
 _environment = jinja2.Environment(

@@ -3,7 +3,7 @@
 SECURITY RULES:
 
 * A signed-in reviewer carries one cookie, ``session_id.signature``: a random session id recorded
-  in the catalog (:mod:`collector.catalog.reviewer_sessions`) and an HMAC-SHA256 of it under a
+  in the catalog (:mod:`otel_feedback_collector.catalog.reviewer_sessions`) and an HMAC-SHA256 of it under a
   random secret kept in the catalog, so a forged cookie is refused without a catalog lookup. It is
   ``HttpOnly`` and ``SameSite=Lax``, so page scripts cannot read it and other sites' POSTs do not
   carry it. Signatures are compared in constant time. The cookie signs its reviewer in only while
@@ -21,7 +21,7 @@ import hmac
 
 from starlette.requests import Request
 
-from collector.ui.cross_site import own_origin
+from otel_feedback_collector.ui.cross_site import own_origin
 
 COOKIE_NAME = "otel_feedback_reviewer"
 COOKIE_LIFETIME_SECONDS = 12 * 3600

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from collector.api.errors import ApiError
-from collector.catalog import CatalogDatabase
-from collector.catalog.sessions import LabelRecord, SessionRecord, current_labels, record_labels
-from collector.storage import AssessmentRecord, StoreBusy
+from otel_feedback_collector.api.errors import ApiError
+from otel_feedback_collector.catalog import CatalogDatabase
+from otel_feedback_collector.catalog.sessions import LabelRecord, SessionRecord, current_labels, record_labels
+from otel_feedback_collector.storage import AssessmentRecord, StoreBusy
 from otel_feedback.label_schemas import LabelSchema
 
 SESSION_ID_KEY = "labeling_session_id"

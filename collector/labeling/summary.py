@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from collector.catalog import CatalogDatabase
-from collector.catalog.sessions import ItemRecord, ItemState, SessionRecord, current_labels
-from collector.labeling.agreement import SchemaAgreement, schema_agreement
+from otel_feedback_collector.catalog import CatalogDatabase
+from otel_feedback_collector.catalog.sessions import ItemRecord, ItemState, SessionRecord, current_labels
+from otel_feedback_collector.labeling.agreement import SchemaAgreement, schema_agreement
 from otel_feedback.label_schemas import InputText, InputTextList, LabelSchema
 
 REVIEW_PATH = "/review"

@@ -1,18 +1,18 @@
 """The collector's OTLP receivers: OTLP/HTTP routes and OTLP/gRPC services over one pipeline.
 
-- :mod:`collector.otlp.body` reads and inflates bodies within a size limit,
-- :mod:`collector.otlp.encoding` decodes OTLP protobuf and OTLP JSON and encodes answers,
-- :mod:`collector.otlp.validation` decides which spans and log records are kept,
-- :mod:`collector.otlp.ingest` validates, stores durably and forwards (shared by both transports),
-- :mod:`collector.otlp.http_routes` and :mod:`collector.otlp.grpc_services` are the transports,
-- :mod:`collector.otlp.auth` is the bearer-token rule, :mod:`collector.otlp.forwarding` the copy
+- :mod:`otel_feedback_collector.otlp.body` reads and inflates bodies within a size limit,
+- :mod:`otel_feedback_collector.otlp.encoding` decodes OTLP protobuf and OTLP JSON and encodes answers,
+- :mod:`otel_feedback_collector.otlp.validation` decides which spans and log records are kept,
+- :mod:`otel_feedback_collector.otlp.ingest` validates, stores durably and forwards (shared by both transports),
+- :mod:`otel_feedback_collector.otlp.http_routes` and :mod:`otel_feedback_collector.otlp.grpc_services` are the transports,
+- :mod:`otel_feedback_collector.otlp.auth` is the bearer-token rule, :mod:`otel_feedback_collector.otlp.forwarding` the copy
   sent on to another OTLP endpoint.
 """
 
 from __future__ import annotations
 
-from collector.otlp.auth import BearerTokenInterceptor, BearerTokenMiddleware, token_matches
-from collector.otlp.errors import (
+from otel_feedback_collector.otlp.auth import BearerTokenInterceptor, BearerTokenMiddleware, token_matches
+from otel_feedback_collector.otlp.errors import (
     Backpressure,
     MalformedRequest,
     OtlpError,
@@ -20,11 +20,11 @@ from collector.otlp.errors import (
     UnsupportedEncoding,
     UnsupportedMediaType,
 )
-from collector.otlp.forwarding import Forwarder
-from collector.otlp.grpc_services import OtlpGrpcReceiver
-from collector.otlp.http_routes import OtlpHttpReceiver
-from collector.otlp.ingest import ExportPipeline, SpanSink
-from collector.otlp.signals import LOGS, METRICS, TRACES, Signal
+from otel_feedback_collector.otlp.forwarding import Forwarder
+from otel_feedback_collector.otlp.grpc_services import OtlpGrpcReceiver
+from otel_feedback_collector.otlp.http_routes import OtlpHttpReceiver
+from otel_feedback_collector.otlp.ingest import ExportPipeline, SpanSink
+from otel_feedback_collector.otlp.signals import LOGS, METRICS, TRACES, Signal
 
 __all__ = [
     "LOGS",

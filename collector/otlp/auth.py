@@ -29,7 +29,7 @@ from typing import Any
 import grpc
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from collector.asgi_responses import send_response
+from otel_feedback_collector.asgi_responses import send_response
 
 DEFAULT_PUBLIC_PATHS: frozenset[str] = frozenset({"/healthz"})
 READ_METHODS: frozenset[str] = frozenset({"GET", "HEAD"})

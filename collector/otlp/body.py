@@ -13,7 +13,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import AsyncIterator, Callable
 
-from collector.otlp.errors import MalformedRequest, PayloadTooLarge, UnsupportedEncoding
+from otel_feedback_collector.otlp.errors import MalformedRequest, PayloadTooLarge, UnsupportedEncoding
 
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
 _ZLIB_WBITS = zlib.MAX_WBITS

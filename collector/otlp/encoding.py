@@ -20,8 +20,8 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 from google.rpc import status_pb2
 
-from collector.otlp.errors import MalformedRequest, UnsupportedMediaType
-from collector.otlp.validation import unreadable_id
+from otel_feedback_collector.otlp.errors import MalformedRequest, UnsupportedMediaType
+from otel_feedback_collector.otlp.validation import unreadable_id
 
 # Every OTLP field that holds a trace or span id (spans, links, log records, exemplars), in both
 # spellings the JSON mapping allows.

@@ -15,7 +15,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 
-from collector.otlp.signals import Signal
+from otel_feedback_collector.otlp.signals import Signal
 
 _logger = logging.getLogger(__name__)
 _STOP = object()

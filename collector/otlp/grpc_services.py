@@ -24,12 +24,12 @@ import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
-from collector.otlp.auth import BearerTokenInterceptor
-from collector.otlp.encoding import MessageEncoding, decode_message
-from collector.otlp.errors import MalformedRequest, OtlpError, release_frames
-from collector.otlp.inflight import InflightBudget
-from collector.otlp.ingest import ExportPipeline
-from collector.otlp.signals import ALL_SIGNALS, Signal
+from otel_feedback_collector.otlp.auth import BearerTokenInterceptor
+from otel_feedback_collector.otlp.encoding import MessageEncoding, decode_message
+from otel_feedback_collector.otlp.errors import MalformedRequest, OtlpError, release_frames
+from otel_feedback_collector.otlp.inflight import InflightBudget
+from otel_feedback_collector.otlp.ingest import ExportPipeline
+from otel_feedback_collector.otlp.signals import ALL_SIGNALS, Signal
 
 _logger = logging.getLogger(__name__)
 

@@ -22,18 +22,18 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from collector.otlp.body import check_content_length, inflate_bounded, read_bounded
-from collector.otlp.encoding import (
+from otel_feedback_collector.otlp.body import check_content_length, inflate_bounded, read_bounded
+from otel_feedback_collector.otlp.encoding import (
     MessageEncoding,
     decode_message,
     encode_message,
     encoding_for_content_type,
     status_message,
 )
-from collector.otlp.errors import Backpressure, BodyTimeout, MalformedRequest, OtlpError, release_frames
-from collector.otlp.inflight import DECODE_FACTOR, BodyClaim, InflightBudget
-from collector.otlp.ingest import ExportPipeline
-from collector.otlp.signals import ALL_SIGNALS, Signal
+from otel_feedback_collector.otlp.errors import Backpressure, BodyTimeout, MalformedRequest, OtlpError, release_frames
+from otel_feedback_collector.otlp.inflight import DECODE_FACTOR, BodyClaim, InflightBudget
+from otel_feedback_collector.otlp.ingest import ExportPipeline
+from otel_feedback_collector.otlp.signals import ALL_SIGNALS, Signal
 
 
 class OtlpHttpReceiver:

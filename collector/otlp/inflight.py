@@ -18,8 +18,8 @@ from __future__ import annotations
 import threading
 from types import TracebackType
 
-from collector.otlp.encoding import MessageEncoding
-from collector.otlp.errors import Backpressure
+from otel_feedback_collector.otlp.encoding import MessageEncoding
+from otel_feedback_collector.otlp.errors import Backpressure
 
 DEFAULT_MAX_INFLIGHT_BYTES = 128 * 1024 * 1024
 # Memory per inflated byte from decoding to the store's write, measured on exports of 11 MB of

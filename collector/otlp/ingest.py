@@ -14,17 +14,17 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from collector.otlp.encoding import MessageEncoding
-from collector.otlp.errors import Backpressure
-from collector.otlp.forwarding import Forwarder
-from collector.otlp.signals import LOGS, TRACES, Signal
-from collector.otlp.validation import validate_request
+from otel_feedback_collector.otlp.encoding import MessageEncoding
+from otel_feedback_collector.otlp.errors import Backpressure
+from otel_feedback_collector.otlp.forwarding import Forwarder
+from otel_feedback_collector.otlp.signals import LOGS, TRACES, Signal
+from otel_feedback_collector.otlp.validation import validate_request
 
 _logger = logging.getLogger(__name__)
 
 
 class SpanSink(Protocol):
-    """What the pipeline needs from the store (``collector.storage.SpanStore`` provides it)."""
+    """What the pipeline needs from the store (``otel_feedback_collector.storage.SpanStore`` provides it)."""
 
     def write_traces(self, request: Any) -> int:
         """Store the spans of an ExportTraceServiceRequest durably; raise StoreBusy when full."""
@@ -39,7 +39,7 @@ class ExportPipeline:
     """Validates, stores and forwards OTLP export requests; safe to call from many threads.
 
     ``busy_error`` is the exception the store raises when its write queue is full (by default
-    ``collector.storage.StoreBusy``); its ``retry_after`` attribute becomes the retry delay.
+    ``otel_feedback_collector.storage.StoreBusy``); its ``retry_after`` attribute becomes the retry delay.
     """
 
     def __init__(
@@ -65,7 +65,7 @@ class ExportPipeline:
         self._overload_retry_after = overload_retry_after
         self._closed = False
         if busy_error is None:
-            from collector.storage import StoreBusy  # imported here so the CLI loads without storage
+            from otel_feedback_collector.storage import StoreBusy  # imported here so the CLI loads without storage
 
             busy_error = StoreBusy
         self._busy_error: type[Exception] = busy_error

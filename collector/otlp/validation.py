@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from collector.otlp.signals import LOGS, TRACES, Signal
+from otel_feedback_collector.otlp.signals import LOGS, TRACES, Signal
 
 _TRACE_ID_BYTES = 16
 _SPAN_ID_BYTES = 8

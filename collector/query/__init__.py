@@ -9,11 +9,11 @@ docs/search.md documents the filter language.
 
 from __future__ import annotations
 
-from collector.query.errors import FilterError
-from collector.query.readonly_sql import check_single_select, run_readonly_select
-from collector.query.sandbox import connect_for_user_sql
-from collector.query.search import MAX_RESULTS_LIMIT, TracePage, find_traces, search_traces, trace_rows
-from collector.query.tables import TRACE_SCHEMA, summary_to_json, traces_table
+from otel_feedback_collector.query.errors import FilterError
+from otel_feedback_collector.query.readonly_sql import check_single_select, run_readonly_select
+from otel_feedback_collector.query.sandbox import connect_for_user_sql
+from otel_feedback_collector.query.search import MAX_RESULTS_LIMIT, TracePage, find_traces, search_traces, trace_rows
+from otel_feedback_collector.query.tables import TRACE_SCHEMA, summary_to_json, traces_table
 
 __all__ = [
     "MAX_RESULTS_LIMIT",

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from collector.query.errors import FilterError
-from collector.query.filter_parser import Clause, Literal
+from otel_feedback_collector.query.errors import FilterError
+from otel_feedback_collector.query.filter_parser import Clause, Literal
 
 
 class ValueKind(str, Enum):

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from collector.query.errors import FilterError
-from collector.query.filter_tokens import Token, TokenKind, field_segments, tokenize
+from otel_feedback_collector.query.errors import FilterError
+from otel_feedback_collector.query.filter_tokens import Token, TokenKind, field_segments, tokenize
 
 COMPARISONS = frozenset({"=", "!=", "<", "<=", ">", ">="})
 

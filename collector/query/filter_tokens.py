@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from collector.query.errors import FilterError
+from otel_feedback_collector.query.errors import FilterError
 
 
 class TokenKind(str, Enum):

@@ -13,7 +13,7 @@ import hashlib
 import json
 from typing import Any
 
-from collector.query.errors import FilterError
+from otel_feedback_collector.query.errors import FilterError
 
 # No listing is longer than this; a larger offset can only come from an edited token, and it would
 # overflow DuckDB's OFFSET (a 500) instead of being answered as the bad input it is.

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import duckdb
 
-from collector.storage.manifest import read_manifest
-from collector.storage.views import create_views, data_directory, open_read_connection
+from otel_feedback_collector.storage.manifest import read_manifest
+from otel_feedback_collector.storage.views import create_views, data_directory, open_read_connection
 
 
 def connect_for_user_sql(data_dir: str | Path) -> duckdb.DuckDBPyConnection:

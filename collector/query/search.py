@@ -15,12 +15,12 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from collector.query.errors import FilterError
-from collector.query.fields import CURRENT_ASSESSMENTS_CTE, Condition, clause_condition, parse_order_by
-from collector.query.filter_parser import parse_filter
-from collector.query.page_tokens import decode_page_token, encode_page_token, search_fingerprint
-from collector.query.tables import traces_table
-from collector.storage.json_text import decode_json_text
+from otel_feedback_collector.query.errors import FilterError
+from otel_feedback_collector.query.fields import CURRENT_ASSESSMENTS_CTE, Condition, clause_condition, parse_order_by
+from otel_feedback_collector.query.filter_parser import parse_filter
+from otel_feedback_collector.query.page_tokens import decode_page_token, encode_page_token, search_fingerprint
+from otel_feedback_collector.query.tables import traces_table
+from otel_feedback_collector.storage.json_text import decode_json_text
 
 MAX_RESULTS_LIMIT = 1000
 DEFAULT_MAX_RESULTS = 100
@@ -48,7 +48,7 @@ def search_traces(
 ) -> tuple[pa.Table, str | None]:
     """Search traces; return ``(table, next_page_token)``.
 
-    ``connection`` has the storage views (``collector.storage.connect(data_dir)``). ``filter``
+    ``connection`` has the storage views (``otel_feedback_collector.storage.connect(data_dir)``). ``filter``
     uses the filter language (docs/search.md), ``order_by`` a whitelisted column with ASC/DESC
     (default ``start_time DESC``), ``max_results`` is capped at 1,000; ``next_page_token`` is
     None on the last page. ``include_bodies=False`` leaves ``request``/``response`` empty (the

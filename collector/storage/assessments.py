@@ -17,10 +17,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from collector.storage.json_text import parse_json_text
-from collector.storage.otlp_values import to_json
-from collector.storage.schema import ASSESSMENT_SCHEMA
-from collector.storage.value_bounds import clamped_time_ns, finite_float
+from otel_feedback_collector.storage.json_text import parse_json_text
+from otel_feedback_collector.storage.otlp_values import to_json
+from otel_feedback_collector.storage.schema import ASSESSMENT_SCHEMA
+from otel_feedback_collector.storage.value_bounds import clamped_time_ns, finite_float
 
 EVALUATION_EVENT_NAME = "gen_ai.evaluation.result"
 ASSESSMENT_TYPES = ("feedback", "expectation")

@@ -20,11 +20,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from collector.storage.manifest import DataFile
-from collector.storage.schema import ASSESSMENT_SCHEMA, SPAN_SCHEMA
-from collector.storage.sorted_merge import merge_sorted_files
-from collector.storage.trace_summaries import TRACE_SUMMARY_SCHEMA, SummaryCalculator
-from collector.storage.wal import fsync_directory
+from otel_feedback_collector.storage.manifest import DataFile
+from otel_feedback_collector.storage.schema import ASSESSMENT_SCHEMA, SPAN_SCHEMA
+from otel_feedback_collector.storage.sorted_merge import merge_sorted_files
+from otel_feedback_collector.storage.trace_summaries import TRACE_SUMMARY_SCHEMA, SummaryCalculator
+from otel_feedback_collector.storage.wal import fsync_directory
 
 
 @dataclass(frozen=True)

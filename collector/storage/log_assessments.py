@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from collector.storage.assessments import (
+from otel_feedback_collector.storage.assessments import (
     EVALUATION_EVENT_NAME,
     AssessmentRecord,
     assessment_from_attributes,
 )
-from collector.storage.otlp_values import any_value_to_python, hex_id, key_values_to_dict
+from otel_feedback_collector.storage.otlp_values import any_value_to_python, hex_id, key_values_to_dict
 
 
 def logs_request_to_assessments(

@@ -25,14 +25,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collector.storage.wal import fsync_directory
+from otel_feedback_collector.storage.wal import fsync_directory
 
 MANIFEST_NAME = "manifest.json"
 PREVIOUS_MANIFEST_NAME = "manifest.json.prev"
 DATASETS = ("spans", "assessments", "trace_summaries")
 _FORMAT_VERSION = 1
 
-logger = logging.getLogger("collector.storage")
+logger = logging.getLogger("otel_feedback_collector.storage")
 
 
 class ManifestDamaged(ValueError):

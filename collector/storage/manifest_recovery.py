@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from collector.storage.manifest import (
+from otel_feedback_collector.storage.manifest import (
     MANIFEST_NAME,
     PREVIOUS_MANIFEST_NAME,
     DataFile,
@@ -33,7 +33,7 @@ from collector.storage.manifest import (
     write_manifest,
 )
 
-logger = logging.getLogger("collector.storage")
+logger = logging.getLogger("otel_feedback_collector.storage")
 
 # Datasets whose files are adopted; trace summaries are derived data, rebuilt from spans.
 _ADOPTED = ("spans", "assessments")

@@ -13,7 +13,7 @@ import os
 
 import pyarrow as pa
 
-from collector.allocator import trim_free_memory
+from otel_feedback_collector.allocator import trim_free_memory
 
 _POOL_VARIABLE = "ARROW_DEFAULT_MEMORY_POOL"
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from collector.storage.json_text import parse_json_text
-from collector.storage.otlp_values import to_json
-from collector.storage.value_bounds import token_count, token_total
+from otel_feedback_collector.storage.json_text import parse_json_text
+from otel_feedback_collector.storage.otlp_values import to_json
+from otel_feedback_collector.storage.value_bounds import token_count, token_total
 
 UNKNOWN_SPAN_TYPE = "UNKNOWN"
 

@@ -20,9 +20,9 @@ import threading
 import traceback
 from pathlib import Path
 
-from collector.storage.wal import WalRecord, encode_frame, fsync_directory
+from otel_feedback_collector.storage.wal import WalRecord, encode_frame, fsync_directory
 
-logger = logging.getLogger("collector.storage")
+logger = logging.getLogger("otel_feedback_collector.storage")
 
 QUARANTINE_DIR = "quarantine"
 _FRAME_SUFFIX = ".frame"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from collector.storage.manifest import Manifest, read_manifest
+from otel_feedback_collector.storage.manifest import Manifest, read_manifest
 
 logger = logging.getLogger(__name__)
 

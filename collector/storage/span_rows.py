@@ -14,15 +14,15 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 
-from collector.storage.assessments import (
+from otel_feedback_collector.storage.assessments import (
     EVALUATION_EVENT_NAME,
     AssessmentRecord,
     assessment_from_attributes,
 )
-from collector.storage.normalize import normalize_span
-from collector.storage.otlp_values import hex_id, key_values_to_dict, to_json
-from collector.storage.schema import PREVIEW_CHARS, SPAN_SCHEMA
-from collector.storage.value_bounds import INT64_MAX, ORIGINAL_VALUE_PREFIX, clamped_time_ns
+from otel_feedback_collector.storage.normalize import normalize_span
+from otel_feedback_collector.storage.otlp_values import hex_id, key_values_to_dict, to_json
+from otel_feedback_collector.storage.schema import PREVIEW_CHARS, SPAN_SCHEMA
+from otel_feedback_collector.storage.value_bounds import INT64_MAX, ORIGINAL_VALUE_PREFIX, clamped_time_ns
 
 _SPAN_KINDS = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
 _STATUS_CODES = ("UNSET", "OK", "ERROR")

@@ -38,8 +38,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 
-from collector.storage.assessments import AssessmentRecord, assessments_to_table
-from collector.storage.datasets import (
+from otel_feedback_collector.storage.assessments import AssessmentRecord, assessments_to_table
+from otel_feedback_collector.storage.datasets import (
     ASSESSMENTS,
     LAYOUTS,
     SPANS,
@@ -51,18 +51,18 @@ from collector.storage.datasets import (
     parquet_list_sql,
     write_table_file,
 )
-from collector.storage.errors import StoreBusy, StoreLocked, StoreUnavailable
-from collector.storage.log_assessments import logs_request_to_assessments
-from collector.storage.manifest import DataFile, Manifest, write_manifest
-from collector.storage.manifest_recovery import open_manifest
-from collector.storage.memory import release_free_memory, use_system_allocator
-from collector.storage.otlp_values import to_json
-from collector.storage.quarantine import QUARANTINE_DIR, Quarantine
-from collector.storage.readable_files import unreadable_reason
-from collector.storage.span_rows import traces_request_to_rows
-from collector.storage.trace_summaries import SummaryCalculator, spans_to_summaries_sql
-from collector.storage.views import create_views, open_read_connection
-from collector.storage.wal import (
+from otel_feedback_collector.storage.errors import StoreBusy, StoreLocked, StoreUnavailable
+from otel_feedback_collector.storage.log_assessments import logs_request_to_assessments
+from otel_feedback_collector.storage.manifest import DataFile, Manifest, write_manifest
+from otel_feedback_collector.storage.manifest_recovery import open_manifest
+from otel_feedback_collector.storage.memory import release_free_memory, use_system_allocator
+from otel_feedback_collector.storage.otlp_values import to_json
+from otel_feedback_collector.storage.quarantine import QUARANTINE_DIR, Quarantine
+from otel_feedback_collector.storage.readable_files import unreadable_reason
+from otel_feedback_collector.storage.span_rows import traces_request_to_rows
+from otel_feedback_collector.storage.trace_summaries import SummaryCalculator, spans_to_summaries_sql
+from otel_feedback_collector.storage.views import create_views, open_read_connection
+from otel_feedback_collector.storage.wal import (
     RecordKind,
     SegmentReader,
     WalRecord,
@@ -71,7 +71,7 @@ from collector.storage.wal import (
     segment_number,
 )
 
-logger = logging.getLogger("collector.storage")
+logger = logging.getLogger("otel_feedback_collector.storage")
 
 _LOCK_NAME = "collector.lock"
 _WAL_DIR = "wal"

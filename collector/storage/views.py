@@ -15,16 +15,16 @@ from pathlib import Path
 
 import duckdb
 
-from collector.storage.datasets import (
+from otel_feedback_collector.storage.datasets import (
     ASSESSMENTS,
     SPANS,
     TRACE_SUMMARIES,
     DatasetLayout,
     parquet_list_sql,
 )
-from collector.storage.manifest import Manifest, read_manifest
-from collector.storage.readable_files import readable_manifest
-from collector.storage.trace_summaries import (
+from otel_feedback_collector.storage.manifest import Manifest, read_manifest
+from otel_feedback_collector.storage.readable_files import readable_manifest
+from otel_feedback_collector.storage.trace_summaries import (
     spans_to_summaries_sql,
     traces_from_summaries_sql,
     traces_from_unique_summaries_sql,

@@ -37,9 +37,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from collector.storage.errors import StoreUnavailable
+from otel_feedback_collector.storage.errors import StoreUnavailable
 
-logger = logging.getLogger("collector.storage")
+logger = logging.getLogger("otel_feedback_collector.storage")
 
 _MAGIC = b"OFW1"
 _HEADER = struct.Struct("<4sBII")  # magic, kind, payload length, crc32 of payload

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from collector.asgi_responses import send_response
+from otel_feedback_collector.asgi_responses import send_response
 
 PROTECTED_PATH_PREFIXES = ("/api/", "/ui/")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -54,7 +54,7 @@ class CrossSiteRequestMiddleware:
 
 
 def cross_site_middleware(allowed_origins: Sequence[str]) -> list[Middleware]:
-    """The middleware list for :func:`collector.app.build_app` (always one entry)."""
+    """The middleware list for :func:`otel_feedback_collector.app.build_app` (always one entry)."""
     return [Middleware(CrossSiteRequestMiddleware, allowed_origins=tuple(allowed_origins))]
 
 

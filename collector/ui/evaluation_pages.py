@@ -33,10 +33,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from collector.ui.rendering import render_page
+from otel_feedback_collector.ui.rendering import render_page
 
 if TYPE_CHECKING:
-    from collector.app import AppContext
+    from otel_feedback_collector.app import AppContext
 
 EVALUATIONS_DIR = "evaluations"
 RUN_FILE = "run.parquet"

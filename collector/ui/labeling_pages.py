@@ -24,16 +24,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from collector.api.errors import ApiError
-from collector.catalog.schemas import get_schemas
-from collector.catalog.sessions import ItemRecord, SessionRecord, list_items, list_sessions
-from collector.catalog.users import list_users
-from collector.labeling.context import LabelingContext
-from collector.labeling.summary import REVIEW_PATH, ReviewerProgress, agreement, progress
-from collector.ui.rendering import render_page
+from otel_feedback_collector.api.errors import ApiError
+from otel_feedback_collector.catalog.schemas import get_schemas
+from otel_feedback_collector.catalog.sessions import ItemRecord, SessionRecord, list_items, list_sessions
+from otel_feedback_collector.catalog.users import list_users
+from otel_feedback_collector.labeling.context import LabelingContext
+from otel_feedback_collector.labeling.summary import REVIEW_PATH, ReviewerProgress, agreement, progress
+from otel_feedback_collector.ui.rendering import render_page
 
 if TYPE_CHECKING:
-    from collector.app import AppContext
+    from otel_feedback_collector.app import AppContext
 
 EXPORT_PATH = "/api/v1/labeling/export"
 INPUT_TYPES = ("categorical", "categorical_list", "numeric", "text", "text_list")

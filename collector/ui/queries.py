@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from collector.api.queries import fetch_dicts
+from otel_feedback_collector.api.queries import fetch_dicts
 
 NOT_CARRIER = """coalesce(json_extract_string(attributes, '$."otel_feedback.assessment.carrier"'), '') <> 'true'"""
 

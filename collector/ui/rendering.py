@@ -15,7 +15,7 @@ from typing import Any
 import jinja2
 from starlette.responses import HTMLResponse
 
-from collector.ui.trace_table import assessment_cell, format_duration
+from otel_feedback_collector.ui.trace_table import assessment_cell, format_duration
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"

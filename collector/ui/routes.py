@@ -28,13 +28,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from collector.api.encoding import JsonResponse
-from collector.api.errors import ApiError, api_endpoint
-from collector.api.queries import experiment_list
-from collector.api.store_access import ApiStore, unknown_trace_message
-from collector.api.trace_json import span_to_json
-from collector.query import FilterError, find_traces, trace_rows
-from collector.ui.queries import (
+from otel_feedback_collector.api.encoding import JsonResponse
+from otel_feedback_collector.api.errors import ApiError, api_endpoint
+from otel_feedback_collector.api.queries import experiment_list
+from otel_feedback_collector.api.store_access import ApiStore, unknown_trace_message
+from otel_feedback_collector.api.trace_json import span_to_json
+from otel_feedback_collector.query import FilterError, find_traces, trace_rows
+from otel_feedback_collector.ui.queries import (
     assessment_names,
     assessment_notes,
     compact_spans,
@@ -42,8 +42,8 @@ from collector.ui.queries import (
     span_types,
     traces_matching_text,
 )
-from collector.ui.rendering import STATIC_DIR, STATIC_PATH, render_page
-from collector.ui.trace_table import (
+from otel_feedback_collector.ui.rendering import STATIC_DIR, STATIC_PATH, render_page
+from otel_feedback_collector.ui.trace_table import (
     SORTABLE_COLUMNS,
     STATUSES,
     TEXT_MATCH_LIMIT,
@@ -53,7 +53,7 @@ from collector.ui.trace_table import (
 )
 
 if TYPE_CHECKING:
-    from collector.app import AppContext
+    from otel_feedback_collector.app import AppContext
 
 _TRACE_ID = re.compile(r"[0-9a-f]{32}")
 _SPAN_ID = re.compile(r"[0-9a-f]{16}")

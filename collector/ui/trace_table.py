@@ -2,7 +2,7 @@
 
 The controls (a text search, status, span type, one assessment condition, an advanced filter,
 the sort column and the page token) arrive as query parameters. :func:`table_filter` turns them
-into one filter-language string (docs/search.md) that :func:`collector.query.find_traces` runs,
+into one filter-language string (docs/search.md) that :func:`otel_feedback_collector.query.find_traces` runs,
 so the table and the REST API share one search. Every value is written as a quoted literal;
 nothing the user typed becomes a field name unless it is a valid assessment name.
 """

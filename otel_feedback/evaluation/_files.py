@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from collector.storage.wal import fsync_directory
+from otel_feedback_collector.storage.wal import fsync_directory
 
 
 def write_parquet_atomically(table: pa.Table, path: Path, *, replace: bool = True) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collector.storage.json_text import decode_json_text
+from otel_feedback_collector.storage.json_text import decode_json_text
 from otel_feedback.evaluation import _trace_files
 
 ASSESSMENT_PREFIX = "assessments."

@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from collector.query.tables import typed_array
+from otel_feedback_collector.query.tables import typed_array
 from otel_feedback._assessments import Assessment
 from otel_feedback.evaluation._files import write_parquet_atomically
 

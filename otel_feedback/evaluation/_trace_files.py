@@ -1,7 +1,7 @@
 """Reading traces for an evaluation straight from Parquet: a data directory or span files.
 
 A *data directory* (it has ``manifest.json``) is read through the storage views
-(``collector.storage.connect``), which see exactly the live files. A path or glob of span
+(``otel_feedback_collector.storage.connect``), which see exactly the live files. A path or glob of span
 files (``.../spans/*.parquet``, copied files, another machine's export) is read with DuckDB,
 de-duplicated on ``(trace_id, span_id)`` as docs/storage.md recommends; such files carry no
 assessments, so their rows have no expectations.
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from collector.storage.json_text import decode_json_text
+from otel_feedback_collector.storage.json_text import decode_json_text
 from otel_feedback.evaluation._trace import TraceSpan
 
 _ROOT_FIRST = "(parent_span_id IS NOT NULL, start_time_unix_nano)"
@@ -36,7 +36,7 @@ def looks_like_expectation(name: str) -> bool:
 
 def expectation_names(data_dir: str | os.PathLike[str]) -> set[str]:
     """The names stored as expectations (``type = 'expectation'``) in a data directory."""
-    from collector.storage import connect
+    from otel_feedback_collector.storage import connect
 
     connection = connect(data_dir)
     try:
@@ -132,7 +132,7 @@ class StoredSpans:
     def _open(self) -> Any:
         if self._connection is None:
             if self._data_dir is not None:
-                from collector.storage import connect
+                from otel_feedback_collector.storage import connect
 
                 self._connection = connect(self._data_dir)
             else:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from collector.server import CollectorServer
+from otel_feedback_collector.server import CollectorServer
 
 
 @pytest.fixture

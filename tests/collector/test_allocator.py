@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import platform
 
-from collector.allocator import release_large_allocations
+from otel_feedback_collector.allocator import release_large_allocations
 
 
 def test_threshold_is_set_on_glibc() -> None:

@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from collector.connection_guard import raise_fd_limit
-from collector.otlp.synthetic import genai_trace_request
-from collector.server import CollectorServer
+from otel_feedback_collector.connection_guard import raise_fd_limit
+from otel_feedback_collector.otlp.synthetic import genai_trace_request
+from otel_feedback_collector.server import CollectorServer
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 IDLE_SOCKETS = 1100  # more than the 1,024 connections that used to make everyone get 503

@@ -28,8 +28,8 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from collector.server import CollectorProcess
-from collector.storage import connect
+from otel_feedback_collector.server import CollectorProcess
+from otel_feedback_collector.storage import connect
 
 SEED = 20261130
 CASES_PER_KIND = 40

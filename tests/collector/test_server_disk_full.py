@@ -15,9 +15,9 @@ import pytest
 from google.rpc import error_details_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
-from collector.otlp.synthetic import genai_trace_request
-from collector.server import CollectorProcess, CollectorServer
-from collector.storage import SpanStore
+from otel_feedback_collector.otlp.synthetic import genai_trace_request
+from otel_feedback_collector.server import CollectorProcess, CollectorServer
+from otel_feedback_collector.storage import SpanStore
 from disk_faults import fill_disk
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import httpx
 
-from collector.otlp.synthetic import genai_trace_request
-from collector.server import CollectorProcess, CollectorServer
-from collector.storage import SpanStore, connect
+from otel_feedback_collector.otlp.synthetic import genai_trace_request
+from otel_feedback_collector.server import CollectorProcess, CollectorServer
+from otel_feedback_collector.storage import SpanStore, connect
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 SENDERS = 3

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from collector.otlp.synthetic import genai_trace_request
-from collector.server import CollectorProcess
-from collector.storage import connect
+from otel_feedback_collector.otlp.synthetic import genai_trace_request
+from otel_feedback_collector.server import CollectorProcess
+from otel_feedback_collector.storage import connect
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from collector.server import _bind_tcp
+from otel_feedback_collector.server import _bind_tcp
 
 
 def test_listening_socket_declares_tcp_so_asyncio_disables_nagle():

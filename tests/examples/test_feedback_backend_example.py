@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "otel_feedback"))
 
 from collector_session import wait_for  # noqa: E402
 
-from collector.server import CollectorServer  # noqa: E402
+from otel_feedback_collector.server import CollectorServer  # noqa: E402
 from otel_feedback import search_traces  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "feedback_backend.py"

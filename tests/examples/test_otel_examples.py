@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.server import CollectorServer
+from otel_feedback_collector.server import CollectorServer
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from collector.catalog import CatalogDatabase
-from collector.catalog.users import add_user
-from collector.server import CollectorServer
-from collector.storage import connect
+from otel_feedback_collector.catalog import CatalogDatabase
+from otel_feedback_collector.catalog.users import add_user
+from otel_feedback_collector.server import CollectorServer
+from otel_feedback_collector.storage import connect
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "quickstart.py"
 

@@ -71,7 +71,7 @@ def wait_for(probe: Callable[[], _T | None], *, timeout: float = 15.0, what: str
 
 def stored_count(data_dir: Path, sql: str, params: list | None = None) -> int:
     """``SELECT count(*) ...`` over a fresh read connection on the data directory."""
-    from collector.storage import connect
+    from otel_feedback_collector.storage import connect
 
     connection = connect(data_dir)
     try:

@@ -9,7 +9,7 @@ import pytest
 from collector_session import configured_endpoint, exporting_to
 
 import otel_feedback
-from collector.server import CollectorServer
+from otel_feedback_collector.server import CollectorServer
 from otel_feedback import (
     AssessmentSource,
     AssessmentSourceType,

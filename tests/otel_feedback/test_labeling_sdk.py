@@ -11,9 +11,9 @@ import pytest
 
 from collector_session import configured_endpoint
 
-from collector.catalog import CatalogDatabase
-from collector.catalog.users import add_user
-from collector.server import CollectorServer
+from otel_feedback_collector.catalog import CatalogDatabase
+from otel_feedback_collector.catalog.users import add_user
+from otel_feedback_collector.server import CollectorServer
 from otel_feedback import InvalidRequest, NotFound, Unauthorized
 from otel_feedback.label_schemas import (
     InputCategorical,

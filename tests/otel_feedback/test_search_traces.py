@@ -16,7 +16,7 @@ import pytest
 from collector_session import configured_endpoint, exporting_to
 
 import otel_feedback
-from collector.server import CollectorServer
+from otel_feedback_collector.server import CollectorServer
 from otel_feedback import AssessmentSource, SpanType, log_expectation, log_feedback, search_traces, trace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "collector" / "query"))

@@ -6,7 +6,7 @@ import secrets
 
 import httpx
 
-from collector.server import CollectorServer
+from otel_feedback_collector.server import CollectorServer
 
 
 def otlp_body(trace_id: str | None = None) -> dict[str, object]:

@@ -18,9 +18,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from collector.access import allowed_hosts_for, parse_allowed_host
-from collector.access.allowed_hosts import host_name
-from collector.server import CollectorServer
+from otel_feedback_collector.access import allowed_hosts_for, parse_allowed_host
+from otel_feedback_collector.access.allowed_hosts import host_name
+from otel_feedback_collector.server import CollectorServer
 
 EVIL = "evil.example"
 
@@ -110,7 +110,7 @@ def test_a_wildcard_bind_answers_its_url_and_loopback_but_not_other_names() -> N
     # In-process (no socket on all interfaces in a test): the app a collector bound to 0.0.0.0 gets.
     from starlette.testclient import TestClient
 
-    from collector.app import AppContext, build_app
+    from otel_feedback_collector.app import AppContext, build_app
 
     context = AppContext(store=None, pipeline=None, data_dir=None, max_body_bytes=1,  # type: ignore[arg-type]
                          allowed_hosts=allowed_hosts_for("0.0.0.0"))

@@ -15,9 +15,9 @@ import pytest
 from access_support import export, span_count, write_assessment
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
-from collector.otlp.auth import check_token_settings
-from collector.otlp.synthetic import genai_trace_request
-from collector.server import CollectorServer
+from otel_feedback_collector.otlp.auth import check_token_settings
+from otel_feedback_collector.otlp.synthetic import genai_trace_request
+from otel_feedback_collector.server import CollectorServer
 
 WRITE, READ = "write-token-0123", "read-token-4567"
 TRACE = "0123456789abcdef0123456789abcdef"

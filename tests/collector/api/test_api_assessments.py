@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx
 
 from api_test_support import SentTrace, current_rows, log_rows, send_trace
-from collector.server import CollectorServer
+from otel_feedback_collector.server import CollectorServer
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from api_test_support import log_rows, preflight, send_trace
-from collector.api import parse_origins
-from collector.server import CollectorServer
+from otel_feedback_collector.api import parse_origins
+from otel_feedback_collector.server import CollectorServer
 
 ALLOWED = "http://localhost:3000"
 FOREIGN = "https://evil.example"

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from api_test_support import log_rows, send_trace
-from collector.server import CollectorServer
+from otel_feedback_collector.server import CollectorServer
 
 
 def _assert_error(answer: httpx.Response, status: int, code: str) -> str:

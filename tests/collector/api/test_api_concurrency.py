@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from api_test_support import log_rows, send_trace
-from collector.server import CollectorServer
+from otel_feedback_collector.server import CollectorServer
 
 WRITERS = 8
 POSTS_PER_WRITER = 25

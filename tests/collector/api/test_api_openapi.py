@@ -7,9 +7,9 @@ from collections.abc import Iterable
 import httpx
 from starlette.routing import BaseRoute, Mount, Route
 
-from collector.api import OPENAPI_DOCUMENT
-from collector.app import AppContext, build_app
-from collector.server import CollectorServer
+from otel_feedback_collector.api import OPENAPI_DOCUMENT
+from otel_feedback_collector.app import AppContext, build_app
+from otel_feedback_collector.server import CollectorServer
 
 
 def _routes(routes: Iterable[BaseRoute], prefix: str = "") -> set[tuple[str, str]]:

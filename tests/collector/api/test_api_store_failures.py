@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from api_test_support import log_rows, preflight, send_trace
-from collector.server import CollectorProcess, CollectorServer
-from collector.storage import SpanStore
+from otel_feedback_collector.server import CollectorProcess, CollectorServer
+from otel_feedback_collector.storage import SpanStore
 
 
 def test_store_busy_is_429_with_retry_after(start_collector: Callable[..., CollectorServer]) -> None:
@@ -41,7 +41,7 @@ def test_store_failure_is_500_with_a_message_and_a_log_line(
         server = start_collector(store=store)
         sent = send_trace(server)
         store.close()  # the store stops accepting writes; reads of the files still work
-        with caplog.at_level(logging.ERROR, logger="collector.api"):
+        with caplog.at_level(logging.ERROR, logger="otel_feedback_collector.api"):
             answer = httpx.post(
                 f"{server.http_url}/api/v1/traces/{sent.trace_id}/assessments", json={"name": "x", "value": True}
             )

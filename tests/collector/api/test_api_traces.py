@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from api_test_support import send_trace
-from collector.server import CollectorServer
+from otel_feedback_collector.server import CollectorServer
 
 
 def test_get_trace_returns_summary_spans_and_current_assessments(collector: CollectorServer, client: httpx.Client) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from collector.catalog import CatalogDatabase
-from collector.catalog.password_policy import REQUIREMENTS, WeakPassword, check_password, generate_password
-from collector.catalog.users import add_user, user_names, verify_user
+from otel_feedback_collector.catalog import CatalogDatabase
+from otel_feedback_collector.catalog.password_policy import REQUIREMENTS, WeakPassword, check_password, generate_password
+from otel_feedback_collector.catalog.users import add_user, user_names, verify_user
 
 
 @pytest.mark.parametrize(

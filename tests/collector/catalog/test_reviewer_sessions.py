@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from collector.catalog import CatalogDatabase
-from collector.catalog.reviewer_sessions import (
+from otel_feedback_collector.catalog import CatalogDatabase
+from otel_feedback_collector.catalog.reviewer_sessions import (
     MAX_SESSIONS_PER_REVIEWER,
     end_session,
     session_count,
     session_reviewer,
     start_session,
 )
-from collector.catalog.users import add_user
+from otel_feedback_collector.catalog.users import add_user
 
 HOUR = dt.timedelta(hours=1)
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)

@@ -18,9 +18,9 @@ from collector_session import configured_endpoint  # noqa: E402
 from review_support import PASSWORDS, sign_in  # noqa: E402
 from ui_support import copy_data, make_demo_data  # noqa: E402
 
-from collector.catalog import CatalogDatabase  # noqa: E402
-from collector.catalog.users import add_user  # noqa: E402
-from collector.server import CollectorServer  # noqa: E402
+from otel_feedback_collector.catalog import CatalogDatabase  # noqa: E402
+from otel_feedback_collector.catalog.users import add_user  # noqa: E402
+from otel_feedback_collector.server import CollectorServer  # noqa: E402
 
 
 

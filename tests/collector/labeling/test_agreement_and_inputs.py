@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collector.labeling.agreement import schema_agreement
+from otel_feedback_collector.labeling.agreement import schema_agreement
 from otel_feedback.label_schemas import (
     InputCategorical,
     InputCategoricalList,

@@ -7,9 +7,9 @@ import httpx
 
 from review_support import PASSWORDS, form_token
 
-from collector.catalog import CatalogDatabase
-from collector.catalog.users import verify_user
-from collector.server import CollectorServer
+from otel_feedback_collector.catalog import CatalogDatabase
+from otel_feedback_collector.catalog.users import verify_user
+from otel_feedback_collector.server import CollectorServer
 from otel_feedback.label_schemas import (
     InputCategorical,
     InputNumeric,

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from review_support import PASSWORDS, form_token, sign_in
 
-from collector.catalog import CatalogDatabase
-from collector.catalog.users import add_user
-from collector.server import CollectorProcess, CollectorServer
+from otel_feedback_collector.catalog import CatalogDatabase
+from otel_feedback_collector.catalog.users import add_user
+from otel_feedback_collector.server import CollectorProcess, CollectorServer
 
 
 def attempt(base_url: str, name: str, password: str) -> httpx.Response:

@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from collector.labeling.hash_work_limit import HashWorkLimit
-from collector.labeling.signin_throttle import SigninThrottle
+from otel_feedback_collector.labeling.hash_work_limit import HashWorkLimit
+from otel_feedback_collector.labeling.signin_throttle import SigninThrottle
 
 
 class Clock:

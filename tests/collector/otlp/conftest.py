@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from collector.server import CollectorServer
+from otel_feedback_collector.server import CollectorServer
 from otlp_recording_store import RecordingStore
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from collector.storage import StoreBusy
+from otel_feedback_collector.storage import StoreBusy
 
 
 class RecordingStore:

@@ -10,10 +10,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from collector.app import AppContext, build_app
-from collector.otlp.auth import token_matches
-from collector.otlp.synthetic import genai_trace_request
-from collector.server import CollectorServer
+from otel_feedback_collector.app import AppContext, build_app
+from otel_feedback_collector.otlp.auth import token_matches
+from otel_feedback_collector.otlp.synthetic import genai_trace_request
+from otel_feedback_collector.server import CollectorServer
 from otlp_recording_store import RecordingStore
 
 TOKEN = "s3cret-token"
@@ -79,7 +79,7 @@ def test_grpc_without_the_right_token_is_unauthenticated(
 
 
 def test_routes_added_later_inherit_the_token_rule(recording_store: RecordingStore) -> None:
-    from collector.otlp.ingest import ExportPipeline
+    from otel_feedback_collector.otlp.ingest import ExportPipeline
     from starlette.testclient import TestClient
 
     async def api(_request: Request) -> PlainTextResponse:

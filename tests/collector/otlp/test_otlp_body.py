@@ -7,8 +7,8 @@ import zlib
 
 import pytest
 
-from collector.otlp.body import MAX_GZIP_MEMBERS, check_content_length, inflate_bounded, read_bounded
-from collector.otlp.errors import MalformedRequest, PayloadTooLarge, UnsupportedEncoding
+from otel_feedback_collector.otlp.body import MAX_GZIP_MEMBERS, check_content_length, inflate_bounded, read_bounded
+from otel_feedback_collector.otlp.errors import MalformedRequest, PayloadTooLarge, UnsupportedEncoding
 
 
 def gzip_bomb(inflated_bytes: int) -> bytes:
@@ -65,7 +65,7 @@ def test_gzip_bomb_stops_at_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
         def __getattr__(self, name: str) -> object:
             return getattr(self._inner, name)
 
-    monkeypatch.setattr("collector.otlp.body.zlib.decompressobj", CountingDecompressor)
+    monkeypatch.setattr("otel_feedback_collector.otlp.body.zlib.decompressobj", CountingDecompressor)
     with pytest.raises(PayloadTooLarge):
         inflate_bounded(bomb, "gzip", limit=4 << 20)
     assert sum(produced) == (4 << 20) + 1
@@ -90,7 +90,7 @@ class _FedBytesCounter:
             def __getattr__(self, name: str) -> object:
                 return getattr(self._inner, name)
 
-        monkeypatch.setattr("collector.otlp.body.zlib.decompressobj", CountingDecompressor)
+        monkeypatch.setattr("otel_feedback_collector.otlp.body.zlib.decompressobj", CountingDecompressor)
 
 
 def test_many_gzip_members_cost_work_linear_in_the_body(monkeypatch: pytest.MonkeyPatch) -> None:

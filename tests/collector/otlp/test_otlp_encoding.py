@@ -8,14 +8,14 @@ import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from collector.otlp.encoding import (
+from otel_feedback_collector.otlp.encoding import (
     MessageEncoding,
     decode_message,
     encode_message,
     encoding_for_content_type,
 )
-from collector.otlp.errors import MalformedRequest, UnsupportedMediaType
-from collector.otlp.signals import TRACES
+from otel_feedback_collector.otlp.errors import MalformedRequest, UnsupportedMediaType
+from otel_feedback_collector.otlp.signals import TRACES
 
 TRACE_HEX = "5b8efff798038103d269b633813fc60c"
 SPAN_HEX = "eee19b7ec3c1b174"

@@ -21,9 +21,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, Sp
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from collector.otlp.synthetic import genai_trace_request
-from collector.server import CollectorServer
-from collector.storage import SpanStore
+from otel_feedback_collector.otlp.synthetic import genai_trace_request
+from otel_feedback_collector.server import CollectorServer
+from otel_feedback_collector.storage import SpanStore
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 

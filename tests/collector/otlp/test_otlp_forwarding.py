@@ -12,8 +12,8 @@ import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
-from collector.otlp.forwarding import Forwarder
-from collector.otlp.synthetic import genai_trace_request
+from otel_feedback_collector.otlp.forwarding import Forwarder
+from otel_feedback_collector.otlp.synthetic import genai_trace_request
 from otlp_recording_store import RecordingStore
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
@@ -80,7 +80,7 @@ def test_dead_forward_target_neither_fails_nor_blocks_the_ack(
 def test_full_forward_queue_drops_instead_of_blocking() -> None:
     forwarder = Forwarder(f"http://127.0.0.1:{_closed_port()}", max_queue=1, log_interval=3600)
     try:
-        from collector.otlp.signals import TRACES
+        from otel_feedback_collector.otlp.signals import TRACES
 
         started = time.monotonic()
         for _ in range(200):

@@ -13,8 +13,8 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
-from collector.otlp.synthetic import genai_trace_request
-from collector.server import CollectorProcess, CollectorServer
+from otel_feedback_collector.otlp.synthetic import genai_trace_request
+from otel_feedback_collector.server import CollectorProcess, CollectorServer
 from otlp_recording_store import RecordingStore
 
 

@@ -19,8 +19,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from collector.otlp.synthetic import genai_trace_request
-from collector.server import CollectorServer
+from otel_feedback_collector.otlp.synthetic import genai_trace_request
+from otel_feedback_collector.server import CollectorServer
 from otlp_recording_store import RecordingStore
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}

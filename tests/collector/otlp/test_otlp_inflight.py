@@ -14,12 +14,12 @@ import pytest
 from google.rpc import error_details_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
-from collector.otlp.body import inflate_bounded
-from collector.otlp.encoding import MessageEncoding
-from collector.otlp.errors import Backpressure, release_frames
-from collector.otlp.inflight import DECODE_FACTOR, InflightBudget
-from collector.otlp.synthetic import genai_trace_request
-from collector.server import CollectorServer
+from otel_feedback_collector.otlp.body import inflate_bounded
+from otel_feedback_collector.otlp.encoding import MessageEncoding
+from otel_feedback_collector.otlp.errors import Backpressure, release_frames
+from otel_feedback_collector.otlp.inflight import DECODE_FACTOR, InflightBudget
+from otel_feedback_collector.otlp.synthetic import genai_trace_request
+from otel_feedback_collector.server import CollectorServer
 from otlp_recording_store import RecordingStore
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}

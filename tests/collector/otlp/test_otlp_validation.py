@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from collector.server import CollectorServer
+from otel_feedback_collector.server import CollectorServer
 
 TRACE = "5b8efff798038103d269b633813fc60c"
 SPAN = "eee19b7ec3c1b174"

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 from search_dataset import SearchData, build_search_data
 
-from collector.storage import connect
+from otel_feedback_collector.storage import connect
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 Built once per test module (see conftest.py) through the real write path
 (``SpanStore.write_traces`` and ``write_assessments``), then read with
-``collector.storage.connect`` like any reader.
+``otel_feedback_collector.storage.connect`` like any reader.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "storage"))
 
 from otlp_builders import make_span, new_trace_id, traces_request  # noqa: E402
 
-from collector.storage import AssessmentRecord, SpanStore  # noqa: E402
+from otel_feedback_collector.storage import AssessmentRecord, SpanStore  # noqa: E402
 
 INJECTION = "' OR 1=1 --"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from collector.query import FilterError, search_traces
-from collector.query.filter_parser import parse_filter
+from otel_feedback_collector.query import FilterError, search_traces
+from otel_feedback_collector.query.filter_parser import parse_filter
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collector.query import run_readonly_select
+from otel_feedback_collector.query import run_readonly_select
 
 
 def test_a_select_and_a_with_query_run(connection):

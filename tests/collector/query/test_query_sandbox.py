@@ -8,7 +8,7 @@ import pytest
 from hostile_sql import ALLOWED_SQL, HOSTILE_SQL, fill
 from search_dataset import SearchData
 
-from collector.query import connect_for_user_sql, run_readonly_select
+from otel_feedback_collector.query import connect_for_user_sql, run_readonly_select
 
 
 @pytest.mark.parametrize("sql", ALLOWED_SQL)

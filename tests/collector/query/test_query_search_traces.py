@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 from search_dataset import INJECTION, SearchData
 
-from collector.query import FilterError, find_traces, search_traces
+from otel_feedback_collector.query import FilterError, find_traces, search_traces
 
 
 def ids(connection: duckdb.DuckDBPyConnection, filter: str | None = None, **options) -> set[str]:
@@ -203,7 +203,7 @@ def test_find_traces_rows_carry_an_assessments_mapping(connection, search_data: 
 
 
 def test_search_over_an_empty_data_directory(tmp_path):
-    from collector.storage import SpanStore, connect
+    from otel_feedback_collector.storage import SpanStore, connect
 
     with SpanStore(tmp_path / "empty") as store:
         store.flush()

@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from collector.storage import SpanStore  # noqa: E402
+from otel_feedback_collector.storage import SpanStore  # noqa: E402
 
 
 @pytest.fixture

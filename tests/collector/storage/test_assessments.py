@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 
-from collector.storage import AssessmentRecord, SpanStore
+from otel_feedback_collector.storage import AssessmentRecord, SpanStore
 from otlp_builders import genai_trace, logs_request, make_span, traces_request
 
 _EVENT = "gen_ai.evaluation.result"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from collector.storage import SpanStore
+from otel_feedback_collector.storage import SpanStore
 from otlp_builders import genai_trace, traces_request
 
 
@@ -87,7 +87,7 @@ def test_retired_files_are_kept_during_the_grace_period(data_dir: Path) -> None:
 def test_large_merges_split_into_disjoint_trace_id_ranges(data_dir: Path) -> None:
     import duckdb
 
-    from collector.storage.datasets import SPANS, data_file_name, merge_data_files
+    from otel_feedback_collector.storage.datasets import SPANS, data_file_name, merge_data_files
 
     with SpanStore(data_dir, compaction_fan_in=1000) as store:
         for _ in range(4):

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from collector.storage import SpanStore, StoreUnavailable
+from otel_feedback_collector.storage import SpanStore, StoreUnavailable
 from disk_faults import fill_disk, use_up_inodes
 from otlp_builders import genai_trace, traces_request
 

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from collector.storage import SpanStore
+from otel_feedback_collector.storage import SpanStore
 from otlp_builders import genai_trace, traces_request
 
 _WRITER_PROCESS = r"""
 import sys
 sys.path.insert(0, sys.argv[2])
-from collector.storage import SpanStore
+from otel_feedback_collector.storage import SpanStore
 from otlp_builders import genai_trace, traces_request
 
 store = SpanStore(sys.argv[1], flush_interval=0.05)
@@ -66,7 +66,7 @@ def test_sigkill_loses_no_acknowledged_span(data_dir: Path) -> None:
 _CRASHING_WRITER = r"""
 import os, sys
 sys.path.insert(0, sys.argv[2])
-from collector.storage import SpanStore
+from otel_feedback_collector.storage import SpanStore
 from otlp_builders import genai_trace, traces_request
 
 store = SpanStore(sys.argv[1], flush_interval=3600)

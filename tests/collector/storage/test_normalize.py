@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from collector.storage.span_rows import traces_request_to_rows
+from otel_feedback_collector.storage.span_rows import traces_request_to_rows
 from otlp_builders import make_span, new_trace_id, traces_request
 
 _COLUMNS = (

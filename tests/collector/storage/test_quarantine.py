@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 
-from collector.server import CollectorServer
-from collector.storage import SpanStore
-from collector.storage.wal import RecordKind, encode_frame
+from otel_feedback_collector.server import CollectorServer
+from otel_feedback_collector.storage import SpanStore
+from otel_feedback_collector.storage.wal import RecordKind, encode_frame
 from otlp_builders import make_span, new_trace_id, traces_request
 
 NOT_A_PROTOBUF = b"\x0a\xff\xff\xff\xff\x0f"  # field 1, a length far beyond the payload

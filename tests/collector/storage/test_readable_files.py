@@ -21,10 +21,10 @@ import pyarrow.parquet as pq
 import pytest
 from otlp_builders import genai_trace, traces_request
 
-from collector.server import CollectorServer
-from collector.sql_cli import register_sql_command
-from collector.storage import SpanStore, connect
-from collector.storage.manifest import read_manifest
+from otel_feedback_collector.server import CollectorServer
+from otel_feedback_collector.sql_cli import register_sql_command
+from otel_feedback_collector.storage import SpanStore, connect
+from otel_feedback_collector.storage.manifest import read_manifest
 
 FLUSHES = 3
 TRACES_PER_FLUSH = 2

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from collector.storage import SpanStore, connect
-from collector.storage.wal import RecordKind, encode_frame
+from otel_feedback_collector.storage import SpanStore, connect
+from otel_feedback_collector.storage.wal import RecordKind, encode_frame
 from otlp_builders import genai_trace, traces_request
 
 
@@ -27,7 +27,7 @@ def test_a_bad_frame_mid_segment_costs_only_its_own_bytes(
     segment = data_dir / "wal" / "segment-000000000001.wal"
     segment.parent.mkdir(parents=True)
     segment.write_bytes(b"".join([*frames[:5], bytes(bad), *frames[6:]]))
-    with caplog.at_level(logging.ERROR, logger="collector.storage"):
+    with caplog.at_level(logging.ERROR, logger="otel_feedback_collector.storage"):
         with SpanStore(data_dir) as store:
             stored = trace_ids(store)
     expected = {trace_id.hex() for index, (trace_id, _) in enumerate(traces) if index != 5}
@@ -45,7 +45,7 @@ def test_an_empty_segment_is_removed_with_a_log_line(
     (data_dir / "wal").mkdir(parents=True)
     empty = data_dir / "wal" / "segment-000000000007.wal"
     empty.touch()
-    with caplog.at_level(logging.WARNING, logger="collector.storage"):
+    with caplog.at_level(logging.WARNING, logger="otel_feedback_collector.storage"):
         with SpanStore(data_dir):
             pass
     assert not empty.exists()
@@ -75,7 +75,7 @@ def test_a_damaged_manifest_is_rebuilt_and_nothing_published_is_lost(
     else:
         # Readers (otel-feedback sql) fall back to the backup instead of failing.
         assert connect(data_dir).execute("SELECT count(*) FROM spans").fetchone()[0] >= 6
-    with caplog.at_level(logging.ERROR, logger="collector.storage"):
+    with caplog.at_level(logging.ERROR, logger="otel_feedback_collector.storage"):
         with SpanStore(data_dir, compaction_fan_in=1000) as store:
             assert trace_ids(store) == sent
             counts = store.connect().execute(

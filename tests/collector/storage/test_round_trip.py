@@ -12,7 +12,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from collector.storage import SpanStore, StoreBusy, StoreLocked, connect
+from otel_feedback_collector.storage import SpanStore, StoreBusy, StoreLocked, connect
 from otlp_builders import genai_trace, make_span, new_trace_id, traces_request
 
 
@@ -85,7 +85,7 @@ def test_second_process_reads_while_the_store_is_open(store: SpanStore, data_dir
         store.write_traces(traces_request(genai_trace()[1]))
     store.flush()
     code = (
-        "import sys; from collector.storage import connect; "
+        "import sys; from otel_feedback_collector.storage import connect; "
         "c = connect(sys.argv[1]); "
         "print(c.execute('SELECT count(*) FROM spans').fetchone()[0], "
         "c.execute('SELECT count(*) FROM traces').fetchone()[0])"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from collector.sql_cli import register_sql_command
-from collector.storage import SpanStore
+from otel_feedback_collector.sql_cli import register_sql_command
+from otel_feedback_collector.storage import SpanStore
 from otlp_builders import genai_trace, traces_request
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "query"))
@@ -78,7 +78,7 @@ def test_bad_query_is_reported_with_exit_code_1(filled: Path, capsys: pytest.Cap
 
 def test_subprocess_with_env_data_dir_while_collector_runs(filled: Path) -> None:
     code = (
-        "import sys; from collector.sql_cli import register_sql_command; import argparse; "
+        "import sys; from otel_feedback_collector.sql_cli import register_sql_command; import argparse; "
         "p = argparse.ArgumentParser(); register_sql_command(p.add_subparsers()); "
         "a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))"
     )

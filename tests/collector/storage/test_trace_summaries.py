@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from collector.storage import SpanStore, connect
+from otel_feedback_collector.storage import SpanStore, connect
 from otlp_builders import genai_trace, make_span, new_trace_id, traces_request
 
 # The ``traces`` view as it was before summaries: an aggregate over every span. The oracle for
@@ -223,8 +223,8 @@ def test_streaming_merge_keeps_whole_traces_sorted_unique_and_disjoint(
 
     import pyarrow.parquet as pq
 
-    from collector.storage.datasets import data_file_name, merge_span_files
-    from collector.storage.trace_summaries import SummaryCalculator
+    from otel_feedback_collector.storage.datasets import data_file_name, merge_span_files
+    from otel_feedback_collector.storage.trace_summaries import SummaryCalculator
 
     big_trace = new_trace_id()
     root = make_span(trace_id=big_trace, name="root")
@@ -292,7 +292,7 @@ def _manifest(data_dir: Path) -> dict:
 def test_partials_of_disjoint_span_sets_merge_into_the_whole_trace_summary(
     store: SpanStore,
 ) -> None:
-    from collector.storage.trace_summaries import SummaryCalculator
+    from otel_feedback_collector.storage.trace_summaries import SummaryCalculator
 
     _, spans = _split_trace(1_700_000_000_000_000_000)
     _, other = genai_trace()

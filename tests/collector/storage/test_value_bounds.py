@@ -18,10 +18,10 @@ import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
-from collector.query.search import search_traces
-from collector.server import CollectorServer
-from collector.storage.otlp_values import to_json
-from collector.storage.value_bounds import (
+from otel_feedback_collector.query.search import search_traces
+from otel_feedback_collector.server import CollectorServer
+from otel_feedback_collector.storage.otlp_values import to_json
+from otel_feedback_collector.storage.value_bounds import (
     INT64_MAX,
     clamped_time_ns,
     finite_float,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from collector.storage import StoreUnavailable
-from collector.storage.wal import (
+from otel_feedback_collector.storage import StoreUnavailable
+from otel_feedback_collector.storage.wal import (
     RecordKind,
     WriteAheadLog,
     encode_frame,

@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from collector.server import CollectorServer  # noqa: E402
+from otel_feedback_collector.server import CollectorServer  # noqa: E402
 from ui_support import copy_data, make_demo_data  # noqa: E402
 
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from ui_support import page_server, send_trace
 
-from collector.server import CollectorServer
+from otel_feedback_collector.server import CollectorServer
 
 BODY = {"name": "accuracy_score", "type": "feedback", "value": 0.5}
 

@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import expect
 from ui_support import send_trace, write_big_trace
 
-from collector.server import CollectorServer
-from otel_feedback.demo.runner import END_USER, THUMBS_DOWN_RATIONALE
+from otel_feedback_collector.server import CollectorServer
+from otel_feedback_collector.demo.runner import END_USER, THUMBS_DOWN_RATIONALE
 
 
 def feedback_trace_id(server: CollectorServer) -> str:

@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from playwright.sync_api import expect
 
-from collector.server import CollectorServer
-from collector.ui.evaluation_pages import compare_runs, read_run
+from otel_feedback_collector.server import CollectorServer
+from otel_feedback_collector.ui.evaluation_pages import compare_runs, read_run
 from otel_feedback import Feedback
 from otel_feedback.evaluation import evaluate
 from otel_feedback.scorers import ExactMatch, scorer

@@ -11,9 +11,9 @@ import pytest
 from playwright.sync_api import expect
 from ui_support import send_trace
 
-from collector.catalog import CatalogDatabase
-from collector.catalog.users import add_user
-from collector.server import CollectorServer
+from otel_feedback_collector.catalog import CatalogDatabase
+from otel_feedback_collector.catalog.users import add_user
+from otel_feedback_collector.server import CollectorServer
 
 
 def add_reviewer(server: CollectorServer, name: str) -> None:

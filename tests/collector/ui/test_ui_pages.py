@@ -8,7 +8,7 @@ import re
 import httpx
 from ui_support import send_trace
 
-from collector.server import CollectorServer
+from otel_feedback_collector.server import CollectorServer
 
 
 def get(server: CollectorServer, path: str, **params: str) -> httpx.Response:
@@ -156,7 +156,7 @@ def test_compact_span_list_hides_feedback_carrier_spans(demo_collector: Collecto
 
 
 def test_assessment_columns_put_feedback_before_expectations() -> None:
-    from collector.ui.trace_table import assessment_columns
+    from otel_feedback_collector.ui.trace_table import assessment_columns
 
     rows = [{"assessments": {"expected_response": "x", "user_feedback": False}},
             {"assessments": {"accuracy_score": 0.75, "expected_facts": ["a"]}}, {"assessments": None}]

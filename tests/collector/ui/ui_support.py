@@ -23,7 +23,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from collector.server import CollectorServer
+from otel_feedback_collector.server import CollectorServer
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from otel_feedback.evaluation import parse_judge_prompt
-from otel_feedback.testing import LocalOpenAIServer, ModelRequest
+from otel_feedback_testing import LocalOpenAIServer, ModelRequest
 
 
 def _words(text: str) -> set[str]:

@@ -10,7 +10,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from collector.storage.schema import SPAN_SCHEMA
+from otel_feedback_collector.storage.schema import SPAN_SCHEMA
 from otel_feedback.evaluation import evaluate
 from otel_feedback.scorers import ExactMatch, scorer
 

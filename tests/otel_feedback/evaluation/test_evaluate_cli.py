@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from otel_feedback.evaluation import cli, create_dataset
-from otel_feedback.testing import LocalOpenAIServer
+from otel_feedback_testing import LocalOpenAIServer
 
 
 def _main(argv: list[str]) -> int:
@@ -47,7 +47,7 @@ def test_unknown_dataset_and_labeling_session_say_what_to_do(tmp_path: Path, cap
 
 
 def test_labeling_session_source_says_what_is_missing(tmp_path: Path, capsys):
-    from collector.server import CollectorServer
+    from otel_feedback_collector.server import CollectorServer
     from otel_feedback import _config
 
     saved = (_config.settings.endpoint, dict(_config.settings.headers))

@@ -9,7 +9,7 @@ import time
 from otel_feedback.evaluation import evaluate, parse_judge_prompt
 from otel_feedback.evaluation._judge_client import RateGate
 from otel_feedback.scorers import Correctness, Safety
-from otel_feedback.testing import Fault, LocalOpenAIServer, ModelRequest
+from otel_feedback_testing import Fault, LocalOpenAIServer, ModelRequest
 
 ROWS = [
     {"inputs": {"question": "Capital of France?"}, "outputs": "Paris.", "expectations": {"expected_response": "Paris"}},

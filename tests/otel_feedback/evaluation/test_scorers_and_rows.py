@@ -9,7 +9,7 @@ import pytest
 from otel_feedback import Feedback, SpanType, trace
 from otel_feedback.evaluation import RUN_ID_ATTRIBUTE, evaluate
 from otel_feedback.scorers import ExactMatch, ExpectedFactsCoverage, RetrievalGroundedness, scorer
-from otel_feedback.testing import LocalOpenAIServer
+from otel_feedback_testing import LocalOpenAIServer
 
 
 @trace(span_type=SpanType.RETRIEVER)

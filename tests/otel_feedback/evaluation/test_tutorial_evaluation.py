@@ -21,13 +21,13 @@ from openai import OpenAI
 from opentelemetry.sdk.trace import TracerProvider
 
 import otel_feedback
-from collector.server import CollectorServer
-from collector.storage import connect
+from otel_feedback_collector.server import CollectorServer
+from otel_feedback_collector.storage import connect
 from otel_feedback import AssessmentSource, log_expectation, log_feedback, search_traces
-from otel_feedback.demo.tutorial_app import TUTORIAL_QUESTIONS, make_chatbot, stand_in_responder
+from otel_feedback_collector.demo.tutorial_app import TUTORIAL_QUESTIONS, make_chatbot, stand_in_responder
 from otel_feedback.evaluation import RUN_ID_ATTRIBUTE, evaluate
 from otel_feedback.scorers import Correctness, RetrievalRelevance
-from otel_feedback.testing import LocalOpenAIServer
+from otel_feedback_testing import LocalOpenAIServer
 
 QUESTIONS = TUTORIAL_QUESTIONS[:3]
 ANSWERS = [

@@ -8,7 +8,7 @@ import openai
 import pytest
 
 from otel_feedback.openai import OpenAIInstrumentor, autolog
-from otel_feedback.testing import LocalOpenAIServer
+from otel_feedback_testing import LocalOpenAIServer
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 
-from otel_feedback.testing import LocalOpenAIServer
+from otel_feedback_testing import LocalOpenAIServer
 
 
 def base_attributes(server: LocalOpenAIServer, *, api: str, model: str, operation: str = "chat",

@@ -11,7 +11,7 @@ from openai_span_expectations import attributes_without_content, base_attributes
 
 from otel_feedback import get_last_active_trace_id, trace
 from otel_feedback._tracing import format_trace_id
-from otel_feedback.testing import Reply, ToolCall
+from otel_feedback_testing import Reply, ToolCall
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hello there"}]
 WEATHER_TOOL = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}

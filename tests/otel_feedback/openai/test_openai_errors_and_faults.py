@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from otel_feedback.openai import _accumulators, _request, _results
-from otel_feedback.testing import Fault
+from otel_feedback_testing import Fault
 
 MESSAGES = [{"role": "user", "content": "hello"}]
 

@@ -16,7 +16,7 @@ APP = textwrap.dedent(
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    from otel_feedback.testing import LocalOpenAIServer
+    from otel_feedback_testing import LocalOpenAIServer
 
     exporter = InMemorySpanExporter()
     provider = TracerProvider()

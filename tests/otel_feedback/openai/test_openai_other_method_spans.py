@@ -8,7 +8,7 @@ import openai
 import pydantic
 from openai_span_expectations import attributes_without_content, base_attributes, input_of, output_of, usage
 
-from otel_feedback.testing import Reply, ToolCall
+from otel_feedback_testing import Reply, ToolCall
 
 
 def test_completions_create_sync_and_async(server, client, async_client, instrumented, spans) -> None:

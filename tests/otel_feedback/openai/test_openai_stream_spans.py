@@ -13,7 +13,7 @@ from openai_span_expectations import attributes_without_content, base_attributes
 from otel_feedback import get_last_active_trace_id, trace
 from otel_feedback._tracing import format_trace_id
 from otel_feedback.openai import autolog
-from otel_feedback.testing import Fault
+from otel_feedback_testing import Fault
 
 QUESTION = [{"role": "user", "content": "tell me about opentelemetry"}]
 ANSWER = "OpenTelemetry is an open standard for traces, metrics and logs."

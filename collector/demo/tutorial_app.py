@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from otel_feedback import trace
-from otel_feedback.testing import ModelRequest
+from otel_feedback_testing import ModelRequest
 
 SYSTEM_PROMPT = "You are a helpful assistant. Use the provided context to answer questions."
 

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import otel_feedback
 from otel_feedback import AssessmentSource, AssessmentSourceType
-from otel_feedback.demo.simulated_review import submit_review
-from otel_feedback.demo.stand_in_judge import PASS_SHARE, stand_in_judge_responder
-from otel_feedback.demo.tutorial_app import TUTORIAL_QUESTIONS, make_chatbot, stand_in_responder
+from otel_feedback_collector.demo.simulated_review import submit_review
+from otel_feedback_collector.demo.stand_in_judge import PASS_SHARE, stand_in_judge_responder
+from otel_feedback_collector.demo.tutorial_app import TUTORIAL_QUESTIONS, make_chatbot, stand_in_responder
 
 if TYPE_CHECKING:
-    from collector.server import CollectorServer
+    from otel_feedback_collector.server import CollectorServer
     from otel_feedback.evaluation import EvaluationResult
     from otel_feedback.labeling import LabelingSession
     from opentelemetry.sdk.trace import TracerProvider
@@ -115,7 +115,7 @@ def _model(stack: ExitStack, steps: _Steps) -> Iterator[tuple[object, str, bool]
         steps.say("Model: the real OpenAI-compatible endpoint", f"model {model} (OPENAI_API_KEY is set)")
         yield openai.OpenAI(), model, False
         return
-    from otel_feedback.testing import LocalOpenAIServer
+    from otel_feedback_testing import LocalOpenAIServer
 
     server = stack.enter_context(LocalOpenAIServer(responder=stand_in_responder))
     steps.say(
@@ -183,8 +183,8 @@ def _expert_review_session() -> LabelingSession:
 
 
 def _add_reviewer(data_dir: Path, session: LabelingSession) -> str:
-    from collector.catalog import CatalogDatabase
-    from collector.catalog.users import add_user
+    from otel_feedback_collector.catalog import CatalogDatabase
+    from otel_feedback_collector.catalog.users import add_user
 
     password = add_user(CatalogDatabase(data_dir), REVIEWER)
     session.set_assigned_users([REVIEWER])
@@ -303,7 +303,7 @@ def run_demo(
     """
     if until not in DEMO_STAGES:
         raise ValueError(f"until must be one of {', '.join(DEMO_STAGES)}; got {until!r}")
-    from collector.server import CollectorServer
+    from otel_feedback_collector.server import CollectorServer
 
     out = out or sys.stdout
     stdin = stdin or sys.stdin

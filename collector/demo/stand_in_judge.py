@@ -13,7 +13,7 @@ import json
 import re
 
 from otel_feedback.evaluation import parse_judge_prompt
-from otel_feedback.testing import ModelRequest
+from otel_feedback_testing import ModelRequest
 
 PASS_SHARE = 0.5
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-]*[a-z0-9]")

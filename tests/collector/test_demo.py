@@ -19,11 +19,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from collector.catalog import CatalogDatabase
-from collector.catalog.users import verify_user
-from collector.storage import connect
+from otel_feedback_collector.catalog import CatalogDatabase
+from otel_feedback_collector.catalog.users import verify_user
+from otel_feedback_collector.storage import connect
 from otel_feedback.label_schemas import LabelSchema
-from otel_feedback.demo.runner import EXPECTED_RESPONSE, REVIEWER, SESSION_NAME
+from otel_feedback_collector.demo.runner import EXPECTED_RESPONSE, REVIEWER, SESSION_NAME
 
 
 def run_demo(data_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,4 @@
-"""``python -m otel_feedback.testing`` serves until stopped and prints its base URL."""
+"""``python -m otel_feedback_testing`` serves until stopped and prints its base URL."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import httpx
 
 
 def test_module_cli_serves_and_prints_the_base_url() -> None:
-    process = subprocess.Popen([sys.executable, "-m", "otel_feedback.testing", "--port", "0"],
+    process = subprocess.Popen([sys.executable, "-m", "otel_feedback_testing", "--port", "0"],
                                stdout=subprocess.PIPE, text=True)
     try:
         first_line = process.stdout.readline()  # blocks until the server is listening

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from otel_feedback.testing._replies import ModelRequest, Reply, ToolCall, count_tokens
+from otel_feedback_testing._replies import ModelRequest, Reply, ToolCall, count_tokens
 
 _PIECE = re.compile(r"\s*\S+|\s+$")
 DEFAULT_EMBEDDING_DIMENSIONS = 64

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from otel_feedback.demo.runner import DEFAULT_DATA_DIR, DEMO_STAGES, DemoRefused, run_demo
+from otel_feedback_collector.demo.runner import DEFAULT_DATA_DIR, DEMO_STAGES, DemoRefused, run_demo
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -13,9 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-from otel_feedback.testing import _payloads
-from otel_feedback.testing._faults import Fault, FaultKind, FaultQueue
-from otel_feedback.testing._replies import ModelRequest, Reply, Responder, RuleBasedResponder
+from otel_feedback_testing import _payloads
+from otel_feedback_testing._faults import Fault, FaultKind, FaultQueue
+from otel_feedback_testing._replies import ModelRequest, Reply, Responder, RuleBasedResponder
 
 logger = logging.getLogger(__name__)
 

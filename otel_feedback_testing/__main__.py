@@ -1,6 +1,6 @@
-"""``python -m otel_feedback.testing``: run the local OpenAI-compatible server until Ctrl-C.
+"""``python -m otel_feedback_testing``: run the local OpenAI-compatible server until Ctrl-C.
 
-It stands in for a model (see ``otel_feedback.testing``); point an app at it with
+It stands in for a model (see ``otel_feedback_testing``); point an app at it with
 ``OPENAI_BASE_URL=<the printed base URL>``.
 """
 
@@ -10,12 +10,12 @@ import argparse
 import threading
 from collections.abc import Sequence
 
-from otel_feedback.testing._server import LocalOpenAIServer
+from otel_feedback_testing._server import LocalOpenAIServer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, serve until interrupted, and return the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m otel_feedback.testing",
+    parser = argparse.ArgumentParser(prog="python -m otel_feedback_testing",
                                      description="A local OpenAI-compatible server that stands in for a model.")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to bind (default: a free one)")

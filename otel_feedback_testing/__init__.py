@@ -11,7 +11,7 @@ a local vLLM or Ollama server) works the same way: set ``OPENAI_BASE_URL`` (or p
 Usage::
 
     from openai import OpenAI
-    from otel_feedback.testing import LocalOpenAIServer
+    from otel_feedback_testing import LocalOpenAIServer
 
     with LocalOpenAIServer() as server:
         client = OpenAI(base_url=server.base_url, api_key="unused")
@@ -39,9 +39,9 @@ whitespace-separated words; embeddings are deterministic hashed bag-of-words uni
 
 from __future__ import annotations
 
-from otel_feedback.testing._faults import Fault, FaultKind
-from otel_feedback.testing._payloads import embed_text
-from otel_feedback.testing._replies import (
+from otel_feedback_testing._faults import Fault, FaultKind
+from otel_feedback_testing._payloads import embed_text
+from otel_feedback_testing._replies import (
     ModelRequest,
     Reply,
     Responder,
@@ -51,7 +51,7 @@ from otel_feedback.testing._replies import (
     count_tokens,
     echo_responder,
 )
-from otel_feedback.testing._server import DEFAULT_MODELS, LocalOpenAIServer
+from otel_feedback_testing._server import DEFAULT_MODELS, LocalOpenAIServer
 
 __all__ = [
     "DEFAULT_MODELS",

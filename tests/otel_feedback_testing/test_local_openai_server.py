@@ -12,7 +12,7 @@ import httpx
 import openai
 import pytest
 
-from otel_feedback.testing import (
+from otel_feedback_testing import (
     Fault,
     LocalOpenAIServer,
     ModelRequest,
