@@ -10,10 +10,7 @@ reachable without the token.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Collection, Sequence
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -21,38 +18,18 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from otel_feedback_collector.access import LOOPBACK_NAMES, AllowedHostsMiddleware
+from otel_feedback_collector.access import AllowedHostsMiddleware
 from otel_feedback_collector.api import api_routes, cors_middleware
+from otel_feedback_collector.app_context import AppContext, RouteProvider
 from otel_feedback_collector.labeling import labeling_routes
 from otel_feedback_collector.otlp.auth import DEFAULT_PUBLIC_PATHS, BearerTokenMiddleware, check_token_settings
 from otel_feedback_collector.otlp.http_routes import OtlpHttpReceiver
-from otel_feedback_collector.otlp.inflight import InflightBudget
-from otel_feedback_collector.otlp.ingest import ExportPipeline
 from otel_feedback_collector.storage.readable_files import health_warnings
 from otel_feedback_collector.ui import cross_site_middleware, ui_routes
 from otel_feedback_collector.ui.evaluation_pages import evaluation_routes
 from otel_feedback_collector.ui.labeling_pages import labeling_page_routes
 
 
-@dataclass(frozen=True)
-class AppContext:
-    """What route providers get: the store, the export pipeline and the server settings."""
-
-    store: Any
-    pipeline: ExportPipeline
-    data_dir: Path | None
-    max_body_bytes: int
-    max_pending_requests: int = 32
-    body_read_timeout: float = 60.0
-    # Browser origins allowed to call /api/ (CORS); empty means same-origin only.
-    cors_origins: tuple[str, ...] = ()
-    # Names the Host header may carry (DNS-rebinding guard); see otel_feedback_collector.access.allowed_hosts.
-    allowed_hosts: tuple[str, ...] = LOOPBACK_NAMES
-    # Memory budget for export bodies in progress, shared with gRPC (None: a default budget).
-    inflight: InflightBudget | None = None
-
-
-RouteProvider = Callable[[AppContext], Sequence[BaseRoute]]
 
 
 def otlp_routes(context: AppContext) -> Sequence[BaseRoute]:

@@ -1,9 +1,8 @@
-"""``otel-feedback serve`` (and ``sql``, contributed by :mod:`otel_feedback_collector.sql_cli`)."""
+"""``otel-feedback serve``: run the collector."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import signal
@@ -16,6 +15,7 @@ from otel_feedback_collector.allocator import release_large_allocations
 from otel_feedback_collector.api import CORS_ORIGINS_ENV, parse_origins
 from otel_feedback_collector.connection_guard import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, raise_fd_limit
 from otel_feedback_collector.otlp.inflight import DEFAULT_MAX_INFLIGHT_BYTES
+from otel_feedback_core.layout import DATA_DIR_ENV, DEFAULT_DATA_DIR
 from otel_feedback_collector.server import (
     DEFAULT_GRPC_PORT,
     DEFAULT_HOST,
@@ -25,15 +25,12 @@ from otel_feedback_collector.server import (
     CollectorServer,
 )
 
-DATA_ENV = "OTEL_FEEDBACK_DATA"
 TOKEN_ENV = "OTEL_FEEDBACK_TOKEN"
 READ_TOKEN_ENV = "OTEL_FEEDBACK_READ_TOKEN"
-DEFAULT_DATA_DIR = "./otel-feedback-data"
-_SQL_CLI_MODULE = "otel_feedback_collector.sql_cli"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``serve`` (and ``sql`` when :mod:`otel_feedback_collector.sql_cli` exists) to the top-level CLI."""
+    """Add ``serve`` to the top-level CLI."""
     serve = subparsers.add_parser(
         "serve",
         help="run the collector (OTLP/HTTP and OTLP/gRPC receivers, durable storage)",
@@ -41,8 +38,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     serve.add_argument(
         "--data",
-        default=os.environ.get(DATA_ENV, DEFAULT_DATA_DIR),
-        help=f"data directory (default: ${DATA_ENV} or {DEFAULT_DATA_DIR})",
+        default=os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR),
+        help=f"data directory (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR})",
     )
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default: {DEFAULT_HOST})")
     serve.add_argument(
@@ -112,13 +109,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         f"transports together; past it exports get 503 with Retry-After (default: {DEFAULT_MAX_INFLIGHT_BYTES})",
     )
     serve.set_defaults(func=run_serve)
-    try:
-        sql_cli = importlib.import_module(_SQL_CLI_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != _SQL_CLI_MODULE:
-            raise
-    else:
-        sql_cli.register_sql_command(subparsers)
 
 
 def run_serve(args: argparse.Namespace) -> int:

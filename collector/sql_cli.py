@@ -28,9 +28,8 @@ from otel_feedback_collector.query import check_single_select, connect_for_user_
 from otel_feedback_collector.storage.manifest import read_manifest
 from otel_feedback_collector.storage.readable_files import unreadable_files
 from otel_feedback_collector.storage.views import data_directory
+from otel_feedback_core.layout import DATA_DIR_ENV, DEFAULT_DATA_DIR
 
-DEFAULT_DATA_DIR = "./otel-feedback-data"
-DATA_DIR_ENV = "OTEL_FEEDBACK_DATA"
 FORMATS = ("table", "csv", "json")
 _MAX_CELL_WIDTH = 60
 

@@ -20,7 +20,7 @@ import sys
 
 from otel_feedback_collector.catalog import CatalogDatabase, CatalogLocked
 from otel_feedback_collector.catalog.users import UserExists, add_user, list_users
-from otel_feedback_collector.cli import DATA_ENV, DEFAULT_DATA_DIR
+from otel_feedback_core.layout import DATA_DIR_ENV, DEFAULT_DATA_DIR
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,8 +33,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                      "(12+ characters, at least two kinds: letters, digits, others)")
     listing = actions.add_parser("list", help="list the users")
     for parser in (add, listing):
-        parser.add_argument("--data", default=os.environ.get(DATA_ENV, DEFAULT_DATA_DIR),
-                            help=f"data directory (default: ${DATA_ENV} or {DEFAULT_DATA_DIR})")
+        parser.add_argument("--data", default=os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR),
+                            help=f"data directory (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR})")
     add.set_defaults(func=_add)
     listing.set_defaults(func=_list)
 

@@ -7,9 +7,9 @@ them), then decorate functions with ``@trace``.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from otel_feedback._version import __version__
 
-from otel_feedback._assessments import (
+from otel_feedback_core.assessments import (
     Assessment,
     AssessmentSource,
     AssessmentSourceType,

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from otel_feedback._config import settings
+from otel_feedback_core.retry_after import parse_retry_after
 
 API_PREFIX = "/api/v1"
 DEFAULT_TIMEOUT = 30.0
@@ -144,13 +145,8 @@ def _error_from_response(error: urllib.error.HTTPError, method: str, url: str) -
             status=status, code=code,
         )
     if status in (429, 503):
-        retry_after = _retry_after(error.headers.get("Retry-After") if error.headers else None)
+        retry_after = parse_retry_after(error.headers.get("Retry-After") if error.headers else None)
         return CollectorBusy(message, status=status, code=code, retry_after=retry_after)
     return CollectorError(f"{method} {url} failed with HTTP {status}: {message}", status=status, code=code)
 
 
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None

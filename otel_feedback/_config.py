@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from opentelemetry import trace as trace_api
 
 from otel_feedback import _serialize
-from otel_feedback._attributes import EXPERIMENT
+from otel_feedback_core.wire import EXPERIMENT
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def get_tracer() -> trace_api.Tracer:
     tracer = _tracer
     if tracer is not None:
         return tracer
-    from otel_feedback import __version__
+    from otel_feedback._version import __version__
 
     provider = settings.tracer_provider or trace_api.get_tracer_provider()
     tracer = provider.get_tracer(_TRACER_NAME, __version__)
@@ -220,7 +220,13 @@ def _install_provider(
         attributes[EXPERIMENT] = experiment
     exporter: SpanExporter
     if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+        try:
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+        except ImportError as exc:
+            raise ImportError(
+                f"protocol 'grpc' needs the OTLP/gRPC exporter, which is not installed ({exc}): "
+                'pip install "otel-feedback[grpc]", or use the default protocol http/protobuf'
+            ) from None
 
         exporter = GrpcExporter(endpoint=endpoint, headers=headers, insecure=_is_plaintext(endpoint))
     else:

@@ -22,11 +22,15 @@ from opentelemetry import trace as trace_api
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from otel_feedback import _client
-from otel_feedback._assessments import (
+from otel_feedback_core import wire
+from otel_feedback_core.assessments import (
     Assessment,
     AssessmentSource,
     Expectation,
     Feedback,
+    assessment_from_json,
+    score_label,
+    source_to_json,
     validate_assessment_id,
     validate_feedback_value,
     validate_metadata,
@@ -37,10 +41,6 @@ from otel_feedback._span_types import SpanType, span_type_attributes
 
 logger = logging.getLogger(__name__)
 
-EVALUATION_EVENT = "gen_ai.evaluation.result"
-_PREFIX = "otel_feedback.assessment."
-# Marks the carrier span, so a UI can fold it into its target instead of drawing it as a step.
-CARRIER_ATTRIBUTE = _PREFIX + "carrier"
 
 
 class FeedbackNotDelivered(RuntimeError):
@@ -51,31 +51,31 @@ def event_attributes(assessment: Assessment) -> dict[str, Any]:
     """The ``gen_ai.evaluation.result`` event attributes that carry ``assessment``."""
     value = assessment.value
     attributes: dict[str, Any] = {
-        "gen_ai.evaluation.name": assessment.name,
-        _PREFIX + "id": assessment.assessment_id,
-        _PREFIX + "type": assessment.type,
-        _PREFIX + "action": assessment.action,
-        _PREFIX + "value": json.dumps(value, ensure_ascii=False),
-        _PREFIX + "source.type": assessment.source.source_type.value,  # type: ignore[union-attr]
-        _PREFIX + "source.id": assessment.source.source_id,
+        wire.EVALUATION_NAME: assessment.name,
+        wire.ASSESSMENT_ID: assessment.assessment_id,
+        wire.ASSESSMENT_TYPE: assessment.type,
+        wire.ASSESSMENT_ACTION: assessment.action,
+        wire.ASSESSMENT_VALUE: json.dumps(value, ensure_ascii=False),
+        wire.ASSESSMENT_SOURCE_TYPE: assessment.source.source_type.value,  # type: ignore[union-attr]
+        wire.ASSESSMENT_SOURCE_ID: assessment.source.source_id,
     }
     if isinstance(value, bool):
-        attributes["gen_ai.evaluation.score.value"] = 1 if value else 0
-        attributes["gen_ai.evaluation.score.label"] = "true" if value else "false"
+        attributes[wire.EVALUATION_SCORE_VALUE] = 1 if value else 0
     elif isinstance(value, (int, float)):
-        attributes["gen_ai.evaluation.score.value"] = value
-    elif isinstance(value, str):
-        attributes["gen_ai.evaluation.score.label"] = value
+        attributes[wire.EVALUATION_SCORE_VALUE] = value
+    label = score_label(value)
+    if label is not None:
+        attributes[wire.EVALUATION_SCORE_LABEL] = label
     if assessment.rationale is not None:
-        attributes["gen_ai.evaluation.explanation"] = assessment.rationale
+        attributes[wire.EVALUATION_EXPLANATION] = assessment.rationale
     if assessment.span_id is not None:
-        attributes[_PREFIX + "target.span_id"] = assessment.span_id
+        attributes[wire.ASSESSMENT_TARGET_SPAN_ID] = assessment.span_id
     if assessment.overrides is not None:
-        attributes[_PREFIX + "overrides"] = assessment.overrides
+        attributes[wire.ASSESSMENT_OVERRIDES] = assessment.overrides
     if assessment.metadata:
-        attributes[_PREFIX + "metadata"] = json.dumps(assessment.metadata, ensure_ascii=False)
+        attributes[wire.ASSESSMENT_METADATA] = json.dumps(assessment.metadata, ensure_ascii=False)
     if assessment.error is not None:
-        attributes[_PREFIX + "error"] = assessment.error
+        attributes[wire.ASSESSMENT_ERROR] = assessment.error
     return attributes
 
 
@@ -100,7 +100,7 @@ def emit_assessment(assessment: Assessment) -> Assessment:
         trace_flags=TraceFlags(TraceFlags.SAMPLED),
     )
     context = trace_api.set_span_in_context(NonRecordingSpan(parent))
-    attributes = {**span_type_attributes(SpanType.EVALUATOR), CARRIER_ATTRIBUTE: True}
+    attributes = {**span_type_attributes(SpanType.EVALUATOR), wire.ASSESSMENT_CARRIER: True}
     span = get_tracer().start_span(f"{assessment.type} {assessment.name}", context=context, attributes=attributes)
     if not span.is_recording():
         span.end()
@@ -108,7 +108,7 @@ def emit_assessment(assessment: Assessment) -> Assessment:
             "no TracerProvider records spans in this process: call otel_feedback.configure(endpoint) "
             "before logging feedback"
         )
-    span.add_event(EVALUATION_EVENT, event_attributes(assessment))
+    span.add_event(wire.EVALUATION_EVENT, event_attributes(assessment))
     span.end()
     return assessment
 
@@ -192,7 +192,7 @@ def override_feedback(
             raise ValueError(f"rationale must be a string; got {type(rationale).__name__}")
         body["rationale"] = rationale
     if source is not None:
-        body["source"] = _source_json(source)
+        body["source"] = source_to_json(source)
     checked_metadata = validate_metadata(metadata)
     if checked_metadata is not None:
         body["metadata"] = checked_metadata
@@ -209,36 +209,3 @@ def delete_assessment(*, trace_id: str, assessment_id: str) -> None:
     _client.request_json("DELETE", f"/traces/{trace_id}/assessments/{_client.quote_segment(assessment_id)}")
 
 
-def assessment_from_json(data: Mapping[str, Any]) -> Assessment:
-    """An ``Assessment`` from the REST API's JSON object."""
-    source = data.get("source") or {}
-    created = data.get("create_time")
-    return Assessment(
-        name=data["name"],
-        value=data.get("value"),
-        type=data.get("type") or "feedback",
-        trace_id=data.get("trace_id"),
-        span_id=data.get("span_id"),
-        rationale=data.get("rationale"),
-        source=AssessmentSource(
-            source_type=source.get("source_type") or "HUMAN", source_id=source.get("source_id") or "anonymous"
-        ),
-        metadata=data.get("metadata") or None,
-        error=data.get("error"),
-        assessment_id=data["assessment_id"],
-        overrides=data.get("overrides"),
-        action=data.get("action") or "create",
-        create_time=_parse_time(created) if created else dt.datetime.now(dt.timezone.utc),
-    )
-
-
-def _source_json(source: AssessmentSource) -> dict[str, str]:
-    if not isinstance(source, AssessmentSource):
-        raise ValueError(f"source must be an AssessmentSource; got {type(source).__name__}")
-    return {"source_type": str(source.source_type), "source_id": source.source_id}
-
-
-def _parse_time(text: str) -> dt.datetime:
-    cleaned = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
-    parsed = dt.datetime.fromisoformat(cleaned)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)

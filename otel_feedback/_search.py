@@ -2,10 +2,12 @@
 
 Two ways to read, one result shape:
 
-* **files** — with ``data_dir=`` (or ``OTEL_FEEDBACK_DATA`` when no collector endpoint is
-  configured) the Parquet files are read directly with DuckDB; no collector needs to run;
 * **collector** — after ``configure(endpoint)``, the collector's REST API answers
-  (``POST /api/v1/traces/search``).
+  (``POST /api/v1/traces/search``); this needs nothing beyond the SDK for ``return_type="list"``;
+* **files** — with ``data_dir=`` (or ``OTEL_FEEDBACK_DATA`` when no collector endpoint is
+  configured) the Parquet files are read directly with DuckDB; no collector needs to run, but its
+  package must be installed (the ``collector`` extra): the reader is the collector's, found by
+  entry point (``otel_feedback._extras``), so the SDK never imports it.
 
 The table has one row per trace: the ``traces`` view columns, ``request`` / ``response`` (the
 root span's input and output, JSON-decoded where possible) and one ``assessments.<name>``
@@ -21,10 +23,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from otel_feedback import _client
+from otel_feedback import _client, _extras
 from otel_feedback._config import settings
+from otel_feedback.tables import trace_records, traces_table, typed_array
+from otel_feedback_core.layout import DATA_DIR_ENV
 
-DATA_DIR_ENV = "OTEL_FEEDBACK_DATA"
 ReturnType = Literal["pyarrow", "pandas", "list"]
 _RETURN_TYPES = ("pyarrow", "pandas", "list")
 _PAGE_SIZE = 1000
@@ -54,8 +57,8 @@ def search_traces(
       order, with a ``labels`` column (each reviewer's answers: name, value — text, or JSON text for
       other values —, source_id, comment);
       asks the configured collector.
-    - ``return_type``: ``"pyarrow"`` (a ``pyarrow.Table``), ``"pandas"`` (needs pandas) or
-      ``"list"`` (a list of dicts).
+    - ``return_type``: ``"pyarrow"`` (a ``pyarrow.Table``; needs pyarrow), ``"pandas"`` (needs
+      pandas and pyarrow) or ``"list"`` (a list of dicts; needs nothing more).
 
     Bad filters raise ``ValueError``; an unreachable collector raises ``CollectorUnavailable``.
     """
@@ -66,27 +69,23 @@ def search_traces(
     if labeling_session is not None:
         if filter is not None or sql is not None or experiment is not None or data_dir is not None:
             raise ValueError("labeling_session= is not combined with filter, sql, experiment or data_dir; pass it alone")
-        return _convert(_labeling_session_table(labeling_session, max_results=max_results), return_type)
+        rows, labels = _session_traces(labeling_session)
+        return _with_labels(rows[:max_results], labels, return_type)
     directory = _data_dir(data_dir, needs_files=sql is not None)
     if sql is not None:
         if filter is not None or order_by is not None or experiment is not None:
             raise ValueError("sql= replaces filter/order_by/experiment: pass either sql or those, not both")
-        from otel_feedback_collector.query import connect_for_user_sql, run_readonly_select
-
-        # The query runs where it can read the views' files and nothing else (sandbox.py).
-        connection = connect_for_user_sql(directory)  # type: ignore[arg-type]
-        try:
-            table = run_readonly_select(connection, sql)
-        finally:
-            connection.close()
-        return _convert(table, return_type)
+        # The query runs where it can read the views' files and nothing else.
+        table = _extras.data_files("search_traces(sql=...)").run_select(directory, sql)
+        return table.to_pylist() if return_type == "list" else _convert(table, return_type)
     options = {"filter": filter, "order_by": order_by, "experiment": experiment}
     if directory is not None:
-        rows = _local_rows(directory, max_results=max_results, **options)
+        reader = _extras.data_files("search_traces(data_dir=...)")
+        rows = reader.find_trace_rows(directory, max_results=max_results, **options)
     else:
         rows = _remote_rows(max_results=max_results, **options)
-    from otel_feedback_collector.query import traces_table
-
+    if return_type == "list":
+        return trace_records(rows)
     return _convert(traces_table(rows), return_type)
 
 
@@ -108,32 +107,6 @@ def _data_dir(data_dir: str | os.PathLike[str] | None, *, needs_files: bool) -> 
     )
 
 
-def _connect(directory: Path | None) -> Any:
-    from otel_feedback_collector.storage import connect
-
-    return connect(directory)  # type: ignore[arg-type]
-
-
-def _local_rows(directory: Path, *, max_results: int, **options: Any) -> list[dict[str, Any]]:
-    from otel_feedback_collector.query import find_traces
-
-    connection = _connect(directory)
-    try:
-        rows: list[dict[str, Any]] = []
-        token: str | None = None
-        while len(rows) < max_results:
-            page = find_traces(
-                connection, max_results=min(_PAGE_SIZE, max_results - len(rows)), page_token=token, **options
-            )
-            rows.extend(page.rows)
-            token = page.next_page_token
-            if token is None:
-                break
-        return rows
-    finally:
-        connection.close()
-
-
 def _remote_rows(*, max_results: int, **options: Any) -> list[dict[str, Any]]:
     if options.get("order_by") is not None and not isinstance(options["order_by"], str):
         options["order_by"] = ", ".join(options["order_by"])
@@ -153,14 +126,15 @@ def _remote_rows(*, max_results: int, **options: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _labeling_session_table(session: Any, *, max_results: int) -> Any:
-    """The session's traces (via the collector) with their labels as a ``labels`` column."""
-    from otel_feedback_collector.query import traces_table
-    from otel_feedback_collector.query.tables import typed_array
-    from otel_feedback.labeling import session_traces
+def _session_traces(session: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``(trace rows, labels)`` of a labeling session (a ``LabelingSession`` or its id), from the collector."""
+    session_id = getattr(session, "id", session)
+    answer = _client.request_json("GET", f"/labeling-sessions/{_client.quote_segment(session_id)}/traces")
+    return list(answer["traces"]), list(answer["labels"])
 
-    rows, labels = session_traces(session)
-    rows = rows[:max_results]
+
+def _with_labels(rows: list[dict[str, Any]], labels: list[dict[str, Any]], return_type: str) -> Any:
+    """The session's traces with their labels as a ``labels`` column (each reviewer's answers)."""
     by_trace: dict[str, list[dict[str, Any]]] = {}
     for label in labels:
         value = label["value"]
@@ -168,15 +142,16 @@ def _labeling_session_table(session: Any, *, max_results: int) -> Any:
         entry = {"name": label["name"], "value": value if isinstance(value, str) else json.dumps(value),
                  "source_id": label["source_id"], "comment": label["comment"]}
         by_trace.setdefault(label["trace_id"], []).append(entry)
+    session_labels = [by_trace.get(row["trace_id"], []) for row in rows]
+    if return_type == "list":
+        return [{**record, "labels": row_labels} for record, row_labels in zip(trace_records(rows), session_labels)]
     table = traces_table(rows)
-    return table.append_column("labels", typed_array([by_trace.get(row["trace_id"], []) for row in rows]))
+    return _convert(table.append_column("labels", typed_array(session_labels)), return_type)
 
 
 def _convert(table: Any, return_type: str) -> Any:
     if return_type == "pyarrow":
         return table
-    if return_type == "list":
-        return table.to_pylist()
     try:
         import pandas  # noqa: F401
     except ImportError:

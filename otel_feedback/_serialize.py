@@ -21,7 +21,7 @@ from enum import Enum
 from pathlib import PurePath
 from typing import Any
 
-from otel_feedback._attributes import MIME_JSON, MIME_TEXT
+from otel_feedback_core.wire import MIME_JSON, MIME_TEXT
 
 logger = logging.getLogger(__name__)
 

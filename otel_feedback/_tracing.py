@@ -26,7 +26,7 @@ from opentelemetry import trace as trace_api
 from opentelemetry.trace import Status, StatusCode
 
 from otel_feedback import _serialize
-from otel_feedback._attributes import (
+from otel_feedback_core.wire import (
     EXPERIMENT,
     GENERATOR_CLOSED_EARLY,
     INPUT_MIME_TYPE,

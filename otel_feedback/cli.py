@@ -1,23 +1,22 @@
 """The ``otel-feedback`` command line.
 
-Each subsystem contributes its own subcommands through a ``register(subparsers)`` function,
-so this module stays a thin dispatcher: the collector adds ``serve`` and ``sql``
-(``otel_feedback_collector.cli``), later issues add ``demo``, ``users`` and so on.
+This module stays a thin dispatcher: every subcommand beyond ``version`` is an entry point in
+the ``otel_feedback.commands`` group (``pyproject.toml``) whose object is a
+``register(subparsers)`` function. The collector's commands (``serve``, ``sql``, ``users``,
+``demo``) and ``evaluate`` need the ``collector`` extra; loading them by entry point keeps the SDK
+free of imports into the collector, and in an SDK-only install each of them exits with one
+sentence saying what to install.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
+from importlib.metadata import EntryPoint, entry_points
 
-from otel_feedback import __version__
-
-# Modules that provide ``register(subparsers: argparse._SubParsersAction) -> None``.
-# Each registered subparser sets ``func`` (a callable taking the parsed namespace and
-# returning an exit code) with ``parser.set_defaults(func=...)``.
-_COMMAND_MODULES: tuple[str, ...] = ("otel_feedback_collector.cli", "otel_feedback_collector.users_cli", "otel_feedback_collector.demo.cli", "otel_feedback.evaluation.cli")
+from otel_feedback._version import __version__
+from otel_feedback._extras import COMMANDS_GROUP, MissingExtra, load
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,15 +29,31 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     version = subparsers.add_parser("version", help="print the version and exit")
     version.set_defaults(func=_print_version)
-    for module_name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        module.register(subparsers)
+    for entry_point in sorted(entry_points(group=COMMANDS_GROUP), key=lambda entry: entry.name):
+        _register(subparsers, entry_point)
     return parser
+
+
+def _register(subparsers: argparse._SubParsersAction, entry_point: EntryPoint) -> None:  # type: ignore[type-arg]
+    try:
+        register = load(entry_point, feature=f"otel-feedback {entry_point.name}")
+    except MissingExtra as missing:
+        _register_unavailable(subparsers, entry_point.name, str(missing))
+        return
+    register(subparsers)
+
+
+def _register_unavailable(subparsers: argparse._SubParsersAction, name: str, message: str) -> None:  # type: ignore[type-arg]
+    """A stand-in subcommand that takes any arguments and says which extra to install."""
+    # No option prefix, so every argument (``--port 0`` too) is taken as it is and refused once.
+    parser = subparsers.add_parser(name, help="(needs the collector extra)", add_help=False, prefix_chars="\0")
+    parser.add_argument("arguments", nargs="*")
+    parser.set_defaults(func=lambda _args: _refuse(message))
+
+
+def _refuse(message: str) -> int:
+    print(message, file=sys.stderr)
+    return 1
 
 
 def _print_version(_args: argparse.Namespace) -> int:

@@ -164,13 +164,6 @@ def delete_labeling_session(session: LabelingSession | str) -> None:
     _client.request_json("DELETE", f"/labeling-sessions/{_client.quote_segment(session_id)}")
 
 
-def session_traces(session: LabelingSession | str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """``(trace rows, labels)`` of a session, as ``search_traces(labeling_session=...)`` uses them."""
-    session_id = session.id if isinstance(session, LabelingSession) else session
-    answer = _client.request_json("GET", f"/labeling-sessions/{_client.quote_segment(session_id)}/traces")
-    return list(answer["traces"]), list(answer["labels"])
-
-
 __all__ = [
     "COMPLETED",
     "IN_PROGRESS",

@@ -1,7 +1,7 @@
 """Request bodies of the assessment endpoints → validated :class:`AssessmentRecord` rows.
 
 One set of rules for every path: names, values, sources, ids and metadata are checked by the
-SDK's own validators (``otel_feedback._assessments``), so the REST API accepts exactly what
+SDK's own validators (``otel_feedback_core.assessments``), so the REST API accepts exactly what
 ``log_feedback`` / ``log_expectation`` accept. A failing value raises :class:`ApiError` 422 with
 the validator's sentence; unknown fields are refused too (a typo must not silently drop data).
 """
@@ -14,7 +14,8 @@ from typing import Any
 
 from otel_feedback_collector.api.errors import ApiError
 from otel_feedback_collector.storage import AssessmentRecord
-from otel_feedback._assessments import (
+from otel_feedback_core.assessments import (
+    ANONYMOUS_SOURCE,
     EXPECTATION,
     FEEDBACK,
     Assessment,
@@ -27,7 +28,7 @@ from otel_feedback._assessments import (
     validate_metadata,
 )
 
-DEFAULT_SOURCE = AssessmentSource(source_type="HUMAN", source_id="anonymous")
+DEFAULT_SOURCE = ANONYMOUS_SOURCE
 
 CREATE_FIELDS = (
     "name", "type", "value", "rationale", "source", "span_id", "metadata", "error", "assessment_id",

@@ -12,14 +12,16 @@ from typing import Any
 
 from otel_feedback_collector.api.encoding import rfc3339_from_unix_nano
 from otel_feedback_collector.storage import AssessmentRecord
-from otel_feedback_collector.storage.json_text import decode_json_text
+from otel_feedback_core.assessments import CREATE, DELETE, OVERRIDE
+from otel_feedback_core.json_text import decode_json_text
 
-_WRITE_ACTIONS = ("create", "override")
-_REPLACING_ACTIONS = ("override", "delete")
+_WRITE_ACTIONS = (CREATE, OVERRIDE)
+_REPLACING_ACTIONS = (OVERRIDE, DELETE)
 
 
 def assessment_to_json(record: AssessmentRecord) -> dict[str, Any]:
     """The contract's Assessment object for one log row."""
+    # The keys are otel_feedback_core.assessments.ASSESSMENT_JSON_FIELDS, which the SDK reads.
     return {
         "assessment_id": record.assessment_id,
         "trace_id": record.trace_id,

@@ -16,9 +16,19 @@ from typing import Any
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 
-from otel_feedback_collector.query.tables import rfc3339
-
 JSON_MEDIA_TYPE = "application/json; charset=utf-8"
+
+
+def rfc3339(moment: dt.datetime) -> str:
+    """``2026-11-26T15:00:00.123456Z`` for an aware or UTC-naive datetime."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment.isoformat(timespec="microseconds") + "Z"
+
+
+def summary_to_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A trace row as the REST API's TraceSummary: times as RFC 3339 UTC strings, the rest as is."""
+    return {key: rfc3339(value) if isinstance(value, dt.datetime) else value for key, value in row.items()}
 
 
 def rfc3339_from_unix_nano(unix_nano: int) -> str:

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from otel_feedback_collector.api.errors import ApiError
 from otel_feedback_collector.otlp.body import check_content_length, read_bounded
 from otel_feedback_collector.otlp.errors import PayloadTooLarge
-from otel_feedback_collector.storage.json_text import parse_json_text
+from otel_feedback_core.json_text import parse_json_text
 
 MAX_API_BODY_BYTES = 1024 * 1024
 

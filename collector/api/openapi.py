@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from otel_feedback_core.layout import TRACE_COLUMNS
+
 _JSON = "application/json"
 
 
@@ -68,6 +70,18 @@ _NULLABLE_STRING = {"type": ["string", "null"]}
 _TIME = {"type": ["string", "null"], "format": "date-time", "description": "RFC 3339, UTC."}
 _ANY_JSON: dict[str, Any] = {"description": "Any JSON value."}
 
+# The traces view's columns (otel_feedback_core.layout), with the API's stricter types where known.
+_TRACE_COLUMN_PROPERTIES = {
+    name: {
+        "string": _NULLABLE_STRING, "timestamp": _TIME, "double": {"type": ["number", "null"]},
+        "int64": {"type": ["integer", "null"]},
+    }[kind]
+    for name, kind in TRACE_COLUMNS.items()
+} | {
+    "trace_id": {"type": "string"},
+    "status": {"type": "string", "enum": ["OK", "ERROR", "UNSET"]},
+    "span_count": {"type": "integer"},
+}
 _SEARCH_PROPERTIES = {
     "experiment": {"type": "string", "description": "Only traces of this experiment."},
     "filter": {
@@ -188,24 +202,9 @@ _SCHEMAS: dict[str, Any] = {
         "description": "The columns of the traces view, the root span's request/response, and "
         "the current value of each assessment name.",
         "properties": {
-            "trace_id": {"type": "string"},
-            "name": _NULLABLE_STRING,
-            "request_preview": _NULLABLE_STRING,
-            "response_preview": _NULLABLE_STRING,
+            **_TRACE_COLUMN_PROPERTIES,
             "request": _ANY_JSON,
             "response": _ANY_JSON,
-            "start_time": _TIME,
-            "end_time": _TIME,
-            "duration_ms": {"type": ["number", "null"]},
-            "status": {"type": "string", "enum": ["OK", "ERROR", "UNSET"]},
-            "span_count": {"type": "integer"},
-            "input_tokens": {"type": ["integer", "null"]},
-            "output_tokens": {"type": ["integer", "null"]},
-            "total_tokens": {"type": ["integer", "null"]},
-            "session_id": _NULLABLE_STRING,
-            "user_id": _NULLABLE_STRING,
-            "experiment": _NULLABLE_STRING,
-            "service_name": _NULLABLE_STRING,
             "assessments": {"type": "object", "additionalProperties": _ANY_JSON},
         },
     },

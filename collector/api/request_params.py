@@ -7,9 +7,9 @@ from typing import Any
 
 from starlette.requests import Request
 
-from otel_feedback._assessments import validate_assessment_id
+from otel_feedback_core.assessments import validate_assessment_id
 from otel_feedback_collector.api.errors import ApiError
-from otel_feedback._assessments import validate_trace_id
+from otel_feedback_core.assessments import validate_trace_id
 
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no", "")

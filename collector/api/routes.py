@@ -24,7 +24,7 @@ from otel_feedback_collector.api.store_access import ApiStore
 from otel_feedback_collector.api.trace_routes import trace_routes
 
 if TYPE_CHECKING:
-    from otel_feedback_collector.app import AppContext
+    from otel_feedback_collector.app_context import AppContext
 
 API_V1_PATH = "/api/v1"
 

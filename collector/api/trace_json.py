@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from otel_feedback_collector.api.encoding import json_ready
-from otel_feedback_collector.storage.json_text import decode_json_text
+from otel_feedback_core.json_text import decode_json_text
 
 _JSON_OBJECT_COLUMNS = ("attributes", "resource_attributes")
 _JSON_LIST_COLUMNS = ("events", "links")

@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from otel_feedback_collector.demo.runner import DEFAULT_DATA_DIR, DEMO_STAGES, DemoRefused, run_demo
+from otel_feedback_core.layout import DEFAULT_DATA_DIR
+from otel_feedback_collector.demo.runner import DEMO_STAGES, DemoRefused, run_demo
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -22,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             "step and keeps serving until Ctrl-C."
         ),
     )
-    parser.add_argument("--data", default=DEFAULT_DATA_DIR, help=f"data directory (default ./{DEFAULT_DATA_DIR})")
+    parser.add_argument("--data", default=DEFAULT_DATA_DIR, help=f"data directory (default {DEFAULT_DATA_DIR})")
     parser.add_argument("--no-serve", action="store_true", help="exit at the end instead of serving")
     parser.add_argument(
         "--until", choices=DEMO_STAGES, default="all",

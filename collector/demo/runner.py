@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from otel_feedback.labeling import LabelingSession
     from opentelemetry.sdk.trace import TracerProvider
 
-DEFAULT_DATA_DIR = "otel-feedback-data"
 DEFAULT_MODEL = "gpt-4o-mini"
 END_USER = "enduser_123"
 THUMBS_DOWN_RATIONALE = "Missing details about how feedback is stored and evaluated"

@@ -17,7 +17,7 @@ from otel_feedback_collector.labeling.context import LabelingContext
 from otel_feedback_collector.labeling.review_routes import review_routes
 
 if TYPE_CHECKING:
-    from otel_feedback_collector.app import AppContext
+    from otel_feedback_collector.app_context import AppContext
 
 __all__ = ["LabelingContext", "labeling_routes"]
 

@@ -42,8 +42,9 @@ from otel_feedback_collector.catalog.sessions import (
 )
 from otel_feedback_collector.labeling.context import LabelingContext
 from otel_feedback_collector.labeling.summary import agreement, item_to_json, progress, session_to_json
-from otel_feedback_collector.query import summary_to_json, trace_rows
-from otel_feedback._assessments import validate_trace_id
+from otel_feedback_collector.api.encoding import summary_to_json
+from otel_feedback_collector.query import trace_rows
+from otel_feedback_core.assessments import validate_trace_id
 from otel_feedback.label_schemas import LabelSchema
 
 _T = TypeVar("_T")

@@ -10,7 +10,7 @@ from typing import Any
 from otel_feedback_collector.api.assessment_json import current_assessments
 from otel_feedback_collector.api.store_access import ApiStore
 from otel_feedback_collector.labeling.submission import SESSION_ID_KEY
-from otel_feedback_collector.storage.json_text import decode_json_text
+from otel_feedback_core.json_text import decode_json_text
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import hmac
 
 from starlette.requests import Request
 
-from otel_feedback_collector.ui.cross_site import own_origin
+from otel_feedback_collector.ui.cross_site import from_allowed_site
 
 COOKIE_NAME = "otel_feedback_reviewer"
 COOKIE_LIFETIME_SECONDS = 12 * 3600
@@ -62,10 +62,7 @@ def same_origin_post(request: Request) -> bool:
     """True unless the browser says this POST comes from another site (``Origin`` /
     ``Sec-Fetch-Site``)."""
     headers = {name.lower(): value for name, value in request.headers.items()}
-    origin = headers.get("origin")
-    if origin is not None:
-        return origin.strip().lower().rstrip("/") == own_origin(request.scope, headers)
-    return headers.get("sec-fetch-site", "").strip().lower() != "cross-site"
+    return from_allowed_site(request.scope, headers)
 
 
 def form_post_allowed(request: Request, secret: bytes, presented_token: str | None) -> bool:

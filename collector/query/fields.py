@@ -26,6 +26,7 @@ from enum import Enum
 from typing import Any
 
 from otel_feedback_collector.query.errors import FilterError
+from otel_feedback_core import layout
 from otel_feedback_collector.query.filter_parser import Clause, Literal
 
 
@@ -37,24 +38,8 @@ class ValueKind(str, Enum):
     TIME = "timestamp"
 
 
-TRACE_COLUMNS: dict[str, ValueKind] = {
-    "trace_id": ValueKind.TEXT,
-    "name": ValueKind.TEXT,
-    "request_preview": ValueKind.TEXT,
-    "response_preview": ValueKind.TEXT,
-    "start_time": ValueKind.TIME,
-    "end_time": ValueKind.TIME,
-    "duration_ms": ValueKind.NUMBER,
-    "status": ValueKind.TEXT,
-    "span_count": ValueKind.NUMBER,
-    "input_tokens": ValueKind.NUMBER,
-    "output_tokens": ValueKind.NUMBER,
-    "total_tokens": ValueKind.NUMBER,
-    "session_id": ValueKind.TEXT,
-    "user_id": ValueKind.TEXT,
-    "experiment": ValueKind.TEXT,
-    "service_name": ValueKind.TEXT,
-}
+_KINDS = {"string": ValueKind.TEXT, "timestamp": ValueKind.TIME, "double": ValueKind.NUMBER, "int64": ValueKind.NUMBER}
+TRACE_COLUMNS: dict[str, ValueKind] = {name: _KINDS[kind] for name, kind in layout.TRACE_COLUMNS.items()}
 TRACE_COLUMN_ALIASES = {"request": "request_preview", "response": "response_preview"}
 
 SPAN_COLUMNS: dict[str, ValueKind] = {

@@ -19,8 +19,8 @@ from otel_feedback_collector.query.errors import FilterError
 from otel_feedback_collector.query.fields import CURRENT_ASSESSMENTS_CTE, Condition, clause_condition, parse_order_by
 from otel_feedback_collector.query.filter_parser import parse_filter
 from otel_feedback_collector.query.page_tokens import decode_page_token, encode_page_token, search_fingerprint
-from otel_feedback_collector.query.tables import traces_table
-from otel_feedback_collector.storage.json_text import decode_json_text
+from otel_feedback.tables import traces_table
+from otel_feedback_core.json_text import decode_json_text
 
 MAX_RESULTS_LIMIT = 1000
 DEFAULT_MAX_RESULTS = 100
@@ -30,7 +30,7 @@ _ROOT_FIRST = "(parent_span_id IS NOT NULL, start_time_unix_nano)"
 
 @dataclass(frozen=True)
 class TracePage:
-    """One page of a search: rows (see collector/query/tables.py) and the next page's token."""
+    """One page of a search: rows (see otel_feedback/tables.py) and the next page's token."""
 
     rows: list[dict[str, Any]]
     next_page_token: str | None

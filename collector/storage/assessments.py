@@ -17,16 +17,21 @@ from typing import Any
 
 import pyarrow as pa
 
-from otel_feedback_collector.storage.json_text import parse_json_text
+from otel_feedback_core import wire
+from otel_feedback_core.assessments import (
+    ASSESSMENT_ACTIONS,
+    ASSESSMENT_TYPES,
+    CREATE,
+    FEEDBACK,
+    OVERRIDE,
+    score_label,
+)
+from otel_feedback_core.json_text import parse_json_text
 from otel_feedback_collector.storage.otlp_values import to_json
 from otel_feedback_collector.storage.schema import ASSESSMENT_SCHEMA
 from otel_feedback_collector.storage.value_bounds import clamped_time_ns, finite_float
 
-EVALUATION_EVENT_NAME = "gen_ai.evaluation.result"
-ASSESSMENT_TYPES = ("feedback", "expectation")
-ASSESSMENT_ACTIONS = ("create", "override", "delete")
-
-_PREFIX = "otel_feedback.assessment."
+EVALUATION_EVENT_NAME = wire.EVALUATION_EVENT
 
 
 @dataclass(frozen=True)
@@ -43,8 +48,8 @@ class AssessmentRecord:
     value: Any = None
     assessment_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     span_id: str | None = None
-    type: str = "feedback"
-    action: str = "create"
+    type: str = FEEDBACK
+    action: str = CREATE
     rationale: str | None = None
     source_type: str | None = "HUMAN"
     source_id: str | None = None
@@ -62,7 +67,7 @@ class AssessmentRecord:
             raise ValueError(
                 f"Assessment action {self.action!r} is not known; use one of {ASSESSMENT_ACTIONS}."
             )
-        if self.action != "create" and not self.overrides:
+        if self.action != CREATE and not self.overrides:
             raise ValueError(
                 f"An assessment with action {self.action!r} must name the assessment it "
                 "replaces in `overrides`."
@@ -84,12 +89,12 @@ def assessment_from_attributes(
     ``otel_feedback.assessment.target.span_id`` wins over it.
     """
     get = attributes.get
-    name = get("gen_ai.evaluation.name")
+    name = get(wire.EVALUATION_NAME)
     if not name or not trace_id:
         return None
-    score_value = get("gen_ai.evaluation.score.value")
-    score_label = get("gen_ai.evaluation.score.label")
-    raw_value = get(_PREFIX + "value")
+    score_value = get(wire.EVALUATION_SCORE_VALUE)
+    score_label = get(wire.EVALUATION_SCORE_LABEL)
+    raw_value = get(wire.ASSESSMENT_VALUE)
     if isinstance(raw_value, str):
         try:
             value: Any = parse_json_text(raw_value)
@@ -101,19 +106,19 @@ def assessment_from_attributes(
         value = score_value
     else:
         value = score_label
-    overrides = _optional_text(get(_PREFIX + "overrides"))
-    action = _optional_text(get(_PREFIX + "action")) or ("override" if overrides else "create")
-    target_span = _optional_text(get(_PREFIX + "target.span_id")) or span_id
-    assessment_id = _optional_text(get(_PREFIX + "id")) or _derived_id(
+    overrides = _optional_text(get(wire.ASSESSMENT_OVERRIDES))
+    action = _optional_text(get(wire.ASSESSMENT_ACTION)) or (OVERRIDE if overrides else CREATE)
+    target_span = _optional_text(get(wire.ASSESSMENT_TARGET_SPAN_ID)) or span_id
+    assessment_id = _optional_text(get(wire.ASSESSMENT_ID)) or _derived_id(
         trace_id, target_span, str(name), time_unix_nano, value
     )
-    metadata = get(_PREFIX + "metadata")
+    metadata = get(wire.ASSESSMENT_METADATA)
     if isinstance(metadata, str):
         try:
             metadata = parse_json_text(metadata)
         except ValueError:
             metadata = {"value": metadata}
-    kind = (_optional_text(get(_PREFIX + "type")) or "feedback").lower()
+    kind = (_optional_text(get(wire.ASSESSMENT_TYPE)) or FEEDBACK).lower()
     try:
         return AssessmentRecord(
             trace_id=trace_id,
@@ -121,14 +126,14 @@ def assessment_from_attributes(
             value=value,
             assessment_id=assessment_id,
             span_id=target_span,
-            type=kind if kind in ASSESSMENT_TYPES else "feedback",
-            action=action if action in ASSESSMENT_ACTIONS else "create",
-            rationale=_optional_text(get("gen_ai.evaluation.explanation")),
-            source_type=_optional_text(get(_PREFIX + "source.type")),
-            source_id=_optional_text(get(_PREFIX + "source.id")),
+            type=kind if kind in ASSESSMENT_TYPES else FEEDBACK,
+            action=action if action in ASSESSMENT_ACTIONS else CREATE,
+            rationale=_optional_text(get(wire.EVALUATION_EXPLANATION)),
+            source_type=_optional_text(get(wire.ASSESSMENT_SOURCE_TYPE)),
+            source_id=_optional_text(get(wire.ASSESSMENT_SOURCE_ID)),
             overrides=overrides,
             metadata=metadata if isinstance(metadata, dict) else None,
-            error=_optional_text(get(_PREFIX + "error")),
+            error=_optional_text(get(wire.ASSESSMENT_ERROR)),
             created_time_unix_nano=clamped_time_ns(time_unix_nano) or time.time_ns(),
         )
     except ValueError:
@@ -148,11 +153,7 @@ def assessments_to_table(records: Sequence[AssessmentRecord]) -> pa.Table:
         columns["action"].append(record.action)
         columns["value"].append(None if value is None else to_json(value))
         columns["score_value"].append(finite_float(value))
-        columns["score_label"].append(
-            ("true" if value else "false")
-            if isinstance(value, bool)
-            else (value if isinstance(value, str) else None)
-        )
+        columns["score_label"].append(score_label(value))
         columns["rationale"].append(record.rationale)
         columns["source_type"].append(record.source_type)
         columns["source_id"].append(record.source_id)

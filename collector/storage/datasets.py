@@ -24,7 +24,7 @@ from otel_feedback_collector.storage.manifest import DataFile
 from otel_feedback_collector.storage.schema import ASSESSMENT_SCHEMA, SPAN_SCHEMA
 from otel_feedback_collector.storage.sorted_merge import merge_sorted_files
 from otel_feedback_collector.storage.trace_summaries import TRACE_SUMMARY_SCHEMA, SummaryCalculator
-from otel_feedback_collector.storage.wal import fsync_directory
+from otel_feedback_core.files import fsync_directory, publish_file
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def write_table_file(
             ordered, temporary, compression="zstd", row_group_size=row_group_size,
             write_statistics=True,
         )
-        _publish(temporary, final)
+        publish_file(temporary, final)
     except BaseException:
         temporary.unlink(missing_ok=True)  # a disk left full by a half-written file stays full
         raise
@@ -163,7 +163,7 @@ def merge_data_files(
             if count == 0:
                 temporary.unlink(missing_ok=True)
                 continue
-            _publish(temporary, final)
+            publish_file(temporary, final)
             merged.append(DataFile(path=relative_path, rows=count, level=level, run=run))
     except BaseException:
         # Nothing of a failed merge may stay behind: its outputs were never published.
@@ -287,7 +287,7 @@ def _merge_span_sources(
 
     def close_output(temporary: Path, rows: int) -> None:
         relative_path = names.pop(temporary)
-        _publish(temporary, data_dir / relative_path)
+        publish_file(temporary, data_dir / relative_path)
         merged.append(DataFile(path=relative_path, rows=rows, level=level, run=run))
 
     def summarize(rows: pa.Table) -> None:
@@ -315,7 +315,7 @@ def _merge_span_sources(
         if not summary_rows:
             summary_temporary.unlink(missing_ok=True)
             return merged, None
-        _publish(summary_temporary, data_dir / summary_path)
+        publish_file(summary_temporary, data_dir / summary_path)
     except BaseException:
         summary_writer.close()
         summary_temporary.unlink(missing_ok=True)
@@ -336,17 +336,6 @@ def _trace_id_bound(index: int, partitions: int) -> str:
 
 def _temporary_path(final: Path) -> Path:
     return final.with_name(f".{final.name}.tmp")
-
-
-def _publish(temporary: Path, final: Path) -> None:
-    """fsync a finished temporary file, rename it into place and make the rename durable."""
-    fd = os.open(temporary, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temporary, final)
-    fsync_directory(final.parent)
 
 
 def _sql_string(text: str) -> str:

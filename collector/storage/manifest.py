@@ -25,9 +25,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from otel_feedback_collector.storage.wal import fsync_directory
+from otel_feedback_core.files import fsync_directory
+from otel_feedback_core.layout import MANIFEST_NAME
 
-MANIFEST_NAME = "manifest.json"
+
 PREVIOUS_MANIFEST_NAME = "manifest.json.prev"
 DATASETS = ("spans", "assessments", "trace_summaries")
 _FORMAT_VERSION = 1

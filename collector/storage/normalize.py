@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from otel_feedback_collector.storage.json_text import parse_json_text
+from otel_feedback_core.json_text import parse_json_text
 from otel_feedback_collector.storage.otlp_values import to_json
 from otel_feedback_collector.storage.value_bounds import token_count, token_total
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import threading
 import traceback
 from pathlib import Path
 
-from otel_feedback_collector.storage.wal import WalRecord, encode_frame, fsync_directory
+from otel_feedback_collector.storage.wal import WalRecord, encode_frame
+from otel_feedback_core.files import write_bytes_atomically
 
 logger = logging.getLogger("otel_feedback_collector.storage")
 
@@ -51,13 +51,12 @@ class Quarantine:
             if not frame_path.exists():
                 self.directory.mkdir(parents=True, exist_ok=True)
                 reason = "".join(traceback.format_exception(error))
-                _write_durably(
+                write_bytes_atomically(
                     frame_path.with_suffix(".reason.txt"),
                     f"{record.kind.name} record of {len(record.payload)} bytes could not be "
                     f"stored: {type(error).__name__}: {error}\n\n{reason}".encode(),
                 )
-                _write_durably(frame_path, encode_frame(record.kind, record.payload))
-                fsync_directory(self.directory)
+                write_bytes_atomically(frame_path, encode_frame(record.kind, record.payload))
                 self._count += 1
         logger.error(
             "RECORD QUARANTINED: a %s write-ahead log record (%d bytes) could not be stored "
@@ -66,12 +65,3 @@ class Quarantine:
             record.kind.name, len(record.payload), type(error).__name__, error, frame_path,
         )
         return frame_path
-
-
-def _write_durably(path: Path, data: bytes) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)

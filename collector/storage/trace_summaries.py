@@ -31,7 +31,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-CARRIER_ATTRIBUTE = "otel_feedback.assessment.carrier"
+from otel_feedback_core import wire
+
+CARRIER_ATTRIBUTE = wire.ASSESSMENT_CARRIER
 
 TRACE_SUMMARY_SCHEMA = pa.schema(
     [

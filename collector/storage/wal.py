@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from otel_feedback_collector.storage.errors import StoreUnavailable
+from otel_feedback_core.files import fsync_directory
 
 logger = logging.getLogger("otel_feedback_collector.storage")
 
@@ -175,15 +176,6 @@ def list_segments(directory: Path) -> list[Path]:
         for path in directory.glob(f"{_SEGMENT_PREFIX}*{_SEGMENT_SUFFIX}")
         if path.is_file()
     )
-
-
-def fsync_directory(directory: Path) -> None:
-    """Make renames and new files in a directory durable."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class WriteAheadLog:

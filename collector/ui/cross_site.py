@@ -44,18 +44,25 @@ class CrossSiteRequestMiddleware:
         await self._app(scope, receive, send)
 
     def _allows(self, scope: Scope) -> bool:
-        headers = _headers(scope)
-        origin = headers.get("origin")
-        if origin is not None:
-            origin = origin.strip().lower().rstrip("/")
-            return origin != "null" and (origin == own_origin(scope, headers) or origin in self._allowed
-                                         or "*" in self._allowed)
-        return headers.get("sec-fetch-site", "").strip().lower() != "cross-site"
+        return from_allowed_site(scope, _headers(scope), self._allowed)
 
 
 def cross_site_middleware(allowed_origins: Sequence[str]) -> list[Middleware]:
     """The middleware list for :func:`otel_feedback_collector.app.build_app` (always one entry)."""
     return [Middleware(CrossSiteRequestMiddleware, allowed_origins=tuple(allowed_origins))]
+
+
+def from_allowed_site(scope: Scope, headers: dict[str, str], allowed_origins: frozenset[str] = frozenset()) -> bool:
+    """The rule above for one request (``headers`` with lowercase names): its ``Origin`` is ours
+    or an allowed one, or, without ``Origin``, its ``Sec-Fetch-Site`` is not ``cross-site``.
+    The review app's forms use it with no allowed origins (same origin only)."""
+    origin = headers.get("origin")
+    if origin is not None:
+        origin = origin.strip().lower().rstrip("/")
+        return origin != "null" and (
+            origin == own_origin(scope, headers) or origin in allowed_origins or "*" in allowed_origins
+        )
+    return headers.get("sec-fetch-site", "").strip().lower() != "cross-site"
 
 
 def own_origin(scope: Scope, headers: dict[str, str]) -> str:

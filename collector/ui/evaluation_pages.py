@@ -36,7 +36,7 @@ from starlette.routing import BaseRoute, Route
 from otel_feedback_collector.ui.rendering import render_page
 
 if TYPE_CHECKING:
-    from otel_feedback_collector.app import AppContext
+    from otel_feedback_collector.app_context import AppContext
 
 EVALUATIONS_DIR = "evaluations"
 RUN_FILE = "run.parquet"

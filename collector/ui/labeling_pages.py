@@ -33,7 +33,7 @@ from otel_feedback_collector.labeling.summary import REVIEW_PATH, ReviewerProgre
 from otel_feedback_collector.ui.rendering import render_page
 
 if TYPE_CHECKING:
-    from otel_feedback_collector.app import AppContext
+    from otel_feedback_collector.app_context import AppContext
 
 EXPORT_PATH = "/api/v1/labeling/export"
 INPUT_TYPES = ("categorical", "categorical_list", "numeric", "text", "text_list")

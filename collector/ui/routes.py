@@ -16,7 +16,6 @@ Writes go through the REST API (``/api/v1``). Each request opens its own DuckDB 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -43,6 +42,7 @@ from otel_feedback_collector.ui.queries import (
     traces_matching_text,
 )
 from otel_feedback_collector.ui.rendering import STATIC_DIR, STATIC_PATH, render_page
+from otel_feedback_core.ids import is_span_id, is_trace_id
 from otel_feedback_collector.ui.trace_table import (
     SORTABLE_COLUMNS,
     STATUSES,
@@ -53,10 +53,8 @@ from otel_feedback_collector.ui.trace_table import (
 )
 
 if TYPE_CHECKING:
-    from otel_feedback_collector.app import AppContext
+    from otel_feedback_collector.app_context import AppContext
 
-_TRACE_ID = re.compile(r"[0-9a-f]{32}")
-_SPAN_ID = re.compile(r"[0-9a-f]{16}")
 
 NO_TRACES_HINT = (
     "No traces yet: run `otel-feedback demo` to see the tutorial's traces, or point your app's "
@@ -90,11 +88,11 @@ def ui_routes(context: AppContext) -> Sequence[BaseRoute]:
     async def trace_page(request: Request) -> Response:
         trace_id = request.path_params["trace_id"].lower()
         summary = None
-        if _TRACE_ID.fullmatch(trace_id):
+        if is_trace_id(trace_id):
             summary = await run_in_threadpool(lambda: _trace_summary(store, trace_id))
         if summary is None:
             message = (
-                unknown_trace_message(trace_id) if _TRACE_ID.fullmatch(trace_id)
+                unknown_trace_message(trace_id) if is_trace_id(trace_id)
                 else "A trace id is 32 hexadecimal characters; copy it from the traces table."
             )
             return render_page("not_found.html", status_code=404, message=message)
@@ -102,7 +100,7 @@ def ui_routes(context: AppContext) -> Sequence[BaseRoute]:
 
     @api_endpoint
     async def spans_json(request: Request) -> Response:
-        trace_id = _checked_id(request.path_params["trace_id"], _TRACE_ID, "trace")
+        trace_id = _checked_id(request.path_params["trace_id"], is_trace_id, "trace")
         found = await run_in_threadpool(lambda: _found_after_flush(store, lambda c: compact_spans(c, trace_id)))
         if found is None:
             raise ApiError(404, unknown_trace_message(trace_id))
@@ -110,8 +108,8 @@ def ui_routes(context: AppContext) -> Sequence[BaseRoute]:
 
     @api_endpoint
     async def span_json(request: Request) -> Response:
-        trace_id = _checked_id(request.path_params["trace_id"], _TRACE_ID, "trace")
-        span_id = _checked_id(request.path_params["span_id"], _SPAN_ID, "span")
+        trace_id = _checked_id(request.path_params["trace_id"], is_trace_id, "trace")
+        span_id = _checked_id(request.path_params["span_id"], is_span_id, "span")
         row = await run_in_threadpool(lambda: store.read(lambda c: span_row(c, trace_id, span_id)))
         if row is None:
             raise ApiError(404, f"Trace {trace_id} has no span {span_id}; reload the trace view.")
@@ -191,9 +189,9 @@ def _found_after_flush(store: ApiStore, query: Callable[[duckdb.DuckDBPyConnecti
     return found
 
 
-def _checked_id(raw: str, pattern: re.Pattern[str], kind: str) -> str:
+def _checked_id(raw: str, is_valid: Callable[[str], bool], kind: str) -> str:
     value = raw.lower()
-    if not pattern.fullmatch(value):
+    if not is_valid(value):
         length = 32 if kind == "trace" else 16
         raise ApiError(400, f"A {kind} id is {length} hexadecimal characters; got {raw!r}.")
     return value

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from otel_feedback._assessments import Assessment, Feedback, validate_name
+from otel_feedback_core.assessments import Assessment, Feedback, validate_name
 from otel_feedback.evaluation._judge_prompts import as_text
 from otel_feedback.evaluation._scorer import Scorer, ScorerInputMissing
 from otel_feedback.evaluation._trace import Trace

@@ -28,13 +28,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from otel_feedback._search import DATA_DIR_ENV
+from otel_feedback_core.layout import DATA_DIR_ENV, DEFAULT_DATA_DIR
 from otel_feedback.evaluation._files import write_parquet_atomically
 from otel_feedback.evaluation._records import EvalRecord, record_from_row, table_rows
 from otel_feedback.evaluation._trace_files import expectation_names, is_data_dir
 
 DATASETS_DIR = "datasets"
-DEFAULT_DATA_DIR = "otel-feedback-data"
 DATASET_SCHEMA = pa.schema(
     [
         pa.field("record_id", pa.string()),

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from otel_feedback_collector.storage.wal import fsync_directory
+from otel_feedback_core.files import publish_file, temporary_path
 
 
 def write_parquet_atomically(table: pa.Table, path: Path, *, replace: bool = True) -> None:
@@ -20,18 +18,9 @@ def write_parquet_atomically(table: pa.Table, path: Path, *, replace: bool = Tru
     rather than overwrite).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    temporary = temporary_path(path)
     try:
         pq.write_table(table, temporary, compression="zstd")
-        descriptor = os.open(temporary, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-        if replace:
-            os.replace(temporary, path)
-        else:
-            os.link(temporary, path)
+        publish_file(temporary, path, replace=replace)
     finally:
         temporary.unlink(missing_ok=True)
-    fsync_directory(path.parent)

@@ -22,6 +22,8 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
+from otel_feedback_core.retry_after import parse_retry_after
+
 logger = logging.getLogger(__name__)
 
 JUDGE_MODEL_ENV = "OTEL_FEEDBACK_JUDGE_MODEL"
@@ -163,7 +165,7 @@ class JudgeClient:
                 return _chat_answer(data)
             message = _error_message(data)
             if status in RETRYABLE_STATUSES and attempt < MAX_RETRIES:
-                delay = _retry_after(headers.get("retry-after"))
+                delay = parse_retry_after(headers.get("retry-after"), limit=MAX_RETRY_AFTER_SECONDS)
                 if delay is None:
                     delay = _backoff(attempt)
                 if status == 429 or headers.get("retry-after"):
@@ -221,17 +223,6 @@ def _error_message(data: bytes) -> str:
         return str(error.get("message") or error)
     except (ValueError, AttributeError):
         return data[:200].decode("utf-8", "replace")
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds; HTTP dates are rare for APIs)."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
 def _backoff(attempt: int) -> float:

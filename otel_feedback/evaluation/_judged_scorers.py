@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from otel_feedback._assessments import Assessment, AssessmentSourceType, Feedback, validate_name
+from otel_feedback_core.assessments import Assessment, AssessmentSourceType, Feedback, validate_name
 from otel_feedback.evaluation._judge_client import JudgeError, judge_client, parse_model_uri
 from otel_feedback.evaluation._judge_prompts import MalformedVerdict, as_text, judge_messages, parse_verdict
 from otel_feedback.evaluation._scorer import Scorer, ScorerInputMissing

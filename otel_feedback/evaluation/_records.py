@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from otel_feedback_collector.storage.json_text import decode_json_text
+from otel_feedback_core.json_text import decode_json_text
 from otel_feedback.evaluation import _trace_files
 
 ASSESSMENT_PREFIX = "assessments."
@@ -47,9 +47,7 @@ class EvalData:
 
 def load_eval_data(data: Any, *, data_dir: str | os.PathLike[str] | None) -> EvalData:
     """Normalise ``data`` (see the module docstring); raise ``ValueError`` for shapes we do not know."""
-    from otel_feedback.evaluation._datasets import EvaluationDataset
-
-    if isinstance(data, EvaluationDataset):
+    if callable(getattr(data, "to_eval_records", None)):  # an EvaluationDataset (_datasets imports us)
         return EvalData(records=data.to_eval_records(), stored_spans=_stored(data_dir))
     if isinstance(data, (str, os.PathLike)):
         return _from_path(data, data_dir=data_dir)

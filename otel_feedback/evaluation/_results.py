@@ -17,8 +17,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from otel_feedback_collector.query.tables import typed_array
-from otel_feedback._assessments import Assessment
+from otel_feedback.tables import typed_array
+from otel_feedback_core.assessments import Assessment
 from otel_feedback.evaluation._files import write_parquet_atomically
 
 EVALUATIONS_DIR = "evaluations"

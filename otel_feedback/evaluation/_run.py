@@ -24,11 +24,11 @@ from typing import Any
 
 from opentelemetry import trace as trace_api
 
-from otel_feedback._assessments import Assessment, Feedback
-from otel_feedback._attributes import EXPERIMENT
+from otel_feedback_core.assessments import Assessment, Feedback
+from otel_feedback_core.wire import EXPERIMENT
 from otel_feedback._config import settings
 from otel_feedback._feedback import FeedbackNotDelivered, emit_assessment
-from otel_feedback._search import DATA_DIR_ENV
+from otel_feedback_core.layout import DATA_DIR_ENV
 from otel_feedback._span_types import SpanType
 from otel_feedback._tracing import start_span
 from otel_feedback.evaluation._progress import ProgressBar

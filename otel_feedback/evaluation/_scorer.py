@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, overload
 
-from otel_feedback._assessments import (
+from otel_feedback_core.assessments import (
     FEEDBACK,
     Assessment,
     AssessmentSource,

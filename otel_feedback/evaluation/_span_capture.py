@@ -17,8 +17,8 @@ from typing import Any
 from opentelemetry import trace as trace_api
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 
-from otel_feedback._attributes import INPUT_VALUE, OUTPUT_VALUE, SPAN_KIND, SPAN_TYPE
-from otel_feedback_collector.storage.json_text import decode_json_text
+from otel_feedback_core.wire import INPUT_VALUE, OUTPUT_VALUE, SPAN_KIND, SPAN_TYPE
+from otel_feedback_core.json_text import decode_json_text
 from otel_feedback.evaluation._trace import TraceSpan
 
 

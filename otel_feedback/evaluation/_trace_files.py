@@ -1,7 +1,8 @@
 """Reading traces for an evaluation straight from Parquet: a data directory or span files.
 
-A *data directory* (it has ``manifest.json``) is read through the storage views
-(``otel_feedback_collector.storage.connect``), which see exactly the live files. A path or glob of span
+A *data directory* (it has ``manifest.json``) is read through the collector's storage views,
+which see exactly the live files (the ``collector`` extra; found by entry point, see
+``otel_feedback._extras``). A path or glob of span
 files (``.../spans/*.parquet``, copied files, another machine's export) is read with DuckDB,
 de-duplicated on ``(trace_id, span_id)`` as docs/storage.md recommends; such files carry no
 assessments, so their rows have no expectations.
@@ -16,8 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from otel_feedback_collector.storage.json_text import decode_json_text
+from otel_feedback_core.json_text import decode_json_text
+from otel_feedback import _extras
 from otel_feedback.evaluation._trace import TraceSpan
+from otel_feedback_core.layout import MANIFEST_NAME
 
 _ROOT_FIRST = "(parent_span_id IS NOT NULL, start_time_unix_nano)"
 # Names treated as expectations when no data directory says which names are expectations.
@@ -26,7 +29,7 @@ _EXPECTATION_NAMES = frozenset({"expected_response", "expected_facts", "guidelin
 
 def is_data_dir(path: str | os.PathLike[str]) -> bool:
     """True when ``path`` is a collector data directory (it has a manifest)."""
-    return (Path(path) / "manifest.json").is_file()
+    return (Path(path) / MANIFEST_NAME).is_file()
 
 
 def looks_like_expectation(name: str) -> bool:
@@ -36,9 +39,7 @@ def looks_like_expectation(name: str) -> bool:
 
 def expectation_names(data_dir: str | os.PathLike[str]) -> set[str]:
     """The names stored as expectations (``type = 'expectation'``) in a data directory."""
-    from otel_feedback_collector.storage import connect
-
-    connection = connect(data_dir)
+    connection = _extras.data_files("evaluate over a data directory").connect(data_dir)
     try:
         rows = connection.execute("SELECT DISTINCT name FROM assessments WHERE type = 'expectation'").fetchall()
     finally:
@@ -132,9 +133,7 @@ class StoredSpans:
     def _open(self) -> Any:
         if self._connection is None:
             if self._data_dir is not None:
-                from otel_feedback_collector.storage import connect
-
-                self._connection = connect(self._data_dir)
+                self._connection = _extras.data_files("evaluate over a data directory").connect(self._data_dir)
             else:
                 import duckdb
 

@@ -18,10 +18,10 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from otel_feedback._search import DATA_DIR_ENV as DATA_ENV
+from otel_feedback_core.layout import DATA_DIR_ENV as DATA_ENV
+from otel_feedback_core.layout import DEFAULT_DATA_DIR as DEFAULT_DATA
 from otel_feedback.evaluation._scorer import Scorer
 
-DEFAULT_DATA = "./otel-feedback-data"
 
 
 def _builtin_scorers() -> dict[str, Callable[..., Scorer]]:

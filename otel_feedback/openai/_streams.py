@@ -18,7 +18,7 @@ from typing import Any
 import wrapt
 
 from otel_feedback import _serialize
-from otel_feedback._attributes import OUTPUT_MIME_TYPE, OUTPUT_TRUNCATED, OUTPUT_VALUE
+from otel_feedback_core.wire import OUTPUT_MIME_TYPE, OUTPUT_TRUNCATED, OUTPUT_VALUE
 from otel_feedback._tracing import LiveSpan, _finish
 from otel_feedback.openai import _semconv as sc
 from otel_feedback.openai._accumulators import StreamAccumulator

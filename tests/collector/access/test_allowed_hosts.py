@@ -110,7 +110,8 @@ def test_a_wildcard_bind_answers_its_url_and_loopback_but_not_other_names() -> N
     # In-process (no socket on all interfaces in a test): the app a collector bound to 0.0.0.0 gets.
     from starlette.testclient import TestClient
 
-    from otel_feedback_collector.app import AppContext, build_app
+    from otel_feedback_collector.app import build_app
+    from otel_feedback_collector.app_context import AppContext
 
     context = AppContext(store=None, pipeline=None, data_dir=None, max_body_bytes=1,  # type: ignore[arg-type]
                          allowed_hosts=allowed_hosts_for("0.0.0.0"))

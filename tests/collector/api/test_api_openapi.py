@@ -8,7 +8,8 @@ import httpx
 from starlette.routing import BaseRoute, Mount, Route
 
 from otel_feedback_collector.api import OPENAPI_DOCUMENT
-from otel_feedback_collector.app import AppContext, build_app
+from otel_feedback_collector.app import build_app
+from otel_feedback_collector.app_context import AppContext
 from otel_feedback_collector.server import CollectorServer
 
 

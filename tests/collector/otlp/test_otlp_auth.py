@@ -10,7 +10,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from otel_feedback_collector.app import AppContext, build_app
+from otel_feedback_collector.app import build_app
+from otel_feedback_collector.app_context import AppContext
 from otel_feedback_collector.otlp.auth import token_matches
 from otel_feedback_collector.otlp.synthetic import genai_trace_request
 from otel_feedback_collector.server import CollectorServer

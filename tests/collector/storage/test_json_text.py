@@ -20,7 +20,7 @@ from otel_feedback_collector.catalog.users import add_user
 from otel_feedback_collector.query.search import search_traces
 from otel_feedback_collector.server import CollectorServer
 from otel_feedback_collector.storage import connect
-from otel_feedback_collector.storage.json_text import MAX_JSON_DEPTH, decode_json_text, json_depth, parse_json_text
+from otel_feedback_core.json_text import MAX_JSON_DEPTH, decode_json_text, json_depth, parse_json_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "labeling"))
 from review_support import sign_in  # noqa: E402

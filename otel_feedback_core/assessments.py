@@ -12,20 +12,24 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-_TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
-_SPAN_ID = re.compile(r"^[0-9a-f]{16}$")
-_ASSESSMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+# The id rules live in otel_feedback_core.ids; importers of the assessment model get them here too.
+from otel_feedback_core.ids import validate_assessment_id, validate_span_id, validate_trace_id  # noqa: F401
+
 MAX_NAME_LENGTH = 256
 
 FEEDBACK = "feedback"
 EXPECTATION = "expectation"
+ASSESSMENT_TYPES = (FEEDBACK, EXPECTATION)
+CREATE = "create"
+OVERRIDE = "override"
+DELETE = "delete"
+ASSESSMENT_ACTIONS = (CREATE, OVERRIDE, DELETE)
 
 
 class AssessmentSourceType(str, Enum):
@@ -128,33 +132,12 @@ def Expectation(  # noqa: N802
     )
 
 
-def validate_trace_id(trace_id: Any) -> str:
-    """Return ``trace_id`` as 32 lowercase hex characters, or raise a ``ValueError`` saying why."""
-    if not isinstance(trace_id, str):
-        raise ValueError(f"trace_id must be a string of 32 hex characters; got {type(trace_id).__name__}")
-    normalized = trace_id.strip().lower()
-    if not _TRACE_ID.match(normalized) or normalized == "0" * 32:
-        raise ValueError(
-            f"trace_id must be 32 hex characters (as get_last_active_trace_id() returns); got {trace_id!r}"
-        )
-    return normalized
-
-
-def validate_span_id(span_id: Any) -> str:
-    """Return ``span_id`` as 16 lowercase hex characters, or raise a ``ValueError``."""
-    if not isinstance(span_id, str) or not _SPAN_ID.match(span_id.strip().lower()) or set(span_id) == {"0"}:
-        raise ValueError(f"span_id must be 16 hex characters; got {span_id!r}")
-    return span_id.strip().lower()
-
-
-def validate_assessment_id(assessment_id: Any) -> str:
-    """An assessment id (the idempotency key): 1-128 letters, digits, ``_``, ``.``, ``:``, ``-``."""
-    if not isinstance(assessment_id, str) or not _ASSESSMENT_ID.match(assessment_id):
-        raise ValueError(
-            "assessment_id must be 1 to 128 characters of letters, digits, '_', '.', ':' or '-' "
-            f"(a UUID works); got {assessment_id!r}"
-        )
-    return assessment_id
+def score_label(value: Any) -> str | None:
+    """The ``gen_ai.evaluation.score.label`` of a value: booleans as ``"true"``/``"false"``,
+    strings as they are, anything else none."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else None
 
 
 def validate_name(name: Any) -> str:
@@ -223,3 +206,52 @@ def _source(source: AssessmentSource | None) -> AssessmentSource:
     if not isinstance(source, AssessmentSource):
         raise ValueError(f"source must be an AssessmentSource; got {type(source).__name__}")
     return source
+
+
+# -- the JSON shape of an assessment (the REST API's Assessment object) ----------------------------
+
+ASSESSMENT_JSON_FIELDS = (
+    "assessment_id", "trace_id", "span_id", "name", "type", "value", "rationale", "source", "metadata", "error",
+    "overrides", "action", "create_time",
+)
+"""The keys of the REST API's Assessment object, in order."""
+
+ANONYMOUS_SOURCE = AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id="anonymous")
+"""The source of an assessment whose request names none."""
+
+
+def source_to_json(source: AssessmentSource) -> dict[str, str]:
+    """The JSON ``source`` object of an assessment: ``{"source_type": ..., "source_id": ...}``."""
+    if not isinstance(source, AssessmentSource):
+        raise ValueError(f"source must be an AssessmentSource; got {type(source).__name__}")
+    return {"source_type": str(source.source_type), "source_id": source.source_id}
+
+
+def assessment_from_json(data: Mapping[str, Any]) -> Assessment:
+    """An ``Assessment`` from the REST API's JSON object."""
+    source = data.get("source") or {}
+    created = data.get("create_time")
+    return Assessment(
+        name=data["name"],
+        value=data.get("value"),
+        type=data.get("type") or FEEDBACK,
+        trace_id=data.get("trace_id"),
+        span_id=data.get("span_id"),
+        rationale=data.get("rationale"),
+        source=AssessmentSource(
+            source_type=source.get("source_type") or ANONYMOUS_SOURCE.source_type,
+            source_id=source.get("source_id") or ANONYMOUS_SOURCE.source_id,
+        ),
+        metadata=data.get("metadata") or None,
+        error=data.get("error"),
+        assessment_id=data["assessment_id"],
+        overrides=data.get("overrides"),
+        action=data.get("action") or CREATE,
+        create_time=_parse_time(created) if created else dt.datetime.now(dt.timezone.utc),
+    )
+
+
+def _parse_time(text: str) -> dt.datetime:
+    cleaned = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    parsed = dt.datetime.fromisoformat(cleaned)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
