@@ -25,14 +25,15 @@ from typing import TYPE_CHECKING, Any
 
 from otel_feedback import _client
 from otel_feedback.label_schemas import LabelSchema
+from otel_feedback_core.labeling import ItemState
 
 if TYPE_CHECKING:
     from otel_feedback.evaluation import EvaluationDataset
 
-PENDING = "PENDING"
-IN_PROGRESS = "IN_PROGRESS"
-COMPLETED = "COMPLETED"
-SKIPPED = "SKIPPED"
+PENDING = ItemState.PENDING.value
+IN_PROGRESS = ItemState.IN_PROGRESS.value
+COMPLETED = ItemState.COMPLETED.value
+SKIPPED = ItemState.SKIPPED.value
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 Each rule is defined once here and imported by both sides: the names on the wire
 (:mod:`~otel_feedback_core.wire`), the assessment model with its id rules and validators
 (:mod:`~otel_feedback_core.assessments`), the data directory and its layout
-(:mod:`~otel_feedback_core.layout`), JSON kept as text (:mod:`~otel_feedback_core.json_text`),
+(:mod:`~otel_feedback_core.layout`), the labeling item states
+(:mod:`~otel_feedback_core.labeling`), JSON kept as text (:mod:`~otel_feedback_core.json_text`),
 writing a file so no reader sees it half-written (:mod:`~otel_feedback_core.files`) and reading
 ``Retry-After`` (:mod:`~otel_feedback_core.retry_after`).
 

@@ -13,25 +13,13 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 import duckdb
 
 from otel_feedback_collector.catalog.database import CatalogDatabase
 from otel_feedback_collector.catalog.schemas import seed_built_ins
-
-
-class ItemState(str, Enum):
-    """Where one reviewer is with one item."""
-
-    PENDING = "PENDING"
-    IN_PROGRESS = "IN_PROGRESS"
-    COMPLETED = "COMPLETED"
-    SKIPPED = "SKIPPED"
-
-    def __str__(self) -> str:
-        return self.value
+from otel_feedback_core.labeling import ItemState
 
 
 class UnknownReference(ValueError):
