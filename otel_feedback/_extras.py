@@ -34,6 +34,8 @@ def load(entry_point: EntryPoint, *, feature: str) -> Any:
     """The entry point's object; :class:`MissingExtra` when a third-party module is missing."""
     try:
         return entry_point.load()
+    except MissingExtra as exc:  # raised by a module it imports: name what was asked for
+        raise MissingExtra(feature, exc.missing) from None
     except ModuleNotFoundError as exc:
         missing = exc.name or ""
         if not missing or missing.split(".")[0] in _OWN_PACKAGES:

@@ -8,6 +8,13 @@ are made with ``create_dataset`` / ``get_dataset``. docs/evaluation.md is the gu
 
 from __future__ import annotations
 
+from otel_feedback._extras import MissingExtra
+
+try:  # evaluation reads and writes Parquet: it comes with the collector extra
+    import pyarrow  # noqa: F401
+except ModuleNotFoundError as _missing:
+    raise MissingExtra("otel_feedback.evaluation (evaluate, datasets)", _missing.name or "pyarrow") from None
+
 from otel_feedback.evaluation._datasets import (
     DatasetNotFound,
     DatasetRecord,

@@ -155,14 +155,18 @@ def test_the_collectors_commands_name_the_extra_in_an_sdk_only_install(sdk_venv:
 def test_reading_files_in_an_sdk_only_install_names_the_extra(sdk_venv: FreshVenv, tmp_path: Path) -> None:
     code = (
         "import otel_feedback\n"
-        "try:\n"
-        f"    otel_feedback.search_traces(data_dir={str(tmp_path)!r}, return_type='list')\n"
-        "except ImportError as error:\n"
-        "    print(error)\n"
-    )
+        "for read in (lambda: otel_feedback.search_traces(data_dir=%r, return_type='list'),\n"
+        "             lambda: otel_feedback.evaluate):\n"
+        "    try:\n"
+        "        read()\n"
+        "    except ImportError as error:\n"
+        "        print(error)\n"
+    ) % str(tmp_path)
     result = sdk_venv.run("-c", code)
     assert result.returncode == 0, result.stderr
-    assert 'pip install "otel-feedback[collector]"' in result.stdout and "search_traces(data_dir=...)" in result.stdout
+    first, second = result.stdout.strip().splitlines()
+    assert 'pip install "otel-feedback[collector]"' in first and "search_traces(data_dir=...)" in first
+    assert 'pip install "otel-feedback[collector]"' in second and "otel_feedback.evaluation" in second
 
 
 @pytest.fixture
