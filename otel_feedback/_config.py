@@ -13,10 +13,12 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from opentelemetry import _logs as logs_api
 from opentelemetry import trace as trace_api
 
-from otel_feedback import _serialize
+from otel_feedback import _logs, _serialize
 from otel_feedback_core.wire import EXPERIMENT
 
 logger = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ class Settings:
     headers: dict[str, str] = field(default_factory=dict)
     tracer_provider: trace_api.TracerProvider | None = None
     installed_provider: trace_api.TracerProvider | None = None
+    logger_provider: logs_api.LoggerProvider | None = None
 
 
 settings = Settings()
@@ -107,6 +110,7 @@ def configure(
     token: str | None = None,
     protocol: str | None = None,
     tracer_provider: trace_api.TracerProvider | None = None,
+    logger_provider: logs_api.LoggerProvider | None = None,
     enabled: bool | None = None,
     max_content_chars: int | None = None,
 ) -> Configuration:
@@ -120,12 +124,16 @@ def configure(
     - ``protocol``: ``"http/protobuf"`` (default) or ``"grpc"``; ``OTEL_EXPORTER_OTLP_PROTOCOL``
       is honoured.
     - ``tracer_provider``: use this provider for our spans instead of the global one.
+    - ``logger_provider``: send assessments (log records) through this provider instead of the
+      global one.
     - ``enabled=False`` turns every ``@trace`` into a plain call (as does ``OTEL_SDK_DISABLED=true``
       or ``OTEL_FEEDBACK_TRACING=off``).
 
     When the app already has an SDK ``TracerProvider`` (or passes one), it is used and nothing
     about it changes: no processor or exporter is added. Otherwise one is installed as the global
-    provider with a ``BatchSpanProcessor`` and an OTLP exporter.
+    provider with a ``BatchSpanProcessor`` and an OTLP exporter. Likewise for assessments: an
+    app's global ``LoggerProvider`` is used as it is, otherwise one is installed with a
+    ``BatchLogRecordProcessor`` and an OTLP log exporter to the same place.
     """
     if max_content_chars is not None:
         if not isinstance(max_content_chars, int) or max_content_chars <= 0:
@@ -134,7 +142,9 @@ def configure(
     merged_headers = dict(headers or {})
     if token:
         merged_headers["Authorization"] = f"Bearer {token}"
+    protocol_argument = protocol
     protocol = _resolve_protocol(protocol)
+    _logs.resolve_logs_protocol(protocol_argument)  # a bad OTEL_EXPORTER_OTLP_LOGS_PROTOCOL fails here
 
     with _lock:
         if enabled is not None:
@@ -166,6 +176,16 @@ def configure(
                     "otel_feedback: the app already has a TracerProvider; service_name=%r is left to it",
                     service_name,
                 )
+        if logger_provider is not None:
+            settings.logger_provider = logger_provider
+        elif settings.enabled and settings.logger_provider is None and not _logs.app_has_logger_provider():
+            _logs.install_logger_provider(
+                endpoint=endpoint,
+                default_endpoint=DEFAULT_ENDPOINT,
+                headers=merged_headers or None,
+                protocol=protocol_argument,
+                resource=_resource_of(provider, service_name=service_name, experiment=settings.experiment),
+            )
         return Configuration(
             enabled=settings.enabled,
             installed_provider=installed,
@@ -246,6 +266,23 @@ def _install_provider(
     return provider
 
 
+def _resource_of(
+    provider: trace_api.TracerProvider, *, service_name: str | None, experiment: str | None
+) -> Any:
+    # Assessments describe the same app as its spans: reuse the SDK provider's resource.
+    resource = getattr(provider, "resource", None)
+    if resource is not None:
+        return resource
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+
+    attributes: dict[str, str] = {}
+    if service_name:
+        attributes[SERVICE_NAME] = service_name
+    if experiment:
+        attributes[EXPERIMENT] = experiment
+    return Resource.create(attributes)
+
+
 def _is_plaintext(endpoint: str | None) -> bool | None:
     if endpoint is None:
         return None
@@ -253,9 +290,9 @@ def _is_plaintext(endpoint: str | None) -> bool | None:
 
 
 def flush(timeout_millis: int = 30_000) -> bool:
-    """Export every finished span now (e.g. before a script exits); True when all went out."""
+    """Export every finished span and assessment now (e.g. before a script exits); True when all went out."""
     provider = settings.tracer_provider or trace_api.get_tracer_provider()
     force_flush = getattr(provider, "force_flush", None)
-    if force_flush is None:
-        return True
-    return bool(force_flush(timeout_millis))
+    spans_out = True if force_flush is None else bool(force_flush(timeout_millis))
+    logs_out = _logs.flush_logs(settings.logger_provider, timeout_millis)
+    return spans_out and logs_out

@@ -1,9 +1,9 @@
 """Logging feedback and expectations: delivery as OpenTelemetry data any backend receives.
 
-A span cannot take events after it has ended, so an assessment travels as a
-``gen_ai.evaluation.result`` event on a short EVALUATOR span created *inside the target trace*:
-its parent is the target span when one is given, otherwise a stand-in parent id in that trace.
-The event carries the OTel GenAI evaluation attributes, plus our extension attributes under
+An assessment travels as one OpenTelemetry log record named ``gen_ai.evaluation.result`` (the
+GenAI conventions' evaluation event), whose trace context is the target trace and, when given,
+the target span; no span is created, so the trace keeps exactly the app's spans and duration.
+The record carries the OTel GenAI evaluation attributes, plus our extension attributes under
 ``otel_feedback.assessment.*`` with the exact value, source, id and target (see DESIGN.md,
 "Conventions on the wire"). This works from any process that has only the trace id — the web
 backend that receives a thumbs-down never traced the request itself.
@@ -11,14 +11,14 @@ backend that receives a thumbs-down never traced the request itself.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
-import random
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry import trace as trace_api
+from opentelemetry._logs import SeverityNumber
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from otel_feedback import _client
@@ -36,19 +36,19 @@ from otel_feedback_core.assessments import (
     validate_metadata,
     validate_trace_id,
 )
-from otel_feedback._config import get_tracer, settings
-from otel_feedback._span_types import SpanType, span_type_attributes
+from otel_feedback._config import settings
+from otel_feedback._logs import get_event_logger
 
 logger = logging.getLogger(__name__)
 
 
 
 class FeedbackNotDelivered(RuntimeError):
-    """No TracerProvider records spans in this process, so the assessment could not be sent."""
+    """No LoggerProvider exists in this process (or tracing is off), so the assessment could not be sent."""
 
 
 def event_attributes(assessment: Assessment) -> dict[str, Any]:
-    """The ``gen_ai.evaluation.result`` event attributes that carry ``assessment``."""
+    """The ``gen_ai.evaluation.result`` log record attributes that carry ``assessment``."""
     value = assessment.value
     attributes: dict[str, Any] = {
         wire.EVALUATION_NAME: assessment.name,
@@ -80,10 +80,12 @@ def event_attributes(assessment: Assessment) -> dict[str, Any]:
 
 
 def emit_assessment(assessment: Assessment) -> Assessment:
-    """Send ``assessment`` as an event on a short EVALUATOR span inside its target trace.
+    """Send ``assessment`` as one ``gen_ai.evaluation.result`` log record in its target trace.
 
-    Raises ``FeedbackNotDelivered`` when nothing in this process records spans (call
-    ``otel_feedback.configure(endpoint)`` first); a silent drop would lose the user's feedback.
+    The record carries the target's trace id (and span id when known) as its trace context; no
+    span is created. Raises ``FeedbackNotDelivered`` when no LoggerProvider exists in this
+    process (call ``otel_feedback.configure(endpoint)`` first); a silent drop would lose the
+    user's feedback. Export failures later are logged by the batch processor, never raised.
     """
     if assessment.trace_id is None:
         raise ValueError("an assessment needs the trace_id it is about")
@@ -92,24 +94,28 @@ def emit_assessment(assessment: Assessment) -> Assessment:
             "tracing is disabled (OTEL_SDK_DISABLED / OTEL_FEEDBACK_TRACING / configure(enabled=False)), "
             "so feedback cannot be sent over OTLP"
         )
-    parent_span_id = int(assessment.span_id, 16) if assessment.span_id else random.getrandbits(64) or 1
-    parent = SpanContext(
+    event_logger = get_event_logger(settings.logger_provider)
+    if event_logger is None:
+        raise FeedbackNotDelivered(
+            "no LoggerProvider is set in this process, so the assessment cannot be sent: "
+            "call otel_feedback.configure(endpoint) before logging feedback "
+            "(or set your own with opentelemetry._logs.set_logger_provider)"
+        )
+    # The record's trace context is the target: span id 0 means "the whole trace" and is
+    # left out of the OTLP record by the exporter.
+    target = SpanContext(
         trace_id=int(assessment.trace_id, 16),
-        span_id=parent_span_id,
+        span_id=int(assessment.span_id, 16) if assessment.span_id else 0,
         is_remote=True,
         trace_flags=TraceFlags(TraceFlags.SAMPLED),
     )
-    context = trace_api.set_span_in_context(NonRecordingSpan(parent))
-    attributes = {**span_type_attributes(SpanType.EVALUATOR), wire.ASSESSMENT_CARRIER: True}
-    span = get_tracer().start_span(f"{assessment.type} {assessment.name}", context=context, attributes=attributes)
-    if not span.is_recording():
-        span.end()
-        raise FeedbackNotDelivered(
-            "no TracerProvider records spans in this process: call otel_feedback.configure(endpoint) "
-            "before logging feedback"
-        )
-    span.add_event(wire.EVALUATION_EVENT, event_attributes(assessment))
-    span.end()
+    event_logger.emit(
+        timestamp=time.time_ns(),
+        context=trace_api.set_span_in_context(NonRecordingSpan(target)),
+        severity_number=SeverityNumber.INFO,
+        event_name=wire.EVALUATION_EVENT,
+        attributes=event_attributes(assessment),
+    )
     return assessment
 
 

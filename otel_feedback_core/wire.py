@@ -44,5 +44,3 @@ ASSESSMENT_TARGET_SPAN_ID = ASSESSMENT_PREFIX + "target.span_id"
 ASSESSMENT_OVERRIDES = ASSESSMENT_PREFIX + "overrides"
 ASSESSMENT_METADATA = ASSESSMENT_PREFIX + "metadata"
 ASSESSMENT_ERROR = ASSESSMENT_PREFIX + "error"
-# Marks the short span that carries an assessment event, so a UI can fold it into its target.
-ASSESSMENT_CARRIER = ASSESSMENT_PREFIX + "carrier"

@@ -323,18 +323,26 @@ def run_demo(
             f"data directory: {data_dir.resolve()} (Parquet files + DuckDB views)",
         )
 
-        # Our own provider, exporting to the collector: the demo never touches a global one
-        # another part of the process may have set.
+        # Our own providers (spans; assessments as log records), exporting to the collector: the
+        # demo never touches a global one another part of the process may have set.
+        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk._logs import LoggerProvider
+        from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-        provider = TracerProvider(resource=Resource.create(
-            {"service.name": "tutorial-chatbot", "otel_feedback.experiment": "tutorial"}))
+        resource = Resource.create({"service.name": "tutorial-chatbot", "otel_feedback.experiment": "tutorial"})
+        provider = TracerProvider(resource=resource)
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{collector.http_url}/v1/traces")))
         stack.callback(provider.shutdown)
-        otel_feedback.configure(collector.http_url, tracer_provider=provider, experiment="tutorial")
+        logger_provider = LoggerProvider(resource=resource)
+        logger_provider.add_log_record_processor(
+            BatchLogRecordProcessor(OTLPLogExporter(endpoint=f"{collector.http_url}/v1/logs")))
+        stack.callback(logger_provider.shutdown)
+        otel_feedback.configure(collector.http_url, tracer_provider=provider, logger_provider=logger_provider,
+                                experiment="tutorial")
         from otel_feedback.openai import autolog
 
         instrumentor = autolog()

@@ -17,9 +17,9 @@ flushes). Each partial carries a 128-bit set of its spans' id bits (two ``UBIGIN
 span is *possible* and the view recomputes that trace from its de-duplicated spans instead.
 Disjoint bits prove no span repeats, so the fast path is exact.
 
-Assessment carrier spans (``otel_feedback.assessment.carrier = true``, the short EVALUATOR
-spans that deliver feedback) are not steps of the trace: they count in no ``span_count``,
-start, end or duration, and are the root only when the trace has nothing else.
+Assessments arrive as OTLP log records, never as spans, so every span is a step of its trace.
+The ``step_*`` and ``any_*`` time columns are therefore equal; both stay so summary files
+already on disk keep reading the same way.
 """
 
 from __future__ import annotations
@@ -30,10 +30,6 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from otel_feedback_core import wire
-
-CARRIER_ATTRIBUTE = wire.ASSESSMENT_CARRIER
 
 TRACE_SUMMARY_SCHEMA = pa.schema(
     [
@@ -75,15 +71,11 @@ _ROOT_COLUMNS = (
     ("service_name", "service_name"),
 )
 
-# One sortable number per span: carrier flag, has-parent flag, then the start time (clamped
-# to 62 bits, which lasts until the year 2116). Smallest = the trace's root.
+# One sortable number per span: has-parent flag, then the start time (clamped to 62 bits,
+# which lasts until the year 2116). Smallest = the trace's root.
 _SPAN_KEY = (
-    "((is_carrier::UBIGINT * 2 + (parent_span_id IS NOT NULL)::UBIGINT) << 62)"
+    "((parent_span_id IS NOT NULL)::UBIGINT << 62)"
     " | least(greatest(start_time_unix_nano, 0), 4611686018427387903)::UBIGINT"
-)
-_IS_CARRIER = (
-    f"coalesce(contains(attributes, '{CARRIER_ATTRIBUTE}') AND "
-    f"json_extract_string(attributes, '$.\"{CARRIER_ATTRIBUTE}\"') = 'true', false)"
 )
 _SPAN_BIT = "(('0x' || right(span_id, 2))::UTINYINT & 127)"
 
@@ -108,11 +100,11 @@ def spans_to_summaries_sql(source: str) -> str:
     SELECT
         trace_id,
         {roots},
-        min(start_time_unix_nano) FILTER (WHERE NOT is_carrier) AS step_start_time_unix_nano,
-        max(end_time_unix_nano) FILTER (WHERE NOT is_carrier) AS step_end_time_unix_nano,
+        min(start_time_unix_nano) AS step_start_time_unix_nano,
+        max(end_time_unix_nano) AS step_end_time_unix_nano,
         min(start_time_unix_nano) AS any_start_time_unix_nano,
         max(end_time_unix_nano) AS any_end_time_unix_nano,
-        count(*) FILTER (WHERE NOT is_carrier) AS span_count,
+        count(*) AS span_count,
         {_saturated_sum("input_tokens")} AS input_tokens,
         {_saturated_sum("output_tokens")} AS output_tokens,
         {_saturated_sum("total_tokens")} AS total_tokens,
@@ -129,8 +121,7 @@ def spans_to_summaries_sql(source: str) -> str:
         FROM (
             SELECT trace_id, span_id, parent_span_id, name, input_preview, output_preview,
                 experiment, service_name, start_time_unix_nano, end_time_unix_nano,
-                status_code, input_tokens, output_tokens, total_tokens, session_id, user_id,
-                {_IS_CARRIER} AS is_carrier
+                status_code, input_tokens, output_tokens, total_tokens, session_id, user_id
             FROM {source}
         )
     )
@@ -307,7 +298,6 @@ def _conform(table: pa.Table) -> pa.Table:
 
 
 __all__ = [
-    "CARRIER_ATTRIBUTE",
     "TRACE_COLUMNS",
     "TRACE_SUMMARY_SCHEMA",
     "SummaryCalculator",

@@ -2,8 +2,6 @@
 
 Every function takes a DuckDB connection opened for this request alone (``store.connect()``),
 and every value from a request travels as a ``?`` parameter, never inside the SQL text.
-Carrier spans (``otel_feedback.assessment.carrier = true``, see docs/conventions.md) only
-deliver assessments, so the span tree leaves them out.
 """
 
 from __future__ import annotations
@@ -15,8 +13,6 @@ from typing import Any
 import duckdb
 
 from otel_feedback_collector.api.queries import fetch_dicts
-
-NOT_CARRIER = """coalesce(json_extract_string(attributes, '$."otel_feedback.assessment.carrier"'), '') <> 'true'"""
 
 # The compact span list's columns, in the order of each row array (see docs/ui.md).
 COMPACT_SPAN_COLUMNS = ("span_id", "parent_span_id", "name", "span_type", "start_ms", "duration_ms", "status")
@@ -33,11 +29,11 @@ class AssessmentNote:
 
 
 def compact_spans(connection: duckdb.DuckDBPyConnection, trace_id: str) -> dict[str, Any] | None:
-    """The trace's non-carrier spans as small arrays (start in ms after the trace start), or
+    """The trace's spans as small arrays (start in ms after the trace start), or
     None when the trace has no span."""
     rows = connection.execute(
-        f"""SELECT span_id, parent_span_id, name, span_type, start_time_unix_nano, duration_ms, status_code
-            FROM spans WHERE trace_id = ? AND {NOT_CARRIER}
+        """SELECT span_id, parent_span_id, name, span_type, start_time_unix_nano, duration_ms, status_code
+            FROM spans WHERE trace_id = ?
             ORDER BY start_time_unix_nano, span_id""",
         [trace_id],
     ).fetchall()

@@ -1,7 +1,7 @@
 """Sending this process's spans to a real collector, without disturbing the global provider.
 
 The SDK tests share one global TracerProvider (tests/conftest.py). ``exporting_to`` gives
-otel_feedback its own provider with a batching OTLP/HTTP exporter aimed at a collector, points
+otel_feedback its own tracer and logger providers with batching OTLP/HTTP exporters aimed at a collector, points
 ``configure(endpoint)`` at it, and restores ``otel_feedback._config.settings`` afterwards.
 """
 
@@ -14,7 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -25,8 +28,21 @@ from otel_feedback._config import configure
 _T = TypeVar("_T")
 
 
+@dataclasses.dataclass(frozen=True)
+class Exporting:
+    """The two providers ``exporting_to`` set up: spans and assessments (log records)."""
+
+    tracer_provider: TracerProvider
+    logger_provider: LoggerProvider
+
+    def force_flush(self, timeout_millis: int) -> bool:
+        """Send every pending span and log record now; True when both went out."""
+        spans_out = self.tracer_provider.force_flush(timeout_millis)
+        return self.logger_provider.force_flush(timeout_millis) and spans_out
+
+
 @contextmanager
-def exporting_to(http_url: str, *, service_name: str = "sdk-tests", token: str | None = None) -> Iterator[TracerProvider]:
+def exporting_to(http_url: str, *, service_name: str = "sdk-tests", token: str | None = None) -> Iterator[Exporting]:
     """Our spans (and feedback) go to ``http_url`` over OTLP/HTTP for the duration of the block."""
     saved = dataclasses.replace(_config.settings)
     headers = {"Authorization": f"Bearer {token}"} if token else None
@@ -34,11 +50,16 @@ def exporting_to(http_url: str, *, service_name: str = "sdk-tests", token: str |
     provider.add_span_processor(
         BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{http_url}/v1/traces", headers=headers), schedule_delay_millis=50)
     )
-    configure(http_url, tracer_provider=provider, token=token)
+    logger_provider = LoggerProvider(resource=provider.resource)
+    logger_provider.add_log_record_processor(
+        BatchLogRecordProcessor(OTLPLogExporter(endpoint=f"{http_url}/v1/logs", headers=headers), schedule_delay_millis=50)
+    )
+    configure(http_url, tracer_provider=provider, logger_provider=logger_provider, token=token)
     try:
-        yield provider
+        yield Exporting(provider, logger_provider)
     finally:
         provider.shutdown()
+        logger_provider.shutdown()
         for field in dataclasses.fields(saved):
             setattr(_config.settings, field.name, getattr(saved, field.name))
         _config._reset_tracer()

@@ -10,13 +10,15 @@ from collections.abc import Iterator
 from concurrent import futures
 
 import pytest
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from otlp_sink_support import OtlpSink, ReceivedExport
 
 
 @pytest.fixture
 def http_sink() -> Iterator[OtlpSink]:
-    """An OTLP/HTTP protobuf receiver on a free loopback port (``sink.url`` is its base URL)."""
+    """An OTLP/HTTP protobuf receiver of traces and logs on a free loopback port (``sink.url`` is
+    its base URL); any other path gets 404."""
     sink = OtlpSink()
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -27,10 +29,23 @@ def http_sink() -> Iterator[OtlpSink]:
                 body = gzip.decompress(body)
             elif encoding == "deflate":
                 body = zlib.decompress(body)
-            request = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
             with sink.lock:
-                sink.exports.append(ReceivedExport(request, {k.lower(): v for k, v in self.headers.items()}))
-            payload = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
+                sink.paths.append(self.path)
+            if self.path == "/v1/traces":
+                request = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
+                with sink.lock:
+                    sink.exports.append(ReceivedExport(request, {k.lower(): v for k, v in self.headers.items()}))
+                payload = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
+            elif self.path == "/v1/logs":
+                logs = logs_service_pb2.ExportLogsServiceRequest.FromString(body)
+                with sink.lock:
+                    sink.log_exports.append(logs)
+                payload = logs_service_pb2.ExportLogsServiceResponse().SerializeToString()
+            else:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             self.send_response(200)
             self.send_header("Content-Type", "application/x-protobuf")
             self.send_header("Content-Length", str(len(payload)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 
@@ -22,6 +23,8 @@ class OtlpSink:
 
     url: str = ""
     exports: list[ReceivedExport] = field(default_factory=list)
+    log_exports: list[logs_service_pb2.ExportLogsServiceRequest] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def spans(self) -> list[tuple[dict[str, object], object]]:
@@ -35,6 +38,17 @@ class OtlpSink:
                         out.extend((resource, span) for span in scope_spans.spans)
         return out
 
+    def log_records(self) -> list[object]:
+        """Every OTLP log record received (``/v1/logs``), in arrival order."""
+        with self.lock:
+            return [
+                record
+                for export in self.log_exports
+                for resource_logs in export.resource_logs
+                for scope_logs in resource_logs.scope_logs
+                for record in scope_logs.log_records
+            ]
+
 
 def _any_value(value) -> object:
     kind = value.WhichOneof("value")
@@ -42,7 +56,7 @@ def _any_value(value) -> object:
 
 
 def span_attributes(span) -> dict[str, object]:
-    """A received protobuf span's attributes as a plain dict."""
+    """A received protobuf span's (or log record's) attributes as a plain dict."""
     return {kv.key: _any_value(kv.value) for kv in span.attributes}
 
 

@@ -228,10 +228,11 @@ def test_feedback_from_a_process_that_only_has_the_trace_id(http_sink):
             rationale="wrong", source=AssessmentSource(AssessmentSourceType.HUMAN, "enduser_123"))
         print(json.dumps({{"flushed": otel_feedback.flush()}}))
     """)
-    [(_, span)] = http_sink.spans()
-    assert span.trace_id.hex() == "0af7651916cd43dd8448eb211c80319c"
-    [event] = span.events
-    assert event.name == "gen_ai.evaluation.result"
-    assert {kv.key: kv.value.string_value for kv in event.attributes if kv.key.endswith("source.id")} == {
+    assert http_sink.spans() == []  # an assessment is a log record, never a span
+    [record] = http_sink.log_records()
+    assert record.event_name == "gen_ai.evaluation.result"
+    assert record.trace_id.hex() == "0af7651916cd43dd8448eb211c80319c"
+    assert record.span_id == b""  # only the trace id was known
+    assert {kv.key: kv.value.string_value for kv in record.attributes if kv.key.endswith("source.id")} == {
         "otel_feedback.assessment.source.id": "enduser_123"
     }

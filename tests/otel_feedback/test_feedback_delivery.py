@@ -1,4 +1,4 @@
-"""log_feedback / log_expectation: validation at the call, delivery as OTel span events."""
+"""log_feedback / log_expectation: validation at the call, delivery as OTel log records (events)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from otel_feedback import AssessmentSource, AssessmentSourceType, trace
 from otel_feedback import _config
 
 
-def _event(span):
-    [event] = span.events
-    assert event.name == "gen_ai.evaluation.result"
-    return dict(event.attributes)
+def _event(log_records):
+    """The attributes of the one ``gen_ai.evaluation.result`` log record emitted."""
+    record = log_records.one().log_record
+    assert record.event_name == "gen_ai.evaluation.result"
+    return dict(record.attributes)
 
 
-def test_thumbs_down_lands_in_the_target_trace(spans):
+def test_thumbs_down_lands_in_the_target_trace(spans, log_records):
     @trace
     def chatbot(question):
         return "answer"
@@ -34,12 +35,11 @@ def test_thumbs_down_lands_in_the_target_trace(spans):
         rationale="The answer was off topic",
         source=AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id="enduser_123"),
     )
-    carrier = spans.one("feedback user_feedback")
-    assert format(carrier.context.trace_id, "032x") == trace_id == feedback.trace_id
-    assert carrier.parent.span_id != root.context.span_id  # only the trace id was known
-    assert carrier.attributes["openinference.span.kind"] == "EVALUATOR"
-    assert carrier.attributes["otel_feedback.assessment.carrier"] is True
-    assert _event(carrier) == {
+    assert spans.all() == []  # no span is created for an assessment
+    record = log_records.one().log_record
+    assert format(record.trace_id, "032x") == trace_id == feedback.trace_id
+    assert record.span_id == 0 != root.context.span_id  # only the trace id was known
+    assert _event(log_records) == {
         "gen_ai.evaluation.name": "user_feedback",
         "gen_ai.evaluation.score.value": 0,
         "gen_ai.evaluation.score.label": "false",
@@ -55,7 +55,7 @@ def test_thumbs_down_lands_in_the_target_trace(spans):
     assert otel_feedback.get_last_active_trace_id() == trace_id
 
 
-def test_span_target_metadata_and_numbers(spans):
+def test_span_target_metadata_and_numbers(spans, log_records):
     with otel_feedback.start_span("retrieve", span_type="RETRIEVER") as span:
         pass
     spans.clear()
@@ -64,9 +64,9 @@ def test_span_target_metadata_and_numbers(spans):
         metadata={"reviewer_team": "qa"},
     )
     assert feedback.trace_id == span.trace_id
-    carrier = spans.one("feedback accuracy_score")
-    assert format(carrier.parent.span_id, "016x") == span.span_id
-    event = _event(carrier)
+    assert spans.all() == []
+    assert format(log_records.one().log_record.span_id, "016x") == span.span_id
+    event = _event(log_records)
     assert event["gen_ai.evaluation.score.value"] == 0.75
     assert "gen_ai.evaluation.score.label" not in event
     assert event["otel_feedback.assessment.target.span_id"] == span.span_id
@@ -75,25 +75,25 @@ def test_span_target_metadata_and_numbers(spans):
     assert event["otel_feedback.assessment.source.id"] == "default"
 
 
-def test_expectation_keeps_any_json_value(spans):
+def test_expectation_keeps_any_json_value(log_records):
     trace_id = "0af7651916cd43dd8448eb211c80319c"
     expectation = otel_feedback.log_expectation(
         trace_id=trace_id, name="expected_facts", value=["MLflow is open source", {"fact": 2}],
         source=AssessmentSource("HUMAN", "expert_1"),
     )
-    event = _event(spans.one("expectation expected_facts"))
+    event = _event(log_records)
     assert expectation.type == "expectation"
     assert json.loads(event["otel_feedback.assessment.value"]) == ["MLflow is open source", {"fact": 2}]
     assert event["otel_feedback.assessment.type"] == "expectation"
     assert "gen_ai.evaluation.score.value" not in event
 
 
-def test_error_feedback_without_a_value(spans):
+def test_error_feedback_without_a_value(log_records):
     feedback = otel_feedback.log_feedback(
         trace_id="0af7651916cd43dd8448eb211c80319c", name="groundedness", error=TimeoutError("judge timed out"),
         source=AssessmentSource("LLM_JUDGE", "groundedness"),
     )
-    event = _event(spans.one("feedback groundedness"))
+    event = _event(log_records)
     assert feedback.value is None
     assert event["otel_feedback.assessment.error"] == "TimeoutError: judge timed out"
     assert event["otel_feedback.assessment.value"] == "null"
@@ -118,11 +118,11 @@ def test_error_feedback_without_a_value(spans):
         ({"source": "HUMAN"}, "source must be an AssessmentSource"),
     ],
 )
-def test_invalid_arguments_raise_at_the_call(spans, kwargs, message):
+def test_invalid_arguments_raise_at_the_call(log_records, kwargs, message):
     arguments = {"trace_id": "0af7651916cd43dd8448eb211c80319c", "name": "user_feedback", "value": True, **kwargs}
     with pytest.raises(ValueError, match=message):
         otel_feedback.log_feedback(**arguments)
-    assert spans.all() == []
+    assert log_records.all() == []
 
 
 def test_bad_source_type_is_rejected():
@@ -133,7 +133,7 @@ def test_bad_source_type_is_rejected():
     assert AssessmentSource("llm_judge", "j").source_type is AssessmentSourceType.LLM_JUDGE
 
 
-def test_feedback_is_never_dropped_silently(spans, monkeypatch):
+def test_feedback_is_never_dropped_silently(log_records, monkeypatch):
     monkeypatch.setattr(_config.settings, "enabled", False)
     with pytest.raises(otel_feedback.FeedbackNotDelivered, match="tracing is disabled"):
         otel_feedback.log_feedback(trace_id="0af7651916cd43dd8448eb211c80319c", name="f", value=True)

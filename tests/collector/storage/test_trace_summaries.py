@@ -14,7 +14,7 @@ from otel_feedback_collector.storage import SpanStore, connect
 from otlp_builders import genai_trace, make_span, new_trace_id, traces_request
 
 # The ``traces`` view as it was before summaries: an aggregate over every span. The oracle for
-# traces without assessment carrier spans.
+# every trace.
 _ORACLE_SQL = """
 SELECT
     trace_id,
@@ -134,56 +134,6 @@ def test_spans_resent_in_a_later_flush_count_once(store: SpanStore) -> None:
     assert connection.execute(
         "SELECT span_count, input_tokens, output_tokens, total_tokens FROM traces"
     ).fetchone() == (3, 10, 5, 15)
-
-
-def test_assessment_carrier_spans_are_not_steps_of_the_trace(store: SpanStore) -> None:
-    start = 1_700_000_000_000_000_000
-    trace_id = new_trace_id()
-    root = make_span(trace_id=trace_id, name="app", start_ns=start, duration_ns=10_000_000)
-    child = make_span(
-        trace_id=trace_id, name="llm", parent_span_id=root.span_id, start_ns=start + 1_000,
-        duration_ns=5_000_000,
-    )
-    carrier = make_span(
-        trace_id=trace_id, name="feedback user_feedback", parent_span_id=root.span_id,
-        start_ns=start + 60_000_000_000, duration_ns=1_000,  # a minute later
-        attributes={
-            "openinference.span.kind": "EVALUATOR",
-            "otel_feedback.assessment.carrier": True,
-        },
-    )
-    store.write_traces(traces_request([root, child]))
-    store.flush()
-    before = store.connect().execute(
-        "SELECT start_time, end_time, duration_ms, span_count FROM traces"
-    ).fetchone()
-    store.write_traces(traces_request([carrier]))  # feedback arrives in a later flush
-    store.flush()
-    connection = store.connect()
-    after = connection.execute(
-        "SELECT start_time, end_time, duration_ms, span_count FROM traces"
-    ).fetchone()
-    assert after == before
-    assert after[2:] == (10.0, 2)
-    assert connection.execute("SELECT count(*) FROM spans").fetchone() == (3,)
-    store.compact(full=True)
-    assert store.connect().execute(
-        "SELECT name, duration_ms, span_count FROM traces"
-    ).fetchone() == ("app", 10.0, 2)
-
-
-def test_a_trace_of_only_a_carrier_span_still_lists(store: SpanStore) -> None:
-    trace_id = new_trace_id()
-    carrier = make_span(
-        trace_id=trace_id, name="feedback accuracy", parent_span_id=os.urandom(8),
-        start_ns=1_700_000_000_000_000_000, duration_ns=2_000_000,
-        attributes={"otel_feedback.assessment.carrier": True},
-    )
-    store.write_traces(traces_request([carrier]))
-    store.flush()
-    assert store.connect().execute(
-        "SELECT name, span_count, duration_ms FROM traces"
-    ).fetchone() == ("feedback accuracy", 0, 2.0)
 
 
 def test_the_view_keeps_its_columns_and_types(store: SpanStore) -> None:

@@ -56,7 +56,7 @@ def test_tutorial_flow_see_feedback_then_add_edit_delete_an_assessment(demo_coll
     expect(feedback.locator(".rationale")).to_have_text(THUMBS_DOWN_RATIONALE)
     expect(feedback.locator(".source")).to_contain_text(f"HUMAN · {END_USER}")
     expect(page.locator(".span-row").first).to_have_class("span-row selected")
-    expect(page.locator(".span-row")).to_have_count(3)  # the feedback carrier span is hidden
+    expect(page.locator(".span-row")).to_have_count(3)
 
     # Add accuracy_score = 0.75 on the root span.
     page.click("#add-assessment")

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from collector_session import exporting_to, stored_count, wait_for
+from collector_session import Exporting, exporting_to, stored_count, wait_for
 from openai import OpenAI
-from opentelemetry.sdk.trace import TracerProvider
 
 import otel_feedback
 from otel_feedback_collector.server import CollectorServer
@@ -42,7 +41,7 @@ EXPECTED = [ANSWERS[0], "OpenTelemetry is a vendor's proprietary tracing product
 @dataclass
 class Tutorial:
     collector: CollectorServer
-    provider: TracerProvider
+    provider: Exporting
     chatbot: object
     labeled_trace_ids: list[str]
 
