@@ -11,6 +11,7 @@ backend that receives a thumbs-down never traced the request itself.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -34,6 +35,8 @@ from otel_feedback_core.assessments import (
     validate_assessment_id,
     validate_feedback_value,
     validate_metadata,
+    validate_name,
+    validate_span_id,
     validate_trace_id,
 )
 from otel_feedback._config import settings
@@ -183,15 +186,26 @@ def override_feedback(
     rationale: str | None = None,
     source: AssessmentSource | None = None,
     metadata: Mapping[str, Any] | None = None,
+    name: str | None = None,
+    span_id: str | None = None,
 ) -> Assessment:
     """Replace a feedback with a new value; the old one stays in the history.
 
     Returns the new assessment (``action="override"``, ``overrides=assessment_id``). The
-    arguments are checked here with the same rules as ``log_feedback``; the collector must be
-    configured (``configure(endpoint)``).
+    arguments are checked here with the same rules as ``log_feedback``. With ``name`` (the
+    feedback's name, and ``span_id`` when it assessed a span), the override travels like
+    ``log_feedback``: one ``gen_ai.evaluation.result`` log record over OTLP, to any backend.
+    Without it, the configured collector's REST API is asked, which knows the name and answers
+    ``NotFound`` for an unknown id.
     """
     trace_id = validate_trace_id(trace_id)
     assessment_id = validate_assessment_id(assessment_id)
+    if name is not None:
+        feedback = Feedback(
+            name=name, value=value, rationale=rationale, source=source, metadata=metadata,
+            trace_id=trace_id, span_id=span_id,
+        )
+        return emit_assessment(dataclasses.replace(feedback, action="override", overrides=assessment_id))
     body: dict[str, Any] = {"value": validate_feedback_value(value)}
     if rationale is not None:
         if not isinstance(rationale, str):
@@ -208,10 +222,32 @@ def override_feedback(
     return assessment_from_json(answer)
 
 
-def delete_assessment(*, trace_id: str, assessment_id: str) -> None:
-    """Delete an assessment (a ``delete`` row is logged; history keeps the old one)."""
+def delete_assessment(
+    *,
+    trace_id: str,
+    assessment_id: str,
+    name: str | None = None,
+    span_id: str | None = None,
+    source: AssessmentSource | None = None,
+) -> Assessment | None:
+    """Delete an assessment (a ``delete`` row is logged; history keeps the old one).
+
+    With ``name`` (the assessment's name, and ``span_id`` when it assessed a span), the delete
+    travels as one ``gen_ai.evaluation.result`` log record over OTLP (``action="delete"``) and
+    the row sent is returned. Without it, the configured collector's REST API is asked, which
+    answers ``NotFound`` for an unknown id; then None is returned.
+    """
     trace_id = validate_trace_id(trace_id)
     assessment_id = validate_assessment_id(assessment_id)
+    if name is not None:
+        # A delete row has no value; it is typed feedback, and the collector removes the
+        # assessment it names in ``overrides`` whatever its type.
+        row = Assessment(
+            name=validate_name(name), value=None, type="feedback", trace_id=trace_id,
+            span_id=None if span_id is None else validate_span_id(span_id),
+            source=source if source is not None else AssessmentSource(),
+            overrides=assessment_id, action="delete",
+        )
+        return emit_assessment(row)
     _client.request_json("DELETE", f"/traces/{trace_id}/assessments/{_client.quote_segment(assessment_id)}")
-
-
+    return None
