@@ -236,3 +236,61 @@ def test_feedback_from_a_process_that_only_has_the_trace_id(http_sink):
     assert {kv.key: kv.value.string_value for kv in record.attributes if kv.key.endswith("source.id")} == {
         "otel_feedback.assessment.source.id": "enduser_123"
     }
+
+
+def test_an_app_logger_provider_is_kept_and_carries_the_assessments(http_sink):
+    report = run_app(f"""
+        import json
+        from opentelemetry import _logs
+        from opentelemetry.sdk._logs import LoggerProvider
+        from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+
+        exporter = InMemoryLogRecordExporter()
+        provider = LoggerProvider()
+        provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+        _logs.set_logger_provider(provider)
+
+        import otel_feedback
+        otel_feedback.configure({http_sink.url!r})
+        otel_feedback.log_feedback(trace_id="0af7651916cd43dd8448eb211c80319c", name="user_feedback", value=True)
+        otel_feedback.flush()
+        [record] = exporter.get_finished_logs()
+        print(json.dumps({{
+            "same_provider": _logs.get_logger_provider() is provider,
+            "event": record.log_record.event_name,
+            "trace_id": format(record.log_record.trace_id, "032x"),
+        }}))
+    """)
+    assert report == {
+        "same_provider": True,
+        "event": "gen_ai.evaluation.result",
+        "trace_id": "0af7651916cd43dd8448eb211c80319c",
+    }
+    assert http_sink.log_records() == []
+
+
+def test_assessments_follow_the_standard_otel_environment_variables(http_sink):
+    run_app("""
+        import json, otel_feedback
+        otel_feedback.configure()
+        otel_feedback.log_feedback(trace_id="0af7651916cd43dd8448eb211c80319c", name="user_feedback", value=True)
+        print(json.dumps({"flushed": otel_feedback.flush()}))
+    """, OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=f"{http_sink.url}/v1/logs", OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9",
+        OTEL_SERVICE_NAME="env-backend", OTEL_EXPORTER_OTLP_HEADERS="x-team=llm")
+    [record] = http_sink.log_records()
+    assert record.event_name == "gen_ai.evaluation.result"
+    with http_sink.lock:
+        [logs] = http_sink.log_exports
+    resource = {kv.key: kv.value.string_value for kv in logs.resource_logs[0].resource.attributes}
+    assert resource["service.name"] == "env-backend"
+
+
+def test_an_unreachable_collector_never_breaks_the_app():
+    report = run_app("""
+        import json, otel_feedback
+        otel_feedback.configure("http://127.0.0.1:9")
+        feedback = otel_feedback.log_feedback(trace_id="0af7651916cd43dd8448eb211c80319c", name="f", value=1)
+        flushed = otel_feedback.flush(2_000)  # the failed export is logged by the SDK, not raised
+        print(json.dumps({"returned": feedback.name, "flushed_is_bool": isinstance(flushed, bool)}))
+    """, OTEL_EXPORTER_OTLP_TIMEOUT="1")
+    assert report == {"returned": "f", "flushed_is_bool": True}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -137,3 +138,24 @@ def test_feedback_is_never_dropped_silently(log_records, monkeypatch):
     monkeypatch.setattr(_config.settings, "enabled", False)
     with pytest.raises(otel_feedback.FeedbackNotDelivered, match="tracing is disabled"):
         otel_feedback.log_feedback(trace_id="0af7651916cd43dd8448eb211c80319c", name="f", value=True)
+
+
+def test_flush_sends_the_pending_assessments():
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, InMemoryLogRecordExporter
+
+    exporter = InMemoryLogRecordExporter()
+    provider = LoggerProvider()
+    # A batch that would wait a minute: only flush() can send the record within this test.
+    provider.add_log_record_processor(BatchLogRecordProcessor(exporter, schedule_delay_millis=60_000))
+    saved = dataclasses.replace(_config.settings)
+    otel_feedback.configure(logger_provider=provider)
+    try:
+        otel_feedback.log_feedback(trace_id="0af7651916cd43dd8448eb211c80319c", name="user_feedback", value=True)
+        assert exporter.get_finished_logs() == ()
+        assert otel_feedback.flush(10_000) is True
+        assert [r.log_record.event_name for r in exporter.get_finished_logs()] == ["gen_ai.evaluation.result"]
+    finally:
+        for field in dataclasses.fields(saved):
+            setattr(_config.settings, field.name, getattr(saved, field.name))
+        provider.shutdown()
