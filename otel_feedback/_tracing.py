@@ -247,8 +247,12 @@ def _begin(
     binder: _InputBinder | None = None,
     args: tuple[Any, ...] = (),
     kwargs: dict[str, Any] | None = None,
+    kind: trace_api.SpanKind = trace_api.SpanKind.INTERNAL,
 ) -> LiveSpan | None:
     """Start and activate a span; None (and a log line) if our own machinery fails.
+
+    ``kind`` is INTERNAL for the app's own steps; instrumentations of model calls pass CLIENT,
+    as the GenAI conventions say.
 
     Inputs come from ``inputs()`` or, for ``@trace``, from ``binder`` applied to the call's
     arguments. They are serialized now (a later mutation of an argument must not change what
@@ -276,7 +280,7 @@ def _begin(
                     carry[INPUT_TRUNCATED] = True
             if settings.experiment and root is None:
                 carry = {**(carry or {}), EXPERIMENT: settings.experiment}
-        live = LiveSpan(tracer.start_span(name, attributes=static_attributes))
+        live = LiveSpan(tracer.start_span(name, kind=kind, attributes=static_attributes))
         live._carry = carry
         live._activate_under(root)
         return live
