@@ -2,8 +2,9 @@
 
 OpenInference (``openinference-instrumentation-openai``) wraps the client's ``request`` method;
 OpenLLMetry (``opentelemetry-instrumentation-openai``) wraps the resource methods we wrap too,
-before or after us. Both use ``wrapt``, whose wrappers are ``wrapt.ObjectProxy`` objects; ours
-are plain functions. So a proxy on the client's ``request``, on the method we replaced, or
+before or after us. Both use ``wrapt``, whose function wrappers carry ``__wrapped__`` and
+``_self_wrapper`` (the C and pure-Python ones alike, in wrapt 1 and 2); ours are plain functions.
+So such a wrapper on the client's ``request``, on the method we replaced, or
 in place of our wrapper means someone else traces the call: we let it through untraced and say
 so once in the log. Checked on every call (a few dictionary lookups), so uninstrumenting the
 other one gives our spans back at once.
@@ -13,8 +14,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-
-import wrapt
 
 logger = logging.getLogger("otel_feedback.openai")
 
@@ -29,6 +28,11 @@ def _class_attribute(cls: type, name: str) -> Any:
     return None
 
 
+def _is_wrapt_wrapper(value: Any) -> bool:
+    # Duck-typed: wrapt 2's C FunctionWrapper is not an instance of wrapt.ObjectProxy.
+    return value is not None and hasattr(value, "_self_wrapper") and hasattr(value, "__wrapped__")
+
+
 def _owner(proxy: Any) -> str:
     """The module of the code behind a wrapt wrapper, e.g. ``openinference.instrumentation.openai``."""
     wrapper = getattr(proxy, "_self_wrapper", None)
@@ -38,15 +42,15 @@ def _owner(proxy: Any) -> str:
 
 def other_instrumentation(resource: Any, original: Any, method: str) -> str | None:
     """The module of another instrumentation tracing this call, or None when only ours does."""
-    if isinstance(original, wrapt.ObjectProxy):  # wrapped before we were
+    if _is_wrapt_wrapper(original):  # wrapped before we were
         return _owner(original)
     current = type(resource).__dict__.get(method)
-    if isinstance(current, wrapt.ObjectProxy):  # wrapped after us, around our wrapper
+    if _is_wrapt_wrapper(current):  # wrapped after us, around our wrapper
         return _owner(current)
     client = getattr(resource, "_client", None)
     if client is not None:
         request = _class_attribute(type(client), "request")
-        if isinstance(request, wrapt.ObjectProxy):  # OpenInference wraps OpenAI.request
+        if _is_wrapt_wrapper(request):  # OpenInference wraps OpenAI.request
             return _owner(request)
     return None
 
