@@ -21,6 +21,13 @@ from otel_feedback.openai import _semconv as sc
 from otel_feedback.openai._operations import ResultKind
 from otel_feedback.openai._request import _TRANSPORT_KEYS, _given
 
+# The OTel SDK keeps 128 attributes per span by default and, past that, evicts the *oldest* ones
+# (the operation name, the span kind...). The flattened OpenInference messages are capped so a
+# long conversation cannot push them out; the GenAI JSON attributes keep every message.
+MAX_FLAT_INPUT_ATTRIBUTES = 48
+MAX_FLAT_OUTPUT_ATTRIBUTES = 24
+MAX_FLAT_TOOLS = 8
+
 # Arguments that are content or the model, not invocation parameters.
 _NOT_PARAMETERS = frozenset({"model", "messages", "input", "instructions", "prompt", "tools", "functions"}) | _TRANSPORT_KEYS
 
@@ -62,32 +69,33 @@ def invocation_parameters(kwargs: Mapping[str, Any]) -> dict[str, Any]:
 class _Messages:
     """Collects messages once and writes them in both conventions."""
 
-    def __init__(self, genai_key: str, openinference_prefix: str) -> None:
+    def __init__(self, genai_key: str, openinference_prefix: str, flat_budget: int) -> None:
         self.genai_key = genai_key
         self.prefix = openinference_prefix
         self.genai: list[dict[str, Any]] = []
-        self.flat: dict[str, Any] = {}
+        self._flat: list[dict[str, Any]] = []  # per message, keys relative to "<prefix>.N.message."
+        self._budget = flat_budget
         self._count = 0
 
     def add(self, role: str, text: str | None, tool_calls: Sequence[Mapping[str, Any]] = (),
             *, tool_call_id: str | None = None, finish_reason: str | None = None,
             genai: bool = True) -> None:
         """One message: its role, text and tool calls (each ``{"id", "name", "arguments"}`` text)."""
-        base = f"{self.prefix}.{self._count}.message."
         self._count += 1
-        self.flat[base + "role"] = role
+        flat: dict[str, Any] = {"role": role}
         if text is not None:
-            self.flat[base + "content"] = text
+            flat["content"] = text
         if tool_call_id is not None:
-            self.flat[base + "tool_call_id"] = tool_call_id
+            flat["tool_call_id"] = tool_call_id
         for index, call in enumerate(tool_calls):
-            call_base = f"{base}tool_calls.{index}.tool_call."
+            call_base = f"tool_calls.{index}.tool_call."
             if call.get("id"):
-                self.flat[call_base + "id"] = call["id"]
+                flat[call_base + "id"] = call["id"]
             if call.get("name"):
-                self.flat[call_base + "function.name"] = call["name"]
+                flat[call_base + "function.name"] = call["name"]
             if call.get("arguments") is not None:
-                self.flat[call_base + "function.arguments"] = call["arguments"]
+                flat[call_base + "function.arguments"] = call["arguments"]
+        self._flat.append(flat)
         if not genai:
             return
         parts: list[dict[str, Any]] = []
@@ -106,7 +114,18 @@ class _Messages:
         """Both conventions' attributes; nothing when no message was added."""
         if self._count == 0:
             return {}
-        out = dict(self.flat)
+        # The most recent messages that fit the budget, numbered from 0.
+        kept: list[dict[str, Any]] = []
+        used = 0
+        for flat in reversed(self._flat):
+            if used + len(flat) > self._budget:
+                break
+            kept.append(flat)
+            used += len(flat)
+        out: dict[str, Any] = {}
+        for index, flat in enumerate(reversed(kept)):
+            base = f"{self.prefix}.{index}.message."
+            out.update({base + key: value for key, value in flat.items()})
         if self.genai:
             out[self.genai_key] = _json(self.genai)
         return out
@@ -177,6 +196,7 @@ def _tool_attributes(tools: Any) -> dict[str, Any]:
     for index, tool in enumerate(tools):
         if not isinstance(tool, Mapping):
             continue
+        flatten = index < MAX_FLAT_TOOLS
         function = tool.get("function") if isinstance(tool.get("function"), Mapping) else tool  # chat nests it
         name = function.get("name")
         definition = {"type": tool.get("type", "function"), "name": name}
@@ -185,6 +205,8 @@ def _tool_attributes(tools: Any) -> dict[str, Any]:
         if function.get("parameters") is not None:
             definition["parameters"] = function.get("parameters")
         definitions.append(definition)
+        if not flatten:
+            continue
         attributes[f"{sc.LLM_TOOLS}.{index}.tool.json_schema"] = _json(tool)
         if isinstance(name, str):
             attributes[f"{sc.LLM_TOOLS}.{index}.tool.name"] = name
@@ -201,8 +223,9 @@ def input_content_attributes(kind: ResultKind, kwargs: Mapping[str, Any]) -> dic
         given = kwargs.get("input")
         texts = [given] if isinstance(given, str) else [t for t in given or () if isinstance(t, str)] \
             if isinstance(given, (list, tuple)) else []
-        return {f"{sc.EMBEDDING_EMBEDDINGS}.{index}.embedding.text": text for index, text in enumerate(texts)}
-    messages = _Messages(sc.INPUT_MESSAGES, sc.LLM_INPUT_MESSAGES)
+        return {f"{sc.EMBEDDING_EMBEDDINGS}.{index}.embedding.text": text
+                for index, text in enumerate(texts[:MAX_FLAT_INPUT_ATTRIBUTES])}
+    messages = _Messages(sc.INPUT_MESSAGES, sc.LLM_INPUT_MESSAGES, MAX_FLAT_INPUT_ATTRIBUTES)
     system: list[dict[str, Any]] = []
     if kind is ResultKind.CHAT:
         _chat_input(kwargs, messages, system)
@@ -257,7 +280,7 @@ def output_content_attributes(kind: ResultKind, output: Any) -> dict[str, Any]:
     """The answer's messages in both conventions (content: only when capture is on)."""
     if kind is ResultKind.EMBEDDING or not isinstance(output, Mapping):
         return {}
-    messages = _Messages(sc.OUTPUT_MESSAGES, sc.LLM_OUTPUT_MESSAGES)
+    messages = _Messages(sc.OUTPUT_MESSAGES, sc.LLM_OUTPUT_MESSAGES, MAX_FLAT_OUTPUT_ATTRIBUTES)
     if kind is ResultKind.RESPONSE:
         _responses_output(output, messages)
     else:

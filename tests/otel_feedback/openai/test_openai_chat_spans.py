@@ -252,3 +252,22 @@ def test_a_tool_result_sent_back_is_a_tool_message(server, client, instrumented,
     assert attributes["llm.input_messages.2.message.role"] == "tool"
     assert attributes["llm.input_messages.2.message.tool_call_id"] == "call_1"
     assert attributes["llm.input_messages.2.message.content"] == "sunny"
+
+
+def test_a_long_conversation_keeps_every_other_attribute(server, client, instrumented, spans) -> None:
+    # The SDK keeps 128 attributes and evicts the oldest: flattened messages must not push out the rest.
+    history = [{"role": "user" if n % 2 == 0 else "assistant", "content": f"turn {n}"} for n in range(99)]
+    history.append({"role": "user", "content": "hello there"})
+    client.chat.completions.create(model="gpt-4o-mini", messages=history)
+
+    span = spans.one("chat gpt-4o-mini")
+    assert span.attributes["gen_ai.operation.name"] == "chat"
+    assert span.attributes["openinference.span.kind"] == "LLM"
+    assert span.attributes["gen_ai.usage.output_tokens"] == 7
+    assert len(json.loads(span.attributes["gen_ai.input.messages"])) == 100
+    flat = content_attributes(span)
+    roles = sorted(key for key in flat if key.startswith("llm.input_messages.") and key.endswith(".message.role"))
+    assert len(roles) == 24  # the most recent messages, two attributes each, numbered from 0
+    assert flat["llm.input_messages.23.message.content"] == "hello there"
+    assert flat["llm.input_messages.0.message.content"] == "turn 76"
+    assert span.dropped_attributes == 0
