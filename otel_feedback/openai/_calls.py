@@ -26,6 +26,7 @@ except ImportError:  # pragma: no cover - opentelemetry-instrumentation before 0
 
 from opentelemetry.trace import SpanKind
 
+from otel_feedback import _config
 from otel_feedback._config import settings
 from otel_feedback._tracing import LiveSpan, _begin, _finish
 from otel_feedback.openai import _accumulators, _messages, _others, _request, _results
@@ -67,7 +68,8 @@ def start_span(operation: Operation, resource: Any, kwargs: dict[str, Any], capt
         attributes = {**operation.static_attributes, **_request.request_attributes(resource, kwargs, model_key)}
         if not embedding:
             attributes.update(_messages.invocation_parameters(kwargs))
-        if capture_content:
+        if capture_content and _config.get_tracer() is not None and _config.tracer_is_recording():
+            # Messages are read only when spans are recorded (no provider: no wasted work).
             attributes.update(_messages.input_content_attributes(operation.result_kind, kwargs))
         model = kwargs.get("model")
         name = f"{operation.operation_name} {model}" if isinstance(model, str) and model else operation.operation_name
