@@ -19,7 +19,7 @@ from opentelemetry import _logs as logs_api
 from opentelemetry import trace as trace_api
 
 from otel_feedback import _logs, _serialize
-from otel_feedback_core.wire import EXPERIMENT
+from otel_feedback_core.wire import EXPERIMENT, PROJECT_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -238,6 +238,7 @@ def _install_provider(
         attributes[SERVICE_NAME] = service_name
     if experiment:
         attributes[EXPERIMENT] = experiment
+        attributes[PROJECT_NAME] = experiment  # Phoenix files traces by this resource attribute
     exporter: SpanExporter
     if protocol == "grpc":
         try:

@@ -25,7 +25,7 @@ from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
 from opentelemetry.trace import Status, StatusCode
 
-from otel_feedback import _serialize
+from otel_feedback import _documents, _serialize
 from otel_feedback_core.wire import (
     EXPERIMENT,
     GENERATOR_CLOSED_EARLY,
@@ -36,7 +36,10 @@ from otel_feedback_core.wire import (
     OUTPUT_MIME_TYPE,
     OUTPUT_TRUNCATED,
     OUTPUT_VALUE,
+    CONVERSATION_ID,
+    PROJECT_NAME,
     SESSION_ID,
+    SPAN_KIND,
     TAG_TAGS,
     TRACE_TAGS,
     USER_ID,
@@ -85,7 +88,7 @@ class LiveSpan:
     the underlying OpenTelemetry span (``.span``), which any OTel code can use as well.
     """
 
-    __slots__ = ("span", "_token", "_root_token", "_carry", "_metadata", "_tags", "_ended", "_trace_id")
+    __slots__ = ("span", "_token", "_root_token", "_carry", "_metadata", "_tags", "_ended", "_trace_id", "_retriever")
 
     def __init__(self, span: trace_api.Span) -> None:
         self.span = span
@@ -96,6 +99,7 @@ class LiveSpan:
         self._tags: dict[str, str] | None = None
         self._ended = False
         self._trace_id = span.get_span_context().trace_id
+        self._retriever = False  # a RETRIEVER span: its outputs are also recorded as documents
 
     # -- identity ---------------------------------------------------------------------------
     @property
@@ -122,6 +126,8 @@ class LiveSpan:
         """Capture ``outputs`` as ``output.value`` (JSON unless a plain string)."""
         if self.span.is_recording():
             self._set_attributes(_capture(outputs, OUTPUT_VALUE, OUTPUT_MIME_TYPE, OUTPUT_TRUNCATED))
+            if self._retriever:
+                self._set_attributes(_documents.document_attributes(outputs))
 
     def set_attribute(self, key: str, value: Any) -> None:
         """Set one attribute; values OTel cannot hold (dicts, objects) are stored as JSON text."""
@@ -164,6 +170,7 @@ class LiveSpan:
         attributes: dict[str, Any] = {}
         if session is not None:
             attributes[SESSION_ID] = str(session)
+            attributes[CONVERSATION_ID] = str(session)
         if user is not None:
             attributes[USER_ID] = str(user)
         if metadata:
@@ -247,8 +254,12 @@ def _begin(
     binder: _InputBinder | None = None,
     args: tuple[Any, ...] = (),
     kwargs: dict[str, Any] | None = None,
+    kind: trace_api.SpanKind = trace_api.SpanKind.INTERNAL,
 ) -> LiveSpan | None:
     """Start and activate a span; None (and a log line) if our own machinery fails.
+
+    ``kind`` is INTERNAL for the app's own steps; instrumentations of model calls pass CLIENT,
+    as the GenAI conventions say.
 
     Inputs come from ``inputs()`` or, for ``@trace``, from ``binder`` applied to the call's
     arguments. They are serialized now (a later mutation of an argument must not change what
@@ -275,8 +286,9 @@ def _begin(
                 if truncated:
                     carry[INPUT_TRUNCATED] = True
             if settings.experiment and root is None:
-                carry = {**(carry or {}), EXPERIMENT: settings.experiment}
-        live = LiveSpan(tracer.start_span(name, attributes=static_attributes))
+                carry = {**(carry or {}), EXPERIMENT: settings.experiment, PROJECT_NAME: settings.experiment}
+        live = LiveSpan(tracer.start_span(name, kind=kind, attributes=static_attributes))
+        live._retriever = static_attributes.get(SPAN_KIND) == "RETRIEVER"
         live._carry = carry
         live._activate_under(root)
         return live
@@ -307,6 +319,10 @@ def _finish(live: LiveSpan | None, *, output: Any = None, capture_output: bool =
                 carry[OUTPUT_MIME_TYPE] = mime
                 if truncated:
                     carry[OUTPUT_TRUNCATED] = True
+                if live._retriever:
+                    documents = _documents.document_attributes(output)
+                    if documents:
+                        extra = {**(extra or {}), **documents}
         except Exception:  # noqa: BLE001
             logger.debug("otel_feedback: could not capture an output", exc_info=True)
     live._end(extra)

@@ -13,6 +13,13 @@ SESSION_ID = "session.id"
 USER_ID = "user.id"
 METADATA = "metadata"
 TAG_TAGS = "tag.tags"
+PROJECT_NAME = "openinference.project.name"  # the experiment, where Phoenix files the trace
+# RETRIEVER spans: retrieval.documents.N.document.id / .content / .score / .metadata (JSON text)
+RETRIEVAL_DOCUMENTS = "retrieval.documents"
+
+# OTel GenAI semantic conventions (beyond the OpenAI instrumentation's own names)
+CONVERSATION_ID = "gen_ai.conversation.id"  # the session
+GEN_AI_RETRIEVAL_DOCUMENTS = "gen_ai.retrieval.documents"  # JSON text: [{"id", "score", "content", "metadata"}]
 
 # Our own extensions
 SPAN_TYPE = "otel_feedback.span_type"

@@ -13,8 +13,8 @@ from otel_feedback.openai._results import (
     dump,
     finish_reason_attributes,
     identity_attributes,
+    chat_usage_attributes,
     response_attributes,
-    usage_attributes,
 )
 
 
@@ -109,8 +109,7 @@ class ChatAccumulator:
         return {
             **identity_attributes(self._id, self._model),
             **finish_reason_attributes([self._choices[i].finish_reason for i in sorted(self._choices)]),
-            **usage_attributes(getattr(self._usage, "prompt_tokens", None),
-                               getattr(self._usage, "completion_tokens", None)),
+            **chat_usage_attributes(self._usage),
         }
 
     def output(self) -> dict[str, Any]:

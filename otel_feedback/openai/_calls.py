@@ -24,11 +24,14 @@ except ImportError:  # pragma: no cover - opentelemetry-instrumentation before 0
         """Older releases have no suppression check: always trace."""
         return True
 
+from opentelemetry.trace import SpanKind
+
+from otel_feedback import _config
 from otel_feedback._config import settings
 from otel_feedback._tracing import LiveSpan, _begin, _finish
-from otel_feedback.openai import _accumulators, _request, _results
+from otel_feedback.openai import _accumulators, _messages, _others, _request, _results
 from otel_feedback.openai import _semconv as sc
-from otel_feedback.openai._operations import Operation
+from otel_feedback.openai._operations import Operation, ResultKind
 from otel_feedback.openai._streams import StreamSpan, TracedAsyncStream, TracedStream, output_attributes
 
 logger = logging.getLogger(__name__)
@@ -60,14 +63,22 @@ def _stream_types() -> tuple[type, type]:
 def start_span(operation: Operation, resource: Any, kwargs: dict[str, Any], capture_content: bool) -> LiveSpan | None:
     """Start and activate the span of one call; None (and a log line) if we cannot."""
     try:
-        attributes = {**operation.static_attributes, **_request.request_attributes(resource, kwargs)}
+        embedding = operation.result_kind is ResultKind.EMBEDDING
+        model_key = sc.EMBEDDING_MODEL_NAME if embedding else sc.LLM_MODEL_NAME
+        attributes = {**operation.static_attributes, **_request.request_attributes(resource, kwargs, model_key)}
+        if not embedding:
+            attributes.update(_messages.invocation_parameters(kwargs))
+        if capture_content and _config.get_tracer() is not None and _config.tracer_is_recording():
+            # Messages are read only when spans are recorded (no provider: no wasted work).
+            attributes.update(_messages.input_content_attributes(operation.result_kind, kwargs))
         model = kwargs.get("model")
         name = f"{operation.operation_name} {model}" if isinstance(model, str) and model else operation.operation_name
         inputs = (lambda: _request.request_input(kwargs)) if capture_content else None
     except Exception:  # noqa: BLE001 - telemetry never breaks the app
         logger.warning("otel_feedback: could not read an OpenAI request; the call runs untraced", exc_info=True)
         return None
-    return _begin(name, attributes, inputs)
+    # A model call leaves the process: CLIENT, as the GenAI conventions say for inference spans.
+    return _begin(name, attributes, inputs, kind=SpanKind.CLIENT)
 
 
 def fail(live: LiveSpan | None, error: BaseException) -> None:
@@ -79,7 +90,7 @@ def complete(live: LiveSpan | None, operation: Operation, result: Any, capture_c
              started: float | None = None) -> Any:
     """End the span with ``result``, or wrap a stream so its reading ends the span; returns what the caller gets.
 
-    ``started`` (a ``time.perf_counter()`` reading) is when the call began, for time-to-first-token.
+    ``started`` (a ``time.perf_counter()`` reading) is when the call began, for time-to-first-chunk.
     """
     if live is None:
         return result
@@ -88,7 +99,7 @@ def complete(live: LiveSpan | None, operation: Operation, result: Any, capture_c
         if isinstance(result, (stream_type, async_stream_type)):
             live._deactivate()  # the caller's next spans must not nest under the open LLM span
             span = StreamSpan(live, _accumulators.new_accumulator(operation.result_kind),
-                              capture_content=capture_content, started=started)
+                              capture_content=capture_content, started=started, kind=operation.result_kind)
             if isinstance(result, stream_type):
                 return TracedStream(result, span)
             return TracedAsyncStream(result, span)
@@ -101,7 +112,9 @@ def complete(live: LiveSpan | None, operation: Operation, result: Any, capture_c
         try:
             extra.update(_results.result_attributes(operation.result_kind, result))
             if capture_content:
-                extra.update(output_attributes(_results.result_output(operation.result_kind, result)))
+                output = _results.result_output(operation.result_kind, result)
+                extra.update(output_attributes(output))
+                extra.update(_messages.output_content_attributes(operation.result_kind, output))
         except Exception:  # noqa: BLE001
             logger.warning("otel_feedback: could not read an OpenAI response for its span", exc_info=True)
     _finish(live, extra=extra)
@@ -128,9 +141,17 @@ class TracedCall:
 
     @classmethod
     def begin(cls, operation: Operation, resource: Any, kwargs: dict[str, Any],
-              capture: CaptureSettings) -> TracedCall | None:
-        """Start tracing a call; None when this call is not to be traced at all."""
+              capture: CaptureSettings, original: Any = None) -> TracedCall | None:
+        """Start tracing a call; None when this call is not to be traced at all (also when
+        another OpenAI instrumentation traces it: one call, one LLM span)."""
         if not settings.enabled or _inside_call.get() or not is_instrumentation_enabled():
+            return None
+        try:
+            other = _others.other_instrumentation(resource, original, getattr(original, "__name__", ""))
+        except Exception:  # noqa: BLE001 - telemetry never breaks the app
+            other = None
+        if other is not None:
+            _others.warn_once(other)
             return None
         return cls(operation, resource, kwargs, capture.capture_content)
 
@@ -154,7 +175,7 @@ def wrap(original: Callable[..., Any], operation: Operation, capture: CaptureSet
 
         @functools.wraps(original)
         async def traced_async(self: Any, *args: Any, **kwargs: Any) -> Any:
-            call = TracedCall.begin(operation, self, kwargs, capture)
+            call = TracedCall.begin(operation, self, kwargs, capture, original)
             if call is None:
                 return await original(self, *args, **kwargs)
             try:
@@ -168,7 +189,7 @@ def wrap(original: Callable[..., Any], operation: Operation, capture: CaptureSet
 
     @functools.wraps(original)
     def traced(self: Any, *args: Any, **kwargs: Any) -> Any:
-        call = TracedCall.begin(operation, self, kwargs, capture)
+        call = TracedCall.begin(operation, self, kwargs, capture, original)
         if call is None:
             return original(self, *args, **kwargs)
         try:

@@ -40,6 +40,8 @@ class Operation:
                 sc.PROVIDER_NAME: sc.PROVIDER,
                 sc.SYSTEM: sc.PROVIDER,
                 sc.OPENAI_API: self.api,
+                sc.LLM_PROVIDER: sc.PROVIDER,
+                sc.LLM_SYSTEM: sc.PROVIDER,
             },
         )
 

@@ -40,13 +40,16 @@ def _given(value: Any) -> bool:
     return value is not None and not isinstance(value, _SENTINELS)
 
 
-def request_attributes(resource: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """GenAI request attributes: model, sampling parameters and the server address."""
+def request_attributes(resource: Any, kwargs: Mapping[str, Any], model_key: str = sc.LLM_MODEL_NAME) -> dict[str, Any]:
+    """GenAI request attributes: model, sampling parameters and the server address.
+
+    ``model_key`` is the OpenInference name of the model: ``llm.model_name``, or
+    ``embedding.model_name`` for embeddings."""
     attributes: dict[str, Any] = {}
     model = kwargs.get("model")
     if isinstance(model, str):
         attributes[sc.REQUEST_MODEL] = model
-        attributes[sc.LLM_MODEL_NAME] = model
+        attributes[model_key] = model
     for key, attribute in _NUMERIC_PARAMS:
         value = kwargs.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -20,9 +20,16 @@ def dump(model: Any) -> Any:
     return model
 
 
-def usage_attributes(input_tokens: Any, output_tokens: Any) -> dict[str, Any]:
-    """GenAI and OpenInference token counts; missing counts are left out."""
+def usage_attributes(input_tokens: Any, output_tokens: Any, cache_read: Any = None,
+                     reasoning: Any = None) -> dict[str, Any]:
+    """GenAI and OpenInference token counts (cached input and reasoning output too); missing counts are left out."""
     attributes: dict[str, Any] = {}
+    if isinstance(cache_read, int) and not isinstance(cache_read, bool):
+        attributes[sc.USAGE_CACHE_READ_INPUT_TOKENS] = cache_read
+        attributes[sc.LLM_TOKEN_COUNT_CACHE_READ] = cache_read
+    if isinstance(reasoning, int) and not isinstance(reasoning, bool):
+        attributes[sc.USAGE_REASONING_OUTPUT_TOKENS] = reasoning
+        attributes[sc.LLM_TOKEN_COUNT_REASONING] = reasoning
     if isinstance(input_tokens, int):
         attributes[sc.USAGE_INPUT_TOKENS] = input_tokens
         attributes[sc.LLM_TOKEN_COUNT_PROMPT] = input_tokens
@@ -36,14 +43,33 @@ def usage_attributes(input_tokens: Any, output_tokens: Any) -> dict[str, Any]:
     return attributes
 
 
-def identity_attributes(response_id: Any, model: Any) -> dict[str, Any]:
-    """``gen_ai.response.id`` and ``gen_ai.response.model`` (and ``llm.model_name``)."""
+def chat_usage_attributes(usage: Any) -> dict[str, Any]:
+    """Token counts of a Chat Completions (or legacy completions) ``usage``, with its details."""
+    return usage_attributes(
+        getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None),
+        getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", None),
+        getattr(getattr(usage, "completion_tokens_details", None), "reasoning_tokens", None),
+    )
+
+
+def responses_usage_attributes(usage: Any) -> dict[str, Any]:
+    """Token counts of a Responses API ``usage``, with its details."""
+    return usage_attributes(
+        getattr(usage, "input_tokens", None), getattr(usage, "output_tokens", None),
+        getattr(getattr(usage, "input_tokens_details", None), "cached_tokens", None),
+        getattr(getattr(usage, "output_tokens_details", None), "reasoning_tokens", None),
+    )
+
+
+def identity_attributes(response_id: Any, model: Any, model_key: str = sc.LLM_MODEL_NAME) -> dict[str, Any]:
+    """``gen_ai.response.id`` and ``gen_ai.response.model`` (and ``llm.model_name``, or
+    ``model_key``: ``embedding.model_name`` for embeddings)."""
     attributes: dict[str, Any] = {}
     if isinstance(response_id, str) and response_id:
         attributes[sc.RESPONSE_ID] = response_id
     if isinstance(model, str) and model:
         attributes[sc.RESPONSE_MODEL] = model
-        attributes[sc.LLM_MODEL_NAME] = model
+        attributes[model_key] = model
     return attributes
 
 
@@ -60,7 +86,7 @@ def chat_attributes(result: Any) -> dict[str, Any]:
     return {
         **identity_attributes(getattr(result, "id", None), getattr(result, "model", None)),
         **finish_reason_attributes([getattr(choice, "finish_reason", None) for choice in choices]),
-        **usage_attributes(getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)),
+        **chat_usage_attributes(usage),
     }
 
 
@@ -68,7 +94,7 @@ def embedding_attributes(result: Any) -> dict[str, Any]:
     """Attributes of a ``CreateEmbeddingResponse``: model, input tokens and vector size."""
     usage = getattr(result, "usage", None)
     attributes = {
-        **identity_attributes(None, getattr(result, "model", None)),
+        **identity_attributes(None, getattr(result, "model", None), sc.EMBEDDING_MODEL_NAME),
         **usage_attributes(getattr(usage, "prompt_tokens", None), None),
     }
     data = getattr(result, "data", None) or []
@@ -114,7 +140,7 @@ def response_attributes(result: Any) -> dict[str, Any]:
     return {
         **identity_attributes(getattr(result, "id", None), getattr(result, "model", None)),
         **finish_reason_attributes(response_finish_reasons(result)),
-        **usage_attributes(getattr(usage, "input_tokens", None), getattr(usage, "output_tokens", None)),
+        **responses_usage_attributes(usage),
     }
 
 

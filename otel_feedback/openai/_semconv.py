@@ -22,6 +22,13 @@ RESPONSE_ID = "gen_ai.response.id"
 RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
 USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
 USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
+USAGE_REASONING_OUTPUT_TOKENS = "gen_ai.usage.reasoning.output_tokens"
+# Content (JSON text), only with content capture on.
+INPUT_MESSAGES = "gen_ai.input.messages"
+OUTPUT_MESSAGES = "gen_ai.output.messages"
+SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
+TOOL_DEFINITIONS = "gen_ai.tool.definitions"
 SERVER_ADDRESS = "server.address"
 SERVER_PORT = "server.port"
 ERROR_TYPE = "error.type"
@@ -31,10 +38,19 @@ LLM_MODEL_NAME = "llm.model_name"
 LLM_TOKEN_COUNT_PROMPT = "llm.token_count.prompt"
 LLM_TOKEN_COUNT_COMPLETION = "llm.token_count.completion"
 LLM_TOKEN_COUNT_TOTAL = "llm.token_count.total"
+LLM_TOKEN_COUNT_CACHE_READ = "llm.token_count.prompt_details.cache_read"
+LLM_TOKEN_COUNT_REASONING = "llm.token_count.completion_details.reasoning"
+LLM_PROVIDER = "llm.provider"
+LLM_SYSTEM = "llm.system"
+LLM_INVOCATION_PARAMETERS = "llm.invocation_parameters"  # JSON text
+LLM_INPUT_MESSAGES = "llm.input_messages"  # llm.input_messages.N.message.role / .content / ...
+LLM_OUTPUT_MESSAGES = "llm.output_messages"  # ... .message.tool_calls.M.tool_call.function.name
+LLM_TOOLS = "llm.tools"  # llm.tools.N.tool.json_schema / .tool.name
+EMBEDDING_MODEL_NAME = "embedding.model_name"
+EMBEDDING_EMBEDDINGS = "embedding.embeddings"  # embedding.embeddings.N.embedding.text
 
 # Streams
-FIRST_TOKEN_EVENT = "gen_ai.content.first_token"
-TIME_TO_FIRST_TOKEN = "gen_ai.response.time_to_first_token"  # seconds, on the event above
+TIME_TO_FIRST_CHUNK = "gen_ai.response.time_to_first_chunk"  # seconds from the call to the first chunk
 STREAM_OUTCOME = "otel_feedback.stream.outcome"  # completed | closed_early | abandoned | error
 
 # Ours

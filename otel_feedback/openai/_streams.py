@@ -20,8 +20,10 @@ import wrapt
 from otel_feedback import _serialize
 from otel_feedback_core.wire import OUTPUT_MIME_TYPE, OUTPUT_TRUNCATED, OUTPUT_VALUE
 from otel_feedback._tracing import LiveSpan, _finish
+from otel_feedback.openai import _messages
 from otel_feedback.openai import _semconv as sc
 from otel_feedback.openai._accumulators import StreamAccumulator
+from otel_feedback.openai._operations import ResultKind
 
 logger = logging.getLogger(__name__)
 
@@ -38,15 +40,16 @@ def output_attributes(output: Any) -> dict[str, Any]:
 class StreamSpan:
     """The span of one streamed call, fed by the proxy and ended once."""
 
-    __slots__ = ("_live", "_accumulator", "_capture_content", "_started", "_first_token_seen", "_done")
+    __slots__ = ("_live", "_accumulator", "_capture_content", "_started", "_first_chunk_seen", "_done", "_kind")
 
     def __init__(self, live: LiveSpan, accumulator: StreamAccumulator, *, capture_content: bool,
-                 started: float | None = None) -> None:
+                 started: float | None = None, kind: ResultKind = ResultKind.CHAT) -> None:
         self._live = live
+        self._kind = kind
         self._accumulator = accumulator
         self._capture_content = capture_content
         self._started = time.perf_counter() if started is None else started
-        self._first_token_seen = False
+        self._first_chunk_seen = False
         self._done = False
 
     @property
@@ -55,14 +58,15 @@ class StreamSpan:
         return self._done
 
     def observe(self, item: Any) -> None:
-        """Fold a chunk into the answer; the first one carrying content adds the first-token event."""
+        """Fold a chunk into the answer; the first one sets ``gen_ai.response.time_to_first_chunk``."""
         if self._done:
             return
         try:
-            if self._accumulator.add(item) and not self._first_token_seen:
-                self._first_token_seen = True
+            if not self._first_chunk_seen:
+                self._first_chunk_seen = True
                 elapsed = time.perf_counter() - self._started
-                self._live.add_event(sc.FIRST_TOKEN_EVENT, {sc.TIME_TO_FIRST_TOKEN: elapsed})
+                self._live.set_attribute(sc.TIME_TO_FIRST_CHUNK, elapsed)
+            self._accumulator.add(item)
         except Exception:  # noqa: BLE001 - telemetry never breaks the caller's stream
             logger.warning("otel_feedback: could not read a streamed OpenAI chunk", exc_info=True)
 
@@ -75,7 +79,9 @@ class StreamSpan:
         try:
             extra.update(self._accumulator.attributes())
             if self._capture_content:
-                extra.update(output_attributes(self._accumulator.output()))
+                output = self._accumulator.output()
+                extra.update(output_attributes(output))
+                extra.update(_messages.output_content_attributes(self._kind, output))
         except Exception:  # noqa: BLE001
             logger.warning("otel_feedback: could not assemble a streamed OpenAI answer", exc_info=True)
         if error is not None:

@@ -76,6 +76,7 @@ def test_configure_installs_a_batching_otlp_provider_when_the_app_has_none(http_
     resource, _ = received[0]
     assert resource["service.name"] == "chatbot"
     assert resource["otel_feedback.experiment"] == "tutorial"
+    assert resource["openinference.project.name"] == "tutorial"  # where Phoenix files the traces
     retriever = next(span for _, span in received if span.name == "retrieve")
     assert span_attributes(retriever)["openinference.span.kind"] == "RETRIEVER"
     assert retriever.trace_id.hex() == report["trace_id"]

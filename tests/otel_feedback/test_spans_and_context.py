@@ -172,6 +172,7 @@ def test_update_current_trace_writes_to_the_root(spans):
     root, child = spans.one("app"), spans.one("inner")
     assert root.attributes["user.id"] == "enduser_123"
     assert root.attributes["session.id"] == "sess-9"
+    assert root.attributes["gen_ai.conversation.id"] == "sess-9"  # the GenAI name of the session
     assert json.loads(root.attributes["metadata"]) == {"plan": "pro", "step": "inner"}
     assert json.loads(root.attributes["otel_feedback.trace.tags"]) == {"beta": "", "release": "v2"}
     assert list(root.attributes["tag.tags"]) == ["beta", "release=v2"]
@@ -242,7 +243,9 @@ def test_experiment_goes_on_root_spans_only(spans):
     finally:
         _config.settings.experiment = previous
     assert spans.one("root").attributes["otel_feedback.experiment"] == "chatbot-v2"
+    assert spans.one("root").attributes["openinference.project.name"] == "chatbot-v2"
     assert "otel_feedback.experiment" not in spans.one("child").attributes
+    assert "openinference.project.name" not in spans.one("child").attributes
 
 
 def test_configure_validates_its_arguments():

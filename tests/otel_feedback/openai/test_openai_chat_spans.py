@@ -7,7 +7,16 @@ import json
 
 import openai
 import pydantic
-from openai_span_expectations import attributes_without_content, base_attributes, input_of, output_of, usage
+from openai_span_expectations import (
+    attributes_without_content,
+    base_attributes,
+    content_attributes,
+    input_of,
+    output_of,
+    params,
+    usage,
+)
+from opentelemetry.trace import SpanKind
 
 from otel_feedback import get_last_active_trace_id, trace
 from otel_feedback._tracing import format_trace_id
@@ -39,7 +48,10 @@ def test_chat_create_span_has_exact_attributes(server, client, instrumented, spa
         "gen_ai.response.model": "gpt-4o-mini",
         "gen_ai.response.finish_reasons": ["stop"],
         **usage(4, 7),
+        **params(temperature=0.2, top_p=0.9, max_tokens=50, stop=["\n\n"], seed=7, frequency_penalty=0.1,
+                 presence_penalty=0.3),
     }
+    assert span.kind is SpanKind.CLIENT
     assert input_of(span) == {
         "model": "gpt-4o-mini", "messages": MESSAGES, "temperature": 0.2, "top_p": 0.9, "max_tokens": 50,
         "stop": ["\n\n"], "seed": 7, "frequency_penalty": 0.1, "presence_penalty": 0.3,
@@ -93,7 +105,9 @@ def test_async_chat_create_span_has_exact_attributes(server, async_client, instr
         "gen_ai.response.model": "gpt-4o",
         "gen_ai.response.finish_reasons": ["length"],
         **usage(4, 2),
+        **params(max_completion_tokens=2),
     }
+    assert span.kind is SpanKind.CLIENT
     assert output_of(span)["choices"][0]["message"]["content"] == "Hello! How"
 
 
@@ -130,6 +144,7 @@ def test_chat_parse_sync_and_async(server, client, async_client, instrumented, s
             "gen_ai.response.model": "gpt-4o-mini",
             "gen_ai.response.finish_reasons": ["stop"],
             **usage(4, 5),
+            **params(response_format="Verdict"),
         }
         assert input_of(span)["response_format"] == "Verdict"
         message = output_of(span)["choices"][0]["message"]
@@ -185,3 +200,74 @@ def test_a_tool_call_reply_from_a_custom_responder(server, client, instrumented,
     message = output_of(spans.one("chat gpt-4o-mini"))["choices"][0]["message"]
     assert message["content"] == "Checking."
     assert message["tool_calls"][0]["function"] == {"name": "lookup", "arguments": '{"q": "x"}'}
+
+
+def test_chat_messages_and_tools_in_both_conventions(server, client, instrumented, spans) -> None:
+    completion = client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "system", "content": "Be brief."},
+                  {"role": "user", "content": 'call get_weather {"city": "Paris"}'}],
+        tools=[WEATHER_TOOL],
+    )
+
+    call = completion.choices[0].message.tool_calls[0]
+    span = spans.one("chat gpt-4o-mini")
+    assert content_attributes(span) == {
+        "gen_ai.system_instructions": json.dumps([{"type": "text", "content": "Be brief."}]),
+        "gen_ai.input.messages": json.dumps(
+            [{"role": "user", "parts": [{"type": "text", "content": 'call get_weather {"city": "Paris"}'}]}]),
+        "gen_ai.output.messages": json.dumps([{"role": "assistant", "parts": [
+            {"type": "tool_call", "id": call.id, "name": "get_weather", "arguments": {"city": "Paris"}}],
+            "finish_reason": "tool_calls"}]),
+        "gen_ai.tool.definitions": json.dumps(
+            [{"type": "function", "name": "get_weather", "parameters": {"type": "object"}}]),
+        "llm.input_messages.0.message.role": "system",
+        "llm.input_messages.0.message.content": "Be brief.",
+        "llm.input_messages.1.message.role": "user",
+        "llm.input_messages.1.message.content": 'call get_weather {"city": "Paris"}',
+        "llm.output_messages.0.message.role": "assistant",
+        "llm.output_messages.0.message.tool_calls.0.tool_call.id": call.id,
+        "llm.output_messages.0.message.tool_calls.0.tool_call.function.name": "get_weather",
+        "llm.output_messages.0.message.tool_calls.0.tool_call.function.arguments": '{"city": "Paris"}',
+        "llm.tools.0.tool.json_schema": json.dumps(WEATHER_TOOL),
+        "llm.tools.0.tool.name": "get_weather",
+    }
+
+
+def test_a_tool_result_sent_back_is_a_tool_message(server, client, instrumented, spans) -> None:
+    assistant = {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]}
+    client.chat.completions.create(model="gpt-4o-mini", messages=[
+        {"role": "user", "content": "weather?"}, assistant,
+        {"role": "tool", "tool_call_id": "call_1", "content": "sunny"}])
+
+    attributes = content_attributes(spans.one("chat gpt-4o-mini"))
+    assert json.loads(attributes["gen_ai.input.messages"]) == [
+        {"role": "user", "parts": [{"type": "text", "content": "weather?"}]},
+        {"role": "assistant", "parts": [
+            {"type": "tool_call", "id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}]},
+        {"role": "tool", "parts": [{"type": "tool_call_response", "id": "call_1", "response": "sunny"}]},
+    ]
+    assert attributes["llm.input_messages.1.message.tool_calls.0.tool_call.function.name"] == "get_weather"
+    assert attributes["llm.input_messages.2.message.role"] == "tool"
+    assert attributes["llm.input_messages.2.message.tool_call_id"] == "call_1"
+    assert attributes["llm.input_messages.2.message.content"] == "sunny"
+
+
+def test_a_long_conversation_keeps_every_other_attribute(server, client, instrumented, spans) -> None:
+    # The SDK keeps 128 attributes and evicts the oldest: flattened messages must not push out the rest.
+    history = [{"role": "user" if n % 2 == 0 else "assistant", "content": f"turn {n}"} for n in range(99)]
+    history.append({"role": "user", "content": "hello there"})
+    client.chat.completions.create(model="gpt-4o-mini", messages=history)
+
+    span = spans.one("chat gpt-4o-mini")
+    assert span.attributes["gen_ai.operation.name"] == "chat"
+    assert span.attributes["openinference.span.kind"] == "LLM"
+    assert span.attributes["gen_ai.usage.output_tokens"] == 7
+    assert len(json.loads(span.attributes["gen_ai.input.messages"])) == 100
+    flat = content_attributes(span)
+    roles = sorted(key for key in flat if key.startswith("llm.input_messages.") and key.endswith(".message.role"))
+    assert len(roles) == 24  # the most recent messages, two attributes each, numbered from 0
+    assert flat["llm.input_messages.23.message.content"] == "hello there"
+    assert flat["llm.input_messages.0.message.content"] == "turn 76"
+    assert span.dropped_attributes == 0

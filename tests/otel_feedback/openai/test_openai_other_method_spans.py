@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import openai
 import pydantic
-from openai_span_expectations import attributes_without_content, base_attributes, input_of, output_of, usage
+from openai_span_expectations import (
+    FIRST_CHUNK,
+    attributes_without_content,
+    base_attributes,
+    cached_and_reasoning,
+    content_attributes,
+    input_of,
+    output_of,
+    params,
+    usage,
+)
 
 from otel_feedback_testing import Reply, ToolCall
 
@@ -35,6 +46,16 @@ def test_completions_create_sync_and_async(server, client, async_client, instrum
             "gen_ai.response.model": "gpt-3.5-turbo-instruct",
             "gen_ai.response.finish_reasons": ["stop"],
             **usage(2, 4),
+            **params(max_tokens=30, temperature=0),
+        }
+        assert content_attributes(span) == {
+            "gen_ai.input.messages": json.dumps([{"role": "user", "parts": [{"type": "text", "content": "say hi"}]}]),
+            "gen_ai.output.messages": json.dumps([{"role": "assistant", "parts": [
+                {"type": "text", "content": "You said: say hi"}], "finish_reason": "stop"}]),
+            "llm.input_messages.0.message.role": "user",
+            "llm.input_messages.0.message.content": "say hi",
+            "llm.output_messages.0.message.role": "assistant",
+            "llm.output_messages.0.message.content": "You said: say hi",
         }
         assert input_of(span) == {"model": "gpt-3.5-turbo-instruct", "prompt": "say hi", "max_tokens": 30,
                                   "temperature": 0}
@@ -57,6 +78,8 @@ def test_completions_stream(server, client, instrumented, spans) -> None:
         "gen_ai.response.model": "gpt-3.5-turbo-instruct",
         "gen_ai.response.finish_reasons": ["stop"],
         **usage(2, 4),
+        **params(stream=True, stream_options={"include_usage": True}),
+        **FIRST_CHUNK,
     }
     output = output_of(span)
     assert output["object"] == "text_completion"
@@ -88,6 +111,9 @@ def test_embeddings_sync_and_async(server, client, async_client, instrumented, s
         "llm.token_count.prompt": 4,
         "llm.token_count.total": 4,
     }
+    assert "llm.model_name" not in sync_span.attributes  # OpenInference names an embedding model apart
+    assert content_attributes(sync_span) == {"embedding.embeddings.0.embedding.text": "red apple",
+                                             "embedding.embeddings.1.embedding.text": "green pear"}
     assert input_of(sync_span) == {"model": "text-embedding-3-small", "input": ["red apple", "green pear"],
                                    "dimensions": 16}
     assert output_of(sync_span) == {
@@ -133,6 +159,20 @@ def test_responses_create_sync_and_async(server, client, async_client, instrumen
             "gen_ai.response.model": "gpt-4o-mini",
             "gen_ai.response.finish_reasons": ["stop"],
             **usage(4, 7),
+            **cached_and_reasoning(0, 0),
+            **params(max_output_tokens=100, temperature=0.5),
+        }
+        assert content_attributes(span) == {
+            "gen_ai.system_instructions": json.dumps([{"type": "text", "content": "Be brief."}]),
+            "gen_ai.input.messages": json.dumps([{"role": "user", "parts": [{"type": "text", "content": "hello there"}]}]),
+            "gen_ai.output.messages": json.dumps([{"role": "assistant", "parts": [
+                {"type": "text", "content": "Hello! How can I help you today?"}], "finish_reason": "stop"}]),
+            "llm.input_messages.0.message.role": "system",
+            "llm.input_messages.0.message.content": "Be brief.",
+            "llm.input_messages.1.message.role": "user",
+            "llm.input_messages.1.message.content": "hello there",
+            "llm.output_messages.0.message.role": "assistant",
+            "llm.output_messages.0.message.content": "Hello! How can I help you today?",
         }
         assert input_of(span) == {"model": "gpt-4o-mini", "input": "hello there", "instructions": "Be brief.",
                                   "max_output_tokens": 100, "temperature": 0.5}
@@ -153,6 +193,14 @@ def test_responses_tool_call_output(server, client, instrumented, spans) -> None
     assert item["name"] == "get_weather"
     assert item["arguments"] == '{"city": "Oslo"}'
     assert item["call_id"] == result.output[0].call_id
+    attributes = content_attributes(span)
+    assert json.loads(attributes["gen_ai.output.messages"]) == [{"role": "assistant", "parts": [
+        {"type": "tool_call", "id": item["call_id"], "name": "get_weather", "arguments": {"city": "Oslo"}}],
+        "finish_reason": "tool_calls"}]
+    assert attributes["llm.output_messages.0.message.tool_calls.0.tool_call.function.name"] == "get_weather"
+    assert json.loads(attributes["gen_ai.tool.definitions"]) == [
+        {"type": "function", "name": "get_weather", "parameters": {}}]
+    assert attributes["llm.tools.0.tool.name"] == "get_weather"
 
 
 def test_responses_stream_sync_and_async(server, client, async_client, instrumented, spans) -> None:
@@ -178,9 +226,12 @@ def test_responses_stream_sync_and_async(server, client, async_client, instrumen
             "gen_ai.response.model": "gpt-4o-mini",
             "gen_ai.response.finish_reasons": ["stop"],
             **usage(2, 7),
+            **cached_and_reasoning(0, 0),
+            **params(stream=True),
+            **FIRST_CHUNK,
         }
         assert output_of(span)["output"][0]["content"][0]["text"] == "Hello! How can I help you today?"
-        assert [event.name for event in span.events] == ["gen_ai.content.first_token"]
+        assert span.events == ()
 
 
 def test_responses_stream_closed_early_keeps_the_partial_text(client, instrumented, spans) -> None:
