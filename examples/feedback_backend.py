@@ -8,7 +8,7 @@ This is the tutorial's step 2 as a small web app (Starlette on uvicorn):
   The browser keeps the trace id next to the answer it shows.
 * ``POST /feedback {"trace_id", "thumbs_up": true|false, "comment"?, "user_id"}`` records the
   end user's judgement with ``log_feedback(name="user_feedback", source=HUMAN user_id)``; it
-  travels over OTLP to the collector with the spans. Bad input gets 422 with the reason.
+  travels over OTLP to the collector as a log record in the answer's trace. Bad input gets 422 with the reason.
 
 The model: ``OPENAI_BASE_URL`` (and ``OPENAI_API_KEY``) when set — OpenAI itself or any
 compatible server such as vLLM or Ollama — otherwise a local stand-in server is started

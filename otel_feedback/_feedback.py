@@ -136,8 +136,9 @@ def log_feedback(
     """Record a judgement of a trace (or of one span in it) and return it with its id.
 
     ``value`` is a bool, int, float, str, or a JSON list/dict (it may be None only with an
-    ``error``). Invalid arguments raise ``ValueError`` here. The assessment travels over OTLP to
-    wherever this process's spans go; ``otel_feedback.flush()`` sends it at once.
+    ``error``). Invalid arguments raise ``ValueError`` here. The assessment travels over OTLP as
+    one log record, to where ``configure()`` sends spans (or through the app's own
+    LoggerProvider); ``otel_feedback.flush()`` sends it at once.
     """
     return emit_assessment(
         Feedback(

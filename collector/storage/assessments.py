@@ -1,8 +1,9 @@
 """Assessment records: feedback and expectations attached to a trace (and optionally a span).
 
 They arrive three ways, all landing in one append-only log (see DESIGN.md, "Conventions on the
-wire"): as a ``gen_ai.evaluation.result`` span event, as an OTLP log record with that event
-name, and through the REST API. Create, override and delete are all rows; nothing is updated in
+wire"): as an OTLP log record with the event name ``gen_ai.evaluation.result`` (how the SDK
+sends them), as a span event of that name on an ordinary span (other tools), and through the
+REST API. Create, override and delete are all rows; nothing is updated in
 place. The ``assessments`` view computes the current state.
 """
 

@@ -114,7 +114,7 @@ def test_exact_match_and_expected_facts_coverage():
     assert ExactMatch(case_sensitive=True)(outputs="Paris", expectations={"expected_response": "paris"}) is False
 
 
-def test_predict_fn_traces_are_the_rows_traces_and_retrieval_scorers_read_them(judge: LocalOpenAIServer, spans):
+def test_predict_fn_traces_are_the_rows_traces_and_retrieval_scorers_read_them(judge: LocalOpenAIServer, spans, log_records):
     @scorer
     def retrieved(trace) -> int:
         return len(trace.retrieved_documents())
@@ -138,8 +138,8 @@ def test_predict_fn_traces_are_the_rows_traces_and_retrieval_scorers_read_them(j
         assert root.parent is None and root.name == "_app"
         assert root.attributes["otel_feedback.experiment"] == "eval-exp"
     # Each score went out as feedback on the row's trace, tagged with the run.
-    events = [(span.context.trace_id, event.attributes) for span in spans.all() for event in span.events
-              if event.name == "gen_ai.evaluation.result"]
+    events = [(record.log_record.trace_id, record.log_record.attributes) for record in log_records.all()
+              if record.log_record.event_name == "gen_ai.evaluation.result"]
     assert len(events) == 4
     for trace_id, attributes in events:
         assert trace_id in roots
