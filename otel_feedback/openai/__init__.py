@@ -6,7 +6,7 @@ Trace all calls (every client, made before or after)::
     otel_feedback.openai.autolog()                        # or autolog(capture_content=False)
 
 or the OpenTelemetry way (``opentelemetry-instrument python app.py`` finds it too, through the
-``opentelemetry_instrumentor`` entry point)::
+``opentelemetry_instrumentor`` entry point ``otel_feedback_openai``)::
 
     from otel_feedback.openai import OpenAIInstrumentor
     OpenAIInstrumentor().instrument()
