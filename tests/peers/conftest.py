@@ -9,6 +9,7 @@ runs as its own process (tests/peers/chatbot_app.py) with our SDK pointed at the
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from peer_servers import PeerServer, free_port, running_server
@@ -20,27 +21,44 @@ PHOENIX_REQUIREMENTS = ["arize-phoenix==20.26.1"]
 MLFLOW_REQUIREMENTS = ["mlflow==3.17.2"]
 
 
+PEER_REQUIREMENTS = {"phoenix": PHOENIX_REQUIREMENTS, "mlflow": MLFLOW_REQUIREMENTS}
+
+
 def _report(config: pytest.Config, line: str) -> None:
+    """Write ``line`` to the terminal, past pytest's output capture (it runs in a fixture)."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:
+        return
+    with capture.global_and_fixture_disabled():
         reporter.write_line(line)
 
 
-def _venv(config: pytest.Config, name: str, requirements: list[str]) -> PeerVenv:
-    venv = ensure_venv(name, requirements)
-    built = "reused from the cache" if venv.build_seconds is None else f"built in {venv.build_seconds:.0f} s"
-    _report(config, f"\npeers: {name} virtualenv ({' '.join(requirements)}) {built}: {venv.path}")
-    return venv
+@pytest.fixture(scope="session")
+def peer_venvs(request: pytest.FixtureRequest) -> dict[str, PeerVenv]:
+    """The environments of the peers this run's tests use, built side by side when not cached.
+
+    Side by side because pip spends much of a cold install unpacking wheels on one core: the two
+    builds together take little longer than the slower one alone.
+    """
+    wanted = [name for name in PEER_REQUIREMENTS if any(f"{name}_venv" in item.fixturenames for item in request.session.items)]
+    with ThreadPoolExecutor(max_workers=len(wanted) or 1) as pool:
+        futures = {name: pool.submit(ensure_venv, name, PEER_REQUIREMENTS[name]) for name in wanted}
+        venvs = {name: future.result() for name, future in futures.items()}
+    for name, venv in venvs.items():
+        built = "reused from the cache" if venv.build_seconds is None else f"built in {venv.build_seconds:.0f} s"
+        _report(request.config, f"\npeers: {name} virtualenv ({' '.join(PEER_REQUIREMENTS[name])}) {built}: {venv.path}")
+    return venvs
 
 
 @pytest.fixture(scope="session")
-def phoenix_venv(pytestconfig: pytest.Config) -> PeerVenv:
-    return _venv(pytestconfig, "phoenix", PHOENIX_REQUIREMENTS)
+def phoenix_venv(peer_venvs: dict[str, PeerVenv]) -> PeerVenv:
+    return peer_venvs["phoenix"]
 
 
 @pytest.fixture(scope="session")
-def mlflow_venv(pytestconfig: pytest.Config) -> PeerVenv:
-    return _venv(pytestconfig, "mlflow", MLFLOW_REQUIREMENTS)
+def mlflow_venv(peer_venvs: dict[str, PeerVenv]) -> PeerVenv:
+    return peer_venvs["mlflow"]
 
 
 @pytest.fixture(scope="module")

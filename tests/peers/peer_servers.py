@@ -1,4 +1,8 @@
-"""Start a peer tool's server on loopback, wait until it answers, and stop it afterwards."""
+"""Start a peer tool's server on loopback, wait until it answers, and stop it afterwards.
+
+Also the small helpers the peer tests share: free ports, running a script that prints JSON, and
+waiting (bounded) until the peer shows what was sent.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-_T = TypeVar("_T")
 _V = TypeVar("_V")
 
 # A first start creates its database and runs its migrations: tens of seconds on a busy machine.

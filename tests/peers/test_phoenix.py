@@ -17,6 +17,10 @@ from peer_expectations import APP_SPAN_NAMES, MAX_TRACE_SECONDS
 from peer_servers import PeerServer, run_json, settled_view
 from peer_venvs import PeerVenv
 
+# The first run on a machine builds the peer's virtualenv with pip inside the first test's set-up
+# (a few minutes on a busy machine); the project's default of 300 s per test is for our own code.
+pytestmark = pytest.mark.timeout(1200)
+
 
 def _show(value: Any) -> str:
     return json.dumps(value, indent=1, default=str)[:6000]
