@@ -63,7 +63,11 @@ def mlflow_venv(peer_venvs: dict[str, PeerVenv]) -> PeerVenv:
 
 @pytest.fixture(scope="module")
 def phoenix_server(phoenix_venv: PeerVenv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PeerServer]:
-    """Phoenix serving its UI, REST API and OTLP/HTTP (``/v1/traces``) on one loopback port."""
+    """Phoenix serving its UI, REST API and OTLP/HTTP (``/v1/traces``) on one loopback port.
+
+    Its OTLP/gRPC receiver binds all interfaces whatever PHOENIX_HOST says (Phoenix 20.26.1); it
+    gets a free port and nothing is sent to it.
+    """
     workdir = tmp_path_factory.mktemp("phoenix")
     port, grpc_port = free_port(), free_port()
     env = {
