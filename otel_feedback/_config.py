@@ -19,6 +19,7 @@ from opentelemetry import _logs as logs_api
 from opentelemetry import trace as trace_api
 
 from otel_feedback import _logs, _serialize
+from otel_feedback._otlp_protocol import resolve_otlp_protocol
 from otel_feedback_core.wire import EXPERIMENT, PROJECT_NAME
 
 logger = logging.getLogger(__name__)
@@ -202,18 +203,7 @@ def _needs_provider(provider: trace_api.TracerProvider) -> bool:
 
 
 def _resolve_protocol(protocol: str | None) -> str:
-    value = (
-        protocol
-        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-        or "http/protobuf"
-    ).strip().lower()
-    if value not in ("http/protobuf", "grpc"):
-        raise ValueError(
-            f"protocol must be 'http/protobuf' or 'grpc'; got {value!r} "
-            "(the Python OTLP exporters have no http/json)"
-        )
-    return value
+    return resolve_otlp_protocol(protocol, signal="traces")
 
 
 def _traces_url(endpoint: str) -> str:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from opentelemetry import _logs as logs_api
 
+from otel_feedback._otlp_protocol import resolve_otlp_protocol
+
 try:
     # The API's placeholder before any provider is set; only its private module names it.
     from opentelemetry._logs._internal import ProxyLoggerProvider as _Placeholder
@@ -38,18 +40,7 @@ def app_has_logger_provider() -> bool:
 
 def resolve_logs_protocol(protocol: str | None) -> str:
     """``protocol`` as given, else the standard variables for logs, else http/protobuf."""
-    value = (
-        protocol
-        or os.environ.get("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL")
-        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-        or "http/protobuf"
-    ).strip().lower()
-    if value not in ("http/protobuf", "grpc"):
-        raise ValueError(
-            f"protocol must be 'http/protobuf' or 'grpc'; got {value!r} "
-            "(the Python OTLP exporters have no http/json)"
-        )
-    return value
+    return resolve_otlp_protocol(protocol, signal="logs")
 
 
 def _logs_url(endpoint: str) -> str:
