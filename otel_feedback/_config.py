@@ -19,7 +19,12 @@ from opentelemetry import _logs as logs_api
 from opentelemetry import trace as trace_api
 
 from otel_feedback import _logs, _serialize
-from otel_feedback._otlp_protocol import resolve_otlp_protocol
+from otel_feedback._otlp_settings import (
+    grpc_exporter_missing,
+    grpc_insecure,
+    http_signal_url,
+    resolve_otlp_protocol,
+)
 from otel_feedback_core.wire import EXPERIMENT, PROJECT_NAME
 
 logger = logging.getLogger(__name__)
@@ -206,11 +211,6 @@ def _resolve_protocol(protocol: str | None) -> str:
     return resolve_otlp_protocol(protocol, signal="traces")
 
 
-def _traces_url(endpoint: str) -> str:
-    base = endpoint.rstrip("/")
-    return base if base.endswith("/v1/traces") else f"{base}/v1/traces"
-
-
 def _install_provider(
     *,
     endpoint: str | None,
@@ -234,20 +234,14 @@ def _install_provider(
         try:
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
         except ImportError as exc:
-            raise ImportError(
-                f"protocol 'grpc' needs the OTLP/gRPC exporter, which is not installed ({exc}): "
-                'pip install "otel-feedback[grpc]", or use the default protocol http/protobuf'
-            ) from None
+            raise grpc_exporter_missing(exc) from None
 
-        exporter = GrpcExporter(endpoint=endpoint, headers=headers, insecure=_is_plaintext(endpoint))
+        exporter = GrpcExporter(endpoint=endpoint, headers=headers, insecure=grpc_insecure(endpoint))
     else:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 
-        if endpoint is None and not (
-            os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-        ):
-            endpoint = DEFAULT_ENDPOINT
-        exporter = HttpExporter(endpoint=_traces_url(endpoint) if endpoint else None, headers=headers)
+        url = http_signal_url(endpoint, signal="traces", default=DEFAULT_ENDPOINT)
+        exporter = HttpExporter(endpoint=url, headers=headers)
     provider = TracerProvider(resource=Resource.create(attributes))
     provider.add_span_processor(BatchSpanProcessor(exporter))
     trace_api.set_tracer_provider(provider)
@@ -272,12 +266,6 @@ def _resource_of(
     if experiment:
         attributes[EXPERIMENT] = experiment
     return Resource.create(attributes)
-
-
-def _is_plaintext(endpoint: str | None) -> bool | None:
-    if endpoint is None:
-        return None
-    return not endpoint.startswith("https://")
 
 
 def flush(timeout_millis: int = 30_000) -> bool:

@@ -11,12 +11,16 @@ exporter that reads the same ``OTEL_EXPORTER_OTLP_*`` variables as the span expo
 from __future__ import annotations
 
 import logging
-import os
 from typing import TYPE_CHECKING
 
 from opentelemetry import _logs as logs_api
 
-from otel_feedback._otlp_protocol import resolve_otlp_protocol
+from otel_feedback._otlp_settings import (
+    grpc_exporter_missing,
+    grpc_insecure,
+    http_signal_url,
+    resolve_otlp_protocol,
+)
 
 try:
     # The API's placeholder before any provider is set; only its private module names it.
@@ -43,16 +47,6 @@ def resolve_logs_protocol(protocol: str | None) -> str:
     return resolve_otlp_protocol(protocol, signal="logs")
 
 
-def _logs_url(endpoint: str) -> str:
-    base = endpoint.rstrip("/")
-    if base.endswith("/v1/logs"):
-        return base
-    # An endpoint given as the traces URL means the same collector.
-    if base.endswith("/v1/traces"):
-        base = base[: -len("/v1/traces")]
-    return f"{base}/v1/logs"
-
-
 def install_logger_provider(
     *,
     endpoint: str | None,
@@ -76,20 +70,13 @@ def install_logger_provider(
         try:
             from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcExporter
         except ImportError as exc:
-            raise ImportError(
-                f"protocol 'grpc' needs the OTLP/gRPC exporter, which is not installed ({exc}): "
-                'pip install "otel-feedback[grpc]", or use the default protocol http/protobuf'
-            ) from None
-        insecure = None if endpoint is None else not endpoint.startswith("https://")
-        exporter = GrpcExporter(endpoint=endpoint, headers=headers, insecure=insecure)
+            raise grpc_exporter_missing(exc) from None
+        exporter = GrpcExporter(endpoint=endpoint, headers=headers, insecure=grpc_insecure(endpoint))
     else:
         from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpExporter
 
-        if endpoint is None and not (
-            os.environ.get("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-        ):
-            endpoint = default_endpoint
-        exporter = HttpExporter(endpoint=_logs_url(endpoint) if endpoint else None, headers=headers)
+        url = http_signal_url(endpoint, signal="logs", default=default_endpoint)
+        exporter = HttpExporter(endpoint=url, headers=headers)
     provider = LoggerProvider(resource=resource)
     provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
     logs_api.set_logger_provider(provider)
