@@ -1,83 +1,17 @@
 """What a plain OTLP receiver (not our collector) gets from a traced call plus its assessments.
 
-The receiver is a few lines of ``http.server`` on 127.0.0.1 accepting ``/v1/traces`` and
-``/v1/logs`` protobuf, as any OTLP backend does. The app runs in a fresh interpreter with only
+The receiver is the SDK tests' plain ``http.server`` OTLP sink on 127.0.0.1 (``http_sink``),
+accepting ``/v1/traces`` and ``/v1/logs`` protobuf as any OTLP backend does. The app runs in a fresh interpreter with only
 ``configure(url)``: the spans it receives are exactly the app's, and each assessment (feedback,
 expectation, override, delete) is one ``gen_ai.evaluation.result`` log record in the trace.
 """
 
 from __future__ import annotations
 
-import http.server
 import json
-import os
-import subprocess
-import sys
-import textwrap
-import threading
-from collections.abc import Iterator
 
-import pytest
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-
-
-class PlainReceiver:
-    """The decoded OTLP requests one loopback HTTP server received, by path."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.traces: list[trace_service_pb2.ExportTraceServiceRequest] = []
-        self.logs: list[logs_service_pb2.ExportLogsServiceRequest] = []
-        self.url = ""
-
-    def spans(self) -> list:
-        with self.lock:
-            return [span for r in self.traces for rs in r.resource_spans for ss in rs.scope_spans for span in ss.spans]
-
-    def log_records(self) -> list:
-        with self.lock:
-            return [rec for r in self.logs for rl in r.resource_logs for sl in rl.scope_logs for rec in sl.log_records]
-
-
-@pytest.fixture
-def receiver() -> Iterator[PlainReceiver]:
-    received = PlainReceiver()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            if self.path == "/v1/traces":
-                with received.lock:
-                    received.traces.append(trace_service_pb2.ExportTraceServiceRequest.FromString(body))
-                payload = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
-            elif self.path == "/v1/logs":
-                with received.lock:
-                    received.logs.append(logs_service_pb2.ExportLogsServiceRequest.FromString(body))
-                payload = logs_service_pb2.ExportLogsServiceResponse().SerializeToString()
-            else:
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/x-protobuf")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    received.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        yield received
-    finally:
-        server.shutdown()
-        server.server_close()
+from app_process import run_app
+from otlp_sink_support import OtlpSink, span_attributes
 
 
 APP = """
@@ -109,40 +43,24 @@ print(json.dumps({{"trace_id": trace_id, "flushed": otel_feedback.flush(10_000),
 """
 
 
-def _run(code: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                            env=env, timeout=60)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def _attributes(record) -> dict[str, object]:
-    out = {}
-    for kv in record.attributes:
-        kind = kv.value.WhichOneof("value")
-        out[kv.key] = getattr(kv.value, kind) if kind else None
-    return out
-
-
-def test_a_plain_receiver_gets_only_the_apps_spans_and_one_log_record_per_assessment(receiver: PlainReceiver):
+def test_a_plain_receiver_gets_only_the_apps_spans_and_one_log_record_per_assessment(http_sink: OtlpSink) -> None:
     span_id = "00f067aa0ba902b7"
-    report = _run(APP.format(url=receiver.url, span_id=span_id))
+    report = run_app(APP.format(url=http_sink.url, span_id=span_id))
     assert report["flushed"] is True
 
-    spans = receiver.spans()
+    spans = [span for _resource, span in http_sink.spans()]
     assert sorted(span.name for span in spans) == ["chatbot", "retrieve"]
     assert {span.trace_id.hex() for span in spans} == {report["trace_id"]}
 
-    records = receiver.log_records()
+    records = http_sink.log_records()
     assert len(records) == 4
     assert {record.event_name for record in records} == {"gen_ai.evaluation.result"}
     assert {record.trace_id.hex() for record in records} == {report["trace_id"]}
-    by_id = {_attributes(record)["otel_feedback.assessment.id"]: record for record in records}
+    by_id = {span_attributes(record)["otel_feedback.assessment.id"]: record for record in records}
     feedback_id, expectation_id, override_id, delete_id = report["ids"]
     assert set(by_id) == {feedback_id, expectation_id, override_id, delete_id}
 
-    feedback = _attributes(by_id[feedback_id])
+    feedback = span_attributes(by_id[feedback_id])
     assert by_id[feedback_id].span_id == b""  # only the trace id was known
     assert feedback["gen_ai.evaluation.name"] == "user_feedback"
     assert feedback["gen_ai.evaluation.score.value"] == 0
@@ -152,16 +70,16 @@ def test_a_plain_receiver_gets_only_the_apps_spans_and_one_log_record_per_assess
     assert feedback["otel_feedback.assessment.source.id"] == "enduser_1"
 
     assert by_id[expectation_id].span_id.hex() == span_id
-    expectation = _attributes(by_id[expectation_id])
+    expectation = span_attributes(by_id[expectation_id])
     assert expectation["otel_feedback.assessment.type"] == "expectation"
     assert expectation["otel_feedback.assessment.target.span_id"] == span_id
     assert json.loads(expectation["otel_feedback.assessment.value"]) == {"answer": 42}
 
-    override = _attributes(by_id[override_id])
+    override = span_attributes(by_id[override_id])
     assert override["otel_feedback.assessment.action"] == "override"
     assert override["otel_feedback.assessment.overrides"] == feedback_id
     assert override["gen_ai.evaluation.score.value"] == 1
 
-    deletion = _attributes(by_id[delete_id])
+    deletion = span_attributes(by_id[delete_id])
     assert deletion["otel_feedback.assessment.action"] == "delete"
     assert deletion["otel_feedback.assessment.overrides"] == expectation_id

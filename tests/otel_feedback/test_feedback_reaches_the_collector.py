@@ -9,16 +9,13 @@ sent, and the trace's duration and span count (``traces`` view and REST) do not 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from app_process import run_app
 from collector_session import wait_for
 
 from otel_feedback_collector.server import CollectorServer
@@ -62,14 +59,6 @@ print(json.dumps({{"flushed": otel_feedback.flush(10_000), "thumbs": thumbs.asse
 """
 
 
-def _run(code: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                            env=env, timeout=60)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 @pytest.fixture
 def collector(tmp_path: Path) -> Iterator[CollectorServer]:
     with CollectorServer(tmp_path / "data", port=0, grpc_port=0, flush_interval=0.2) as server:
@@ -103,7 +92,7 @@ def _assessments(collector: CollectorServer, trace_id: str, view: str) -> dict[s
 
 @pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
 def test_feedback_from_another_process_lands_and_leaves_the_trace_alone(collector: CollectorServer, protocol: str):
-    app = _run(APP.format(url=collector.http_url))
+    app = run_app(APP.format(url=collector.http_url))
     assert app["flushed"] is True
     trace_id = app["trace_id"]
     wait_for(lambda: _trace_shape(collector, trace_id)[0], what="the app's trace")
@@ -119,7 +108,7 @@ def test_feedback_from_another_process_lands_and_leaves_the_trace_alone(collecto
 
     time.sleep(2)  # "seconds later": the old carrier spans stretched the trace by this much
     url = collector.http_url if protocol == "http/protobuf" else collector.grpc_endpoint
-    sent = _run(BACKEND.format(url=url, protocol=protocol, trace_id=trace_id, span_id=span_id))
+    sent = run_app(BACKEND.format(url=url, protocol=protocol, trace_id=trace_id, span_id=span_id))
     assert sent["flushed"] is True
 
     log = wait_for(lambda: (rows := _assessments(collector, trace_id, "assessment_log")) and len(rows) == 5 and rows,
