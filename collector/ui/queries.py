@@ -41,8 +41,9 @@ def compact_spans(connection: duckdb.DuckDBPyConnection, trace_id: str) -> dict[
         return None
     trace_start = min(row[4] for row in rows)
     trace_end = max(row[4] + int((row[5] or 0) * 1e6) for row in rows)
+    # An unknown duration (a clamped time) stays null: the page shows none rather than "0 ms".
     spans = [
-        [span_id, parent, name, span_type, (start - trace_start) / 1e6, duration or 0.0, status]
+        [span_id, parent, name, span_type, (start - trace_start) / 1e6, duration, status]
         for span_id, parent, name, span_type, start, duration, status in rows
     ]
     return {

@@ -276,3 +276,21 @@ def grpc_export(server: CollectorServer, request: Any) -> bool:
     with grpc.insecure_channel(server.grpc_endpoint) as channel:
         response = trace_service_pb2_grpc.TraceServiceStub(channel).Export(request, timeout=30)
     return not response.partial_success.rejected_spans
+
+
+def test_the_trace_page_shows_no_made_up_length_for_a_clamped_span(
+    start_collector: Callable[..., CollectorServer],
+) -> None:
+    server = start_collector(grpc_port=None)
+    response = _post_json(
+        server,
+        [
+            _json_span("0123456789abcdef", startTimeUnixNano="1000000", endTimeUnixNano="3000000"),
+            _json_span("1123456789abcdef", startTimeUnixNano="1000000", endTimeUnixNano=str(U64_MAX)),
+        ],
+    )
+    assert response.status_code == 200, response.text
+    server.store.flush()
+    data = httpx.get(f"{server.http_url}/ui/api/traces/{TRACE_HEX}/spans", timeout=30).json()
+    durations = {row[0]: row[data["columns"].index("duration_ms")] for row in data["spans"]}
+    assert durations == {"0123456789abcdef": 2.0, "1123456789abcdef": None}
