@@ -198,10 +198,12 @@
     for (let index = first; index < last; index++) fragment.appendChild(spanRow(state.visible[index], index));
     clear(rowsLayer);
     rowsLayer.appendChild(fragment);
+    // The rows in view, without the overscan drawn above and below it.
     const shownFirst = Math.min(state.visible.length, Math.floor(tree.scrollTop / ROW_HEIGHT) + 1);
+    const shownLast = Math.min(state.visible.length, Math.ceil((tree.scrollTop + tree.clientHeight) / ROW_HEIGHT));
     treeStatus.textContent = state.nodes.length + " spans" +
       (state.visible.length !== state.nodes.length ? " (" + state.visible.length + " shown)" : "") +
-      " · rows " + shownFirst + "–" + Math.min(state.visible.length, last - OVERSCAN > 0 ? last - OVERSCAN : last);
+      " · rows " + shownFirst + "–" + shownLast;
   }
 
   function spanRow(node, index) {

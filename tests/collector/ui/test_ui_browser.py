@@ -57,6 +57,7 @@ def test_tutorial_flow_see_feedback_then_add_edit_delete_an_assessment(demo_coll
     expect(feedback.locator(".source")).to_contain_text(f"HUMAN · {END_USER}")
     expect(page.locator(".span-row").first).to_have_class("span-row selected")
     expect(page.locator(".span-row")).to_have_count(3)
+    expect(page.locator("#tree-status")).to_have_text("3 spans · rows 1–3")
 
     # Add accuracy_score = 0.75 on the root span.
     page.click("#add-assessment")
