@@ -57,7 +57,6 @@ def test_tutorial_flow_see_feedback_then_add_edit_delete_an_assessment(demo_coll
     expect(feedback.locator(".source")).to_contain_text(f"HUMAN · {END_USER}")
     expect(page.locator(".span-row").first).to_have_class("span-row selected")
     expect(page.locator(".span-row")).to_have_count(3)
-    expect(page.locator("#tree-status")).to_have_text("3 spans · rows 1–3")
 
     # Add accuracy_score = 0.75 on the root span.
     page.click("#add-assessment")
@@ -176,6 +175,13 @@ def test_thirty_thousand_span_trace_opens_and_scrolls_to_the_last_span(collector
     page.locator("#span-tree").press("Home")
     page.locator("#span-tree").press("ArrowLeft")
     expect(page.locator(".span-row")).to_have_count(1)
+
+
+def test_a_short_trace_counts_every_row_in_view(collector: CollectorServer, page: Any) -> None:
+    # More spans than the overscan, fewer than the pane holds: all of them are in view.
+    trace_id, _last_name = write_big_trace(collector, span_count=20)
+    page.goto(f"{collector.http_url}/traces/{trace_id}")
+    expect(page.locator("#tree-status")).to_have_text("20 spans · rows 1–20")
 
 
 TEN_MB = 10 * 1024 * 1024
