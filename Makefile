@@ -28,10 +28,12 @@ test: venv chromium
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status
 
-bench: venv
+bench: venv chromium
 	$(BIN)/python bench/decorator_overhead.py
 	$(BIN)/python bench/openai_overhead.py
 	$(BIN)/python bench/evaluate.py
+	$(BIN)/python bench/gzip_members.py
+	$(BIN)/python bench/trace_page_long_values.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
