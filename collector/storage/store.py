@@ -434,10 +434,10 @@ class SpanStore:
         run: int,
     ) -> list[tuple[str, DataFile]]:
         span_parts: list[tuple[WalRecord, pa.Table]] = []
-        assessments: list[AssessmentRecord] = []
+        assessment_parts: list[pa.Table] = []
         for record in records:
             try:
-                table, found = self._convert_record(record, seen_spans)
+                table, found, found_table = self._convert_record(record, seen_spans)
             except _NOT_THE_RECORDS_FAULT:
                 raise  # the flush fails and is retried; nothing is set aside
             except Exception as error:  # noqa: BLE001 - any other failure is the record's
@@ -445,22 +445,22 @@ class SpanStore:
                 continue
             if table is not None:
                 span_parts.append((record, table))
-            assessments.extend(found)
-        unique_assessments = []
-        for assessment in assessments:
-            if assessment.assessment_id not in seen_assessments:
-                seen_assessments.add(assessment.assessment_id)
-                unique_assessments.append(assessment)
+            if found_table is not None:
+                # A resent record, or one id twice in it: the first row of each id counts.
+                keep = _first_of_each(found, [a.assessment_id not in seen_assessments for a in found])
+                seen_assessments.update(a.assessment_id for a in found)
+                if all(keep):
+                    assessment_parts.append(found_table)
+                elif any(keep):
+                    assessment_parts.append(found_table.filter(pa.array(keep)))
         spans_table, partial = self._summarize(span_parts, seen_spans)
         if partial is not None:
             partial_summaries.append(partial)
         tables = {
             SPANS.name: spans_table,
-            ASSESSMENTS.name: (
-                assessments_to_table(unique_assessments) if unique_assessments else None
-            ),
+            ASSESSMENTS.name: pa.concat_tables(assessment_parts) if assessment_parts else None,
         }
-        del span_parts, spans_table, assessments, unique_assessments
+        del span_parts, spans_table, assessment_parts
         written: list[tuple[str, DataFile]] = []
         for name in list(tables):
             table = tables.pop(name)
@@ -474,9 +474,9 @@ class SpanStore:
 
     def _convert_record(
         self, record: WalRecord, seen_spans: set[tuple[str, str]]
-    ) -> tuple[pa.Table | None, list[AssessmentRecord]]:
-        """One WAL record as span rows and assessments, checked to fit the Parquet schemas
-        (raises on a record that does not, before anything of it is used)."""
+    ) -> tuple[pa.Table | None, list[AssessmentRecord], pa.Table | None]:
+        """One WAL record as span rows, its assessments and their rows, each converted to its
+        Parquet schema (raises on a record that does not fit, before anything of it is used)."""
         if record.kind is RecordKind.TRACES:
             table, found = traces_request_to_rows(
                 ExportTraceServiceRequest.FromString(record.payload), seen=seen_spans
@@ -485,9 +485,7 @@ class SpanStore:
             table, found = None, [AssessmentRecord(**item) for item in json.loads(record.payload)]
         else:
             raise ValueError(f"unknown WAL record kind {record.kind!r}")
-        if found:
-            assessments_to_table(found)  # the chunk's table is built later, deduplicated
-        return table, found
+        return table, found, assessments_to_table(found) if found else None
 
     def _summarize(
         self, span_parts: list[tuple[WalRecord, pa.Table]], seen_spans: set[tuple[str, str]]
@@ -831,6 +829,18 @@ def _log_damage(reader: SegmentReader, aside: Path) -> None:
         reader.path, reader.records_read, reader.skipped_bytes, reader.damaged_stretches,
         reader.damage, aside,
     )
+
+
+def _first_of_each(found: list[AssessmentRecord], new: list[bool]) -> list[bool]:
+    """Of the rows marked new, keep the first of each assessment id."""
+    kept: set[str] = set()
+    mask = []
+    for assessment, is_new in zip(found, new):
+        keep = is_new and assessment.assessment_id not in kept
+        if keep:
+            kept.add(assessment.assessment_id)
+        mask.append(keep)
+    return mask
 
 
 def _readable_runs(data_dir: Path, live: list[DataFile]) -> list[DataFile]:

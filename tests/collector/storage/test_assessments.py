@@ -122,3 +122,17 @@ def test_assessments_survive_restart_without_duplicates(data_dir) -> None:
         ).fetchall()
     assert rows == [("r-1", "true", 1.0, "true", '{"k":"v"}')]
     assert json.loads(rows[0][4]) == {"k": "v"}
+
+
+def test_one_flush_keeps_the_first_row_of_each_assessment_id(data_dir) -> None:
+    first = AssessmentRecord(trace_id="ab" * 16, name="user_feedback", value=True, assessment_id="d-1")
+    again = AssessmentRecord(trace_id="ab" * 16, name="user_feedback", value=False, assessment_id="d-1")
+    other = AssessmentRecord(trace_id="ab" * 16, name="accuracy_score", value=0.5, assessment_id="d-2")
+    with SpanStore(data_dir, flush_interval=60) as store:
+        store.write_assessments([first, again])  # one id twice in one record
+        store.write_assessments([again, other])  # a resend beside a new one, same flush
+        store.flush()
+        rows = store.connect().execute(
+            "SELECT assessment_id, value FROM assessment_log ORDER BY assessment_id"
+        ).fetchall()
+    assert rows == [("d-1", "true"), ("d-2", "0.5")]
