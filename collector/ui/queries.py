@@ -65,6 +65,25 @@ def assessment_names(connection: duckdb.DuckDBPyConnection) -> list[str]:
     return [row[0] for row in connection.execute("SELECT DISTINCT name FROM assessment_log ORDER BY name").fetchall()]
 
 
+_VALUE_TYPES = {"BOOLEAN": "boolean", "VARCHAR": "text", "OBJECT": "json", "ARRAY": "json"}
+
+
+def assessment_value_types(connection: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Each assessment name's usual value type (``boolean``, ``number``, ``text`` or ``json``: the
+    most common among its values), so the "Add assessment" form starts on the right one."""
+    rows = connection.execute(
+        """
+        SELECT name, json_type(value) AS kind, count(*) AS uses
+        FROM assessment_log WHERE value IS NOT NULL AND json_valid(value)
+        GROUP BY ALL ORDER BY name, uses DESC, kind
+        """
+    ).fetchall()
+    found: dict[str, str] = {}
+    for name, kind, _uses in rows:
+        found.setdefault(name, _VALUE_TYPES.get(kind, "number"))
+    return found
+
+
 def span_types(connection: duckdb.DuckDBPyConnection) -> list[str]:
     """The span types present in the data, for the traces table's filter."""
     rows = connection.execute(

@@ -7,8 +7,9 @@
     GET /traces/{trace_id}                       the trace view (tree, details, assessments)
     GET /ui/api/traces/{trace_id}/spans          compact span list for the waterfall
     GET /ui/api/traces/{trace_id}/spans/{span_id}  one span with everything (on selection)
-    GET /ui/api/assessment-names                 names already used (suggestions)
-    GET /ui/static/...                           CSS and JavaScript
+    GET /ui/api/assessment-names                 names already used, each with its usual value type
+    GET /ui/static/...                           CSS, JavaScript and the icon
+    GET /favicon.ico                             the icon (static/favicon.svg), for clients that ask there
 
 Writes go through the REST API (``/api/v1``). Each request opens its own DuckDB connection
 (``store.connect()``) in a worker thread, so new traces show up on reload.
@@ -23,7 +24,7 @@ import duckdb
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -36,6 +37,7 @@ from otel_feedback_collector.query import FilterError, find_traces, trace_rows
 from otel_feedback_collector.ui.queries import (
     assessment_names,
     assessment_notes,
+    assessment_value_types,
     compact_spans,
     span_row,
     span_types,
@@ -117,8 +119,9 @@ def ui_routes(context: AppContext) -> Sequence[BaseRoute]:
 
     @api_endpoint
     async def names_json(_request: Request) -> Response:
-        names = await run_in_threadpool(lambda: store.read(assessment_names))
-        return JsonResponse({"names": names})
+        names, value_types = await run_in_threadpool(
+            lambda: store.read(lambda c: (assessment_names(c), assessment_value_types(c))))
+        return JsonResponse({"names": names, "value_types": value_types})
 
     return [
         Route("/", experiments_page, methods=["GET"], name="ui_experiments"),
@@ -127,8 +130,14 @@ def ui_routes(context: AppContext) -> Sequence[BaseRoute]:
         Route("/ui/api/traces/{trace_id}/spans", spans_json, methods=["GET"], name="ui_spans"),
         Route("/ui/api/traces/{trace_id}/spans/{span_id}", span_json, methods=["GET"], name="ui_span"),
         Route("/ui/api/assessment-names", names_json, methods=["GET"], name="ui_assessment_names"),
+        Route("/favicon.ico", favicon, methods=["GET"], name="ui_favicon"),
         Mount(STATIC_PATH, app=StaticFiles(directory=STATIC_DIR), name="ui_static"),
     ]
+
+
+async def favicon(_request: Request) -> Response:
+    """The icon at the path browsers and feed readers try first (pages link the SVG itself)."""
+    return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
 
 
 def _traces_table(store: ApiStore, experiment: str, controls: TableControls) -> dict[str, Any]:

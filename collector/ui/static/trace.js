@@ -32,7 +32,7 @@
   tree.appendChild(rowsLayer);
 
   const state = { nodes: [], byId: new Map(), roots: [], visible: [], selected: null, duration: 1,
-    log: [], formMode: null, renderQueued: false };
+    log: [], formMode: null, renderQueued: false, valueTypes: {} };
 
   // ---- small helpers -------------------------------------------------------------------
 
@@ -119,14 +119,18 @@
 
   function formatDuration(ms) {
     if (ms === null || ms === undefined) return "";
-    if (ms < 1) return ms.toPrecision(2) + " ms";
+    // Under a millisecond in microseconds: "0.00032 ms" did not fit the waterfall's label.
+    if (ms < 0.001) return "<1 µs";
+    if (ms < 1) return Math.round(ms * 1000) + " µs";
     if (ms < 1000) return Math.round(ms) + " ms";
     return (ms / 1000).toFixed(2) + " s";
   }
 
+  // A span without a declared type (a bare @trace function, or another tool's plain span) gets
+  // no badge: a grey "UNKNOWN" said nothing and took room from the name.
   function badge(type) {
-    const name = type || "UNKNOWN";
-    return el("span", "badge badge-" + (KNOWN_TYPES.has(name) ? name : "OTHER"), name);
+    if (!type || type === "UNKNOWN") return document.createTextNode("");
+    return el("span", "badge badge-" + (KNOWN_TYPES.has(type) ? type : "OTHER"), type);
   }
 
   function formatValue(value) {
@@ -445,6 +449,7 @@
   async function loadNames() {
     try {
       const data = await api("/ui/api/assessment-names");
+      state.valueTypes = data.value_types || {};
       const datalist = document.getElementById("assessment-names");
       clear(datalist);
       for (const name of data.names) {
@@ -586,7 +591,15 @@
     const editing = mode.kind === "edit";
     fType.disabled = editing;
     fName.disabled = editing;
-    document.getElementById("form-title").textContent = editing ? "Edit " + mode.row.name + " (stored as an override; the old value stays in the history)" : "New assessment";
+    const title = document.getElementById("form-title");
+    clear(title);
+    if (editing) {
+      // Two entries can share a name (two people's accuracy_score): say which one this is.
+      title.appendChild(el("span", "", "Edit " + mode.row.name + " "));
+      title.appendChild(el("span", "which", "(" + sourceText(mode.row) + "; stored as an override, the old value stays in the history)"));
+    } else {
+      title.textContent = "New assessment";
+    }
     document.getElementById("f-submit").textContent = editing ? "Save" : "Create";
     if (editing) {
       const row = mode.row;
@@ -600,9 +613,12 @@
       fName.value = "";
       fValue.value = "";
       fRationale.value = "";
+      fValueType.value = "boolean";
     }
     syncValueInput();
-    (editing ? fRationale : fName).focus();
+    // On a phone the form sits below the span's details: bring it to the reader.
+    form.scrollIntoView({ block: "nearest" });
+    (editing ? fRationale : fName).focus({ preventScroll: true });
   }
 
   function readValue() {
@@ -655,6 +671,11 @@
   });
 
   fValueType.addEventListener("change", syncValueInput);
+  // A name already in use starts on the type of its values (accuracy_score: number).
+  fName.addEventListener("input", () => {
+    const known = state.valueTypes[fName.value.trim()];
+    if (known && state.formMode && state.formMode.kind !== "edit") { fValueType.value = known; syncValueInput(); }
+  });
   document.getElementById("f-cancel").addEventListener("click", () => { form.hidden = true; state.formMode = null; });
   document.getElementById("add-assessment").addEventListener("click", () => openForm({ kind: "create" }));
 

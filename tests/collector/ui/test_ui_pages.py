@@ -147,7 +147,7 @@ def test_compact_span_list_has_exactly_the_apps_spans(demo_collector: CollectorS
     detail = get(demo_collector, f"/ui/api/traces/{trace_id}/spans/{root[0]}").json()["span"]
     assert detail["span_id"] == root[0] and isinstance(detail["attributes"], dict)
     names_json = get(demo_collector, "/ui/api/assessment-names").json()
-    assert names_json == {"names": ["user_feedback"]}
+    assert names_json == {"names": ["user_feedback"], "value_types": {"user_feedback": "boolean"}}
 
 
 def test_assessment_columns_put_feedback_before_expectations() -> None:
