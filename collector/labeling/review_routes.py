@@ -118,6 +118,12 @@ class _Secret:
             return self._value
 
 
+WRONG_PASSWORD_MESSAGE = (
+    "That name and password do not match. Check the spelling of both (passwords are case-sensitive) and "
+    "try again. If you have no account yet or forgot your password, ask the person who invited you to review."
+)
+
+
 def _too_many_attempts(wait: float) -> HTMLResponse:
     return _message("Too many attempts", f"Too many failed sign-ins for this name or from this address. Wait "
                     f"{math.ceil(wait)} seconds, then try again.", status_code=429, retry_after=wait)
@@ -162,7 +168,7 @@ def review_routes(labeling: LabelingContext, *, throttle: SigninThrottle | None 
 
     async def signin_page(request: Request) -> Response:
         key = await run_in_threadpool(secret.get)
-        return _page("signin.html", next=_safe_next(request.query_params.get("next", "")), error="",
+        return _page("signin.html", next=_safe_next(request.query_params.get("next", "")), error="", name="",
                      reviewer=None, token=csrf_token(key, request))
 
     async def signin(request: Request) -> Response:
@@ -187,9 +193,9 @@ def review_routes(labeling: LabelingContext, *, throttle: SigninThrottle | None 
                 return _too_many_attempts(wait)
             matches = bool(name) and await run_in_threadpool(lambda: verify_user(labeling.catalog, name, password))
         if not matches:
-            return _page("signin.html", status_code=401, next=target, reviewer=None,
-                         error="Unknown name or wrong password. Ask for an account: otel-feedback users add NAME.",
-                         token=csrf_token(key, request))
+            # The name stays filled in: most failures are a mistyped password.
+            return _page("signin.html", status_code=401, next=target, reviewer=None, name=name,
+                         error=WRONG_PASSWORD_MESSAGE, token=csrf_token(key, request))
         throttle.succeeded(name, address)
         lifetime = dt.timedelta(seconds=COOKIE_LIFETIME_SECONDS)
         session_id = await run_in_threadpool(lambda: start_session(labeling.catalog, name, lifetime=lifetime))
@@ -238,7 +244,7 @@ def review_routes(labeling: LabelingContext, *, throttle: SigninThrottle | None 
         key = await run_in_threadpool(secret.get)
         positions = {item.trace_id: item.position for item in items}
         return _page("session.html", reviewer=reviewer, session=session, next_item=next_item, positions=positions,
-                     token=csrf_token(key, request), **data)
+                     token=csrf_token(key, request), **_confirmation(request), **data)
 
     async def item_page(request: Request, *, error: str = "", status_code: int = 200,
                         posted: dict[str, Any] | None = None) -> Response:
@@ -273,7 +279,7 @@ def review_routes(labeling: LabelingContext, *, throttle: SigninThrottle | None 
             data["previous"] = {**data["previous"], **posted}
         key = await run_in_threadpool(secret.get)
         return _page("item.html", status_code=status_code, reviewer=reviewer, session=session, error=error,
-                     token=csrf_token(key, request), **data)
+                     token=csrf_token(key, request), **_confirmation(request), **data)
 
     async def item_get(request: Request) -> Response:
         return await item_page(request)
@@ -313,6 +319,8 @@ def review_routes(labeling: LabelingContext, *, throttle: SigninThrottle | None 
         following = next((other for other in items if other.position > item.position), None)
         target = (f"{REVIEW_PATH}/sessions/{session.session_id}/items/{following.position}" if following
                   else f"{REVIEW_PATH}/sessions/{session.session_id}")
+        # The next page says what happened to this one ("Saved: ... item 3").
+        target += f"?{'skipped' if form.action == 'skip' else 'saved'}={item.position}"
         return RedirectResponse(target, status_code=303)
 
     return [
@@ -325,6 +333,16 @@ def review_routes(labeling: LabelingContext, *, throttle: SigninThrottle | None 
         Route(f"{REVIEW_PATH}/sessions/{{session_id}}/items/{{position}}", item_post, methods=["POST"]),
         Mount(f"{REVIEW_PATH}/static", app=StaticFiles(directory=_HERE / "static"), name="review_static"),
     ]
+
+
+def _confirmation(request: Request) -> dict[str, int | None]:
+    """``saved`` / ``skipped``: the item position a Submit or Skip just stored, from the redirect's
+    query string (digits only; anything else shows nothing)."""
+    found: dict[str, int | None] = {}
+    for key in ("saved", "skipped"):
+        raw = request.query_params.get(key, "")
+        found[key] = int(raw) if raw.isdigit() and len(raw) < 10 else None
+    return found
 
 
 def _item_at(items: Sequence[ItemRecord], raw: str) -> ItemRecord | None:

@@ -90,7 +90,9 @@ def test_sign_in_refuses_wrong_passwords_and_unassigned_users(collector, demo_tr
         page = anonymous.get("/review/signin")
         answer = anonymous.post("/review/signin", data={"csrf_token": form_token(page.text), "name": "alice",
                                                         "password": "wrong", "next": "/review/"})
-        assert answer.status_code == 401 and "wrong password" in answer.text
+        assert answer.status_code == 401 and "That name and password do not match" in answer.text
+        assert 'name="name" autocomplete="username" required value="alice"' in answer.text  # kept
+        assert "otel-feedback users" not in answer.text  # no shell command for a reviewer
         assert "otel_feedback_reviewer" not in anonymous.cookies
         session = create_labeling_session("private", label_schemas=["expected_response"], assigned_users=["alice"])
         assert anonymous.get(session.url).status_code == 303  # to the sign-in page
@@ -109,9 +111,14 @@ def test_states_resubmission_history_and_agreement(collector, demo_trace_ids, re
     assert session.add_traces(demo_trace_ids[:1]) == 0  # already in the session
     alice, bob = reviewer("alice"), reviewer("bob")
     base = f"/review/sessions/{session.id}/items"
-    assert _post(alice, f"{base}/1", {"answer:accuracy": "Accurate", "action": "submit"}).headers["location"] == f"{base}/2"
+    # The next page says the answers were stored ("Saved", "Skipped").
+    saved = _post(alice, f"{base}/1", {"answer:accuracy": "Accurate", "action": "submit"}).headers["location"]
+    assert saved == f"{base}/2?saved=1"
+    assert "Saved: your answers to item 1 are stored." in alice.get(saved).text
+    assert 'id="saved"' not in alice.get(f"{base}/2").text
     assert _post(alice, f"{base}/2", {"answer:accuracy": "Accurate", "action": "submit"}).status_code == 303
-    assert _post(alice, f"{base}/3", {"action": "skip"}).status_code == 303
+    skipped = _post(alice, f"{base}/3", {"action": "skip"}).headers["location"]
+    assert skipped == f"/review/sessions/{session.id}?skipped=3" and "Skipped item 3." in alice.get(skipped).text
     assert _post(bob, f"{base}/1", {"answer:accuracy": "Accurate", "action": "submit"}).status_code == 303
     assert _post(bob, f"{base}/2", {"answer:accuracy": "Inaccurate", "action": "submit"}).status_code == 303
     states = [(item.state_of("alice"), item.state_of("bob")) for item in session.items]
@@ -131,3 +138,4 @@ def test_states_resubmission_history_and_agreement(collector, demo_trace_ids, re
     assert {entry["reviewer"]: entry["done"] for entry in summary["progress"]} == {"alice": 3, "bob": 2}
     page = alice.get(session.url).text
     assert "3 of 3 done" in page and "-1.000" in page and "Item 1</a>, <a" in page
+    assert f'id="review-again" href="{base}/1"' in page  # a way back into a finished session
