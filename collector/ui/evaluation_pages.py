@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from otel_feedback_collector.ui.rendering import render_page
+from otel_feedback_collector.ui.rendering import format_time, render_page
 
 if TYPE_CHECKING:
     from otel_feedback_collector.app_context import AppContext
@@ -109,8 +109,15 @@ class EvaluationRun:
 
     @property
     def label(self) -> str:
-        """The run's name, else its id."""
-        return self.run_name or self.run_id
+        """The run's name, else ``run`` and the first 8 characters of its id (a 32-character id
+        is hard to tell apart; the pages show the time beside it)."""
+        return self.run_name or f"run {self.run_id[:8]}"
+
+    @property
+    def label_with_time(self) -> str:
+        """The label and the run's time, for lists where runs are picked (``candidate · 2026-…``)."""
+        when = format_time(self.created_time)
+        return f"{self.label} · {when}" if when else self.label
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,12 @@ class ComparedRow:
     def inputs(self) -> str:
         """The shared inputs, as text."""
         return (self.a or self.b).inputs  # type: ignore[union-attr]
+
+    @property
+    def expectations(self) -> str:
+        """The expected values, as text: A's, else B's (rows match by inputs, so they agree unless
+        the data set changed)."""
+        return (self.a.expectations if self.a and self.a.expectations else self.b.expectations if self.b else "")
 
 
 @dataclass(frozen=True)
@@ -269,9 +282,9 @@ def evaluation_row(row: Mapping[str, Any]) -> EvaluationRow:
         row=int(row.get("row") or 0),
         trace_id=row.get("trace_id"),
         source_trace_id=row.get("source_trace_id"),
-        inputs=display_text(row.get("inputs")),
+        inputs=readable_text(row.get("inputs")),
         outputs=display_text(row.get("outputs")),
-        expectations=display_text(row.get("expectations")),
+        expectations=readable_text(row.get("expectations")),
         predict_error=row.get("predict_error"),
         verdicts=verdicts,
         match_key=_match_key(row.get("inputs")),
@@ -342,6 +355,30 @@ def display_text(value: Any) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     return json.dumps(value, ensure_ascii=False, indent=2, default=str)
+
+
+def readable_text(value: Any) -> str:
+    """Inputs or expectations as a person reads them: one ``name: value`` line per field, strings
+    without quotes (``question: What is MLflow?``); nested values as compact JSON. JSON text is
+    parsed first; anything else is ``display_text``."""
+    if isinstance(value, str):
+        stripped = value.strip()
+        if not stripped.startswith(("{", "[")):
+            return value
+        try:
+            value = json.loads(stripped)
+        except ValueError:
+            return value
+    value = _without_nulls(value)
+    if isinstance(value, dict) and value:
+        return "\n".join(f"{key}: {_field_text(item)}" for key, item in value.items())
+    return display_text(value)
+
+
+def _field_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _match_key(inputs: Any) -> str:
