@@ -111,7 +111,8 @@ def test_expert_reviews_the_tutorial_trace_in_the_review_app(
     page.get_by_label("Accurate", exact=True).check()
     page.get_by_label("What would be the ideal response?").fill(EXPECTED)
     page.get_by_role("button", name="Submit").click()
-    expect(page).to_have_url(session.url)
+    expect(page).to_have_url(session.url + "?saved=1")
+    expect(page.locator("#saved")).to_have_text("Saved: your answers to item 1 are stored.")
     expect(page.locator("#my-progress")).to_have_text("1 of 1 done")
 
     labeled = search_traces(labeling_session=session, return_type="list")
