@@ -5,6 +5,7 @@ feedback through the REST API."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -50,14 +51,16 @@ TURNS = (
 )
 
 
-def send_turns(server: CollectorServer) -> list[Turn]:
-    """Export every turn of TURNS (a CHAIN root with the question as its argument, an LLM child
-    whose input is a chat), add its feedback, flush; return the turns with their trace ids."""
-    provider = TracerProvider(resource=Resource.create({"service.name": EXPERIMENT}))
+def send_turns(
+    server: CollectorServer, turns: Sequence[Turn] = TURNS, *, experiment: str = EXPERIMENT
+) -> list[Turn]:
+    """Export every turn (a CHAIN root with the question as its argument, an LLM child whose
+    input is a chat), add its feedback, flush; return the turns with their trace ids."""
+    provider = TracerProvider(resource=Resource.create({"service.name": experiment}))
     provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{server.http_url}/v1/traces")))
     tracer = provider.get_tracer("insight-tests")
     sent: list[Turn] = []
-    for index, turn in enumerate(TURNS):
+    for index, turn in enumerate(turns):
         start = BASE_NS + turn.hour * HOUR_NS + index * 1_000_000_000
         end = start + turn.duration_ms * 1_000_000
         root_attributes = {
