@@ -1,0 +1,53 @@
+"""The sessions, conversation and charts pages and the span search endpoint over plain HTTP:
+hostile strings shown as text, experiment names with a slash, empty states and bad requests."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+from ui_support import send_trace
+
+from otel_feedback_collector.server import CollectorServer
+
+HOSTILE = "<script>alert(1)</script>"
+
+
+def get(server: CollectorServer, path: str, **params: str) -> httpx.Response:
+    return httpx.get(server.http_url + path, params=params, timeout=30)
+
+
+def test_hostile_session_ids_questions_and_names_are_text(collector: CollectorServer) -> None:
+    trace_id, _root, _child = send_trace(
+        collector, service="team/<b>bot</b>", question=json.dumps({"question": HOSTILE}), answer=HOSTILE,
+        root_attributes={"session.id": "<i>s/1</i>"}, child_attributes={"gen_ai.request.model": "gpt-4o-mini"},
+    )
+    base = "/experiments/team/<b>bot</b>"
+    for path, params in ((base, {}), (base + "/sessions", {}), (base + "/conversation", {"session": "<i>s/1</i>"}),
+                         (base + "/charts", {})):
+        page = get(collector, path, **params)
+        assert page.status_code == 200, (path, page.text[:300])
+        assert "<script>alert" not in page.text and "<b>bot</b>" not in page.text and "<i>s/1</i>" not in page.text
+    sessions = get(collector, base + "/sessions").text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in sessions and "&lt;i&gt;s/1&lt;/i&gt;" in sessions
+    conversation = get(collector, base + "/conversation", session="<i>s/1</i>").text
+    assert f'href="/traces/{trace_id}"' in conversation
+
+
+def test_empty_and_unknown_sessions_say_what_to_do(collector: CollectorServer) -> None:
+    send_trace(collector)
+    assert "update_current_trace(session=" in get(collector, "/experiments/chatbot/sessions").text.replace("&#34;", '"')
+    missing = get(collector, "/experiments/chatbot/conversation", session="nope")
+    assert missing.status_code == 404 and "has no session" in missing.text
+    assert get(collector, "/experiments/chatbot/conversation").status_code == 404
+    assert "No trace of nothing-here yet" in get(collector, "/experiments/nothing-here/charts").text
+
+
+def test_span_search_endpoint_matches_literally_and_checks_its_input(collector: CollectorServer) -> None:
+    trace_id, root, child = send_trace(collector, question="100% sure?", answer="yes", child_name="llm_call")
+    search = f"/ui/api/traces/{trace_id}/span-search"
+    assert get(collector, search, q="100%").json() == {"span_ids": [root]}
+    assert get(collector, search, q="LLM_CALL").json() == {"span_ids": [child]}  # by name, any case
+    assert get(collector, search, q="1_0").json() == {"span_ids": []}  # _ is not a wildcard
+    assert get(collector, search).status_code == 400
+    assert get(collector, "/ui/api/traces/xyz/span-search", q="a").status_code == 400
