@@ -4,10 +4,16 @@ hostile strings shown as text, experiment names with a slash, empty states and b
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import httpx
-from ui_support import send_trace
+from ui_support import REPO, send_trace
 
+from otel_feedback_collector.pricing import load_price_table
 from otel_feedback_collector.server import CollectorServer
 
 HOSTILE = "<script>alert(1)</script>"
@@ -51,3 +57,30 @@ def test_span_search_endpoint_matches_literally_and_checks_its_input(collector: 
     assert get(collector, search, q="1_0").json() == {"span_ids": []}  # _ is not a wildcard
     assert get(collector, search).status_code == 400
     assert get(collector, "/ui/api/traces/xyz/span-search", q="a").status_code == 400
+
+
+def test_a_price_file_prices_a_model_the_table_does_not_know(
+    tmp_path: Path, start_collector: Callable[..., CollectorServer]
+) -> None:
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"house-model": {"input": 2, "output": 4}}))
+    server = start_collector(grpc_port=None, prices=load_price_table(prices, environ={}))
+    trace_id, _root, child = send_trace(server, child_attributes={
+        "gen_ai.request.model": "house-model-v2", "gen_ai.usage.input_tokens": 1000, "gen_ai.usage.output_tokens": 500,
+    })
+    # 1,000 * $2/M + 500 * $4/M = $0.004
+    assert 'id="trace-cost" class="cost">$0.004<' in get(server, f"/traces/{trace_id}").text
+    span = get(server, f"/ui/api/traces/{trace_id}/spans/{child}").json()
+    assert span["cost"] == 0.004 and span["cost_text"] == "$0.004"
+
+
+def test_serve_refuses_a_bad_price_file_with_what_to_fix(tmp_path: Path) -> None:
+    prices = tmp_path / "prices.json"
+    prices.write_text('{"m": {"input": "cheap"}}')
+    done = subprocess.run(
+        [sys.executable, "-m", "otel_feedback.cli", "serve", "--data", str(tmp_path / "data"), "--port", "0",
+         "--grpc-port", "-1", "--prices", str(prices)],
+        capture_output=True, text=True, timeout=60, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 2
+    assert "the prices of 'm' must be numbers of dollars" in done.stderr

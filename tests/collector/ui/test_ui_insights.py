@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from insight_data import EXPERIMENT, OWN_COST, TURN_COST, TURNS, Turn, send_turns
 from playwright.sync_api import expect
+from ui_support import checked_page
 
 from otel_feedback_collector.server import CollectorServer
 from otel_feedback_collector.ui.charts import PLOT_HEIGHT, TOP, nice_ceiling
@@ -19,16 +20,8 @@ SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
 @pytest.fixture(params=list(SIZES))
 def sized_page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
     """A page at 1280x800 or 390x844 that fails the test on any dialog or page error."""
-    width, height = SIZES[request.param]
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("dialog", lambda dialog: (errors.append(dialog.message), dialog.dismiss()))
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
-    assert errors == [], f"the page raised or opened a dialog: {errors}"
+    with checked_page(browser, *SIZES[request.param]) as page:
+        yield page
 
 
 @pytest.fixture
