@@ -16,6 +16,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import duckdb
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -32,6 +34,7 @@ from otel_feedback_collector.ui.rendering import render_page
 from otel_feedback_collector.ui.session_queries import (
     MAX_TURNS,
     SESSIONS_PER_PAGE,
+    SessionSummary,
     conversation_turns,
     session_page,
     turn_assessments,
@@ -87,7 +90,10 @@ def _page_number(raw: str) -> int:
     return int(raw) if raw.isdigit() and len(raw) < 7 else 0
 
 
-def _sessions(connection: Any, experiment: str, page: int) -> tuple[list[Any], int]:
+def _sessions(
+    connection: duckdb.DuckDBPyConnection, experiment: str, page: int
+) -> tuple[list[SessionSummary], int]:
+    """One page of sessions, each with its first question as readable text."""
     sessions, total = session_page(connection, experiment, page=page)
     firsts = root_values(connection, [summary.first_trace_id for summary in sessions])
     for summary in sessions:
@@ -96,7 +102,10 @@ def _sessions(connection: Any, experiment: str, page: int) -> tuple[list[Any], i
     return sessions, total
 
 
-def _conversation(connection: Any, prices: PriceTable, experiment: str, session_id: str) -> list[dict[str, Any]]:
+def _conversation(
+    connection: duckdb.DuckDBPyConnection, prices: PriceTable, experiment: str, session_id: str
+) -> list[dict[str, Any]]:
+    """The session's turns with readable texts, cost and current assessments."""
     turns = conversation_turns(connection, experiment, session_id)
     ids = [turn["trace_id"] for turn in turns]
     values = root_values(connection, ids)
