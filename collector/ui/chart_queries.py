@@ -74,7 +74,7 @@ def chart_data(connection: duckdb.DuckDBPyConnection, experiment: str, prices: P
 
     costs = priced_groups(
         connection, prices, group_sql=bucket_sql,
-        where_sql=f"experiment = ? AND {_utc('start_time')} >= ?", params=[experiment, start],
+        where_sql=f"experiment = ? AND {_utc('start_time')} >= ?", params=[experiment, start], every_own_cost=False,
     )
     for bucket, dollars in costs.items():
         if bucket in position:

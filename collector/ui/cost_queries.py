@@ -3,7 +3,8 @@
 SQL adds up tokens per (group, model) and the spans' own cost attributes; Python prices the
 sums (otel_feedback_collector.pricing). So a query returns a few rows per group however many
 spans it read. Only spans with a model or token counts are read for cost (an LLM call carries
-them); their ``attributes`` are parsed for a cost attribute, nothing else's.
+them); their ``attributes`` are parsed for a cost attribute, nothing else's, and in a scan of a
+whole experiment only where no price applies (see :func:`priced_groups`).
 """
 
 from __future__ import annotations
@@ -30,18 +31,50 @@ def priced_groups(
     group_sql: str,
     where_sql: str,
     params: Sequence[Any],
+    every_own_cost: bool = True,
 ) -> dict[Any, float]:
     """Dollars per value of ``group_sql`` over the spans matching ``where_sql`` (both SQL
     written by this package, never from a request; values travel in ``params``). A group
-    whose spans have no known price is left out."""
-    rows = connection.execute(
-        f"""SELECT grp, model, own IS NOT NULL AS has_own,
-                   sum(input_tokens)::DOUBLE, sum(output_tokens)::DOUBLE, sum(own)
-            FROM (SELECT {group_sql} AS grp, model, input_tokens, output_tokens, {_OWN_COST} AS own
-                  FROM spans WHERE ({where_sql}) AND {_PRICED_SPAN})
+    whose spans have no known price is left out.
+
+    ``every_own_cost=False`` is for scans of a whole experiment: a span's ``attributes`` (which
+    hold its input and output too) are then read only where the table cannot price the span
+    (an unknown model, or no token counts); reading them for every LLM span of a million took
+    seconds. A priced span's own cost attribute is then not seen."""
+    if every_own_cost:
+        return _sum_priced(prices, connection.execute(
+            f"""SELECT grp, model, own IS NOT NULL AS has_own,
+                       sum(input_tokens)::DOUBLE, sum(output_tokens)::DOUBLE, sum(own)
+                FROM (SELECT {group_sql} AS grp, model, input_tokens, output_tokens, {_OWN_COST} AS own
+                      FROM spans WHERE ({where_sql}) AND {_PRICED_SPAN})
+                GROUP BY ALL""",
+            list(params),
+        ).fetchall())
+    token_rows = connection.execute(
+        f"""SELECT {group_sql} AS grp, model, false, sum(input_tokens)::DOUBLE, sum(output_tokens)::DOUBLE, NULL,
+                   count(*) FILTER (WHERE input_tokens IS NULL AND output_tokens IS NULL)
+            FROM spans WHERE ({where_sql}) AND {_PRICED_SPAN}
             GROUP BY ALL""",
         list(params),
     ).fetchall()
+    priced = sorted({row[1] for row in token_rows if row[1] is not None and prices.price_of(row[1]) is not None})
+    rows = [row[:6] for row in token_rows]
+    # Read attributes only when some span cannot be priced: the scan reads them for every span.
+    if any(row[1] not in priced or row[6] for row in token_rows):
+        rows += connection.execute(
+            f"""SELECT grp, NULL, true, NULL, NULL, sum(own) FROM (
+                    SELECT {group_sql} AS grp, {_OWN_COST} AS own FROM spans
+                    WHERE ({where_sql}) AND {_PRICED_SPAN}
+                      AND ((input_tokens IS NULL AND output_tokens IS NULL) OR model IS NULL
+                           OR NOT list_contains(?, model)))
+                WHERE own IS NOT NULL GROUP BY ALL""",
+            [*params, priced],
+        ).fetchall()
+    return _sum_priced(prices, rows)
+
+
+def _sum_priced(prices: PriceTable, rows: Sequence[tuple[Any, ...]]) -> dict[Any, float]:
+    """Rows of (group, model, has own cost, input tokens, output tokens, own cost) -> dollars per group."""
     totals: dict[Any, float] = {}
     for group, model, has_own, input_tokens, output_tokens, own in rows:
         cost = prices.span_cost(model, input_tokens, output_tokens, own_cost=own if has_own else None)

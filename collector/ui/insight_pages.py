@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 
 from otel_feedback_collector.api.store_access import ApiStore
 from otel_feedback_collector.pricing import PriceTable, format_cost
+from otel_feedback_collector.storage.schema import PREVIEW_CHARS
 from otel_feedback_collector.ui.chart_queries import ChartData, chart_data
 from otel_feedback_collector.ui.charts import LineChart, line_chart
 from otel_feedback_collector.ui.cost_queries import trace_costs
@@ -95,7 +96,9 @@ def _sessions(
 ) -> tuple[list[SessionSummary], int]:
     """One page of sessions, each with its first question as readable text."""
     sessions, total = session_page(connection, experiment, page=page)
-    firsts = root_values(connection, [summary.first_trace_id for summary in sessions])
+    firsts = root_values(connection, [
+        summary.first_trace_id for summary in sessions if len(summary.first_preview or "") >= PREVIEW_CHARS
+    ])
     for summary in sessions:
         request = firsts.get(summary.first_trace_id, (None, None))[0]
         summary.first_question = readable_text(request if request is not None else summary.first_preview)

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+from otel_feedback_collector.storage.schema import PREVIEW_CHARS
 
 # Keys whose value is the thing a person reads, most telling first.
 _REQUEST_KEYS = ("question", "user_question", "query", "prompt", "input", "message", "text", "content", "messages")
@@ -113,6 +115,16 @@ def _content_text(content: Any, role: str, depth: int) -> str:
 
 def _compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))[:500]
+
+
+def cut_previews(rows: Iterable[Mapping[str, Any]], *, request_key: str = "request_preview",
+                 response_key: str = "response_preview") -> list[str]:
+    """Ids of the ``traces`` rows whose request or response preview may be cut (it is as long as
+    a preview gets): only those need their root span's full values read."""
+    return [
+        row["trace_id"] for row in rows
+        if len(row.get(request_key) or "") >= PREVIEW_CHARS or len(row.get(response_key) or "") >= PREVIEW_CHARS
+    ]
 
 
 def request_and_response(

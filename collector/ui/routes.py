@@ -47,7 +47,7 @@ from otel_feedback_collector.ui.queries import (
     span_types,
     traces_matching_text,
 )
-from otel_feedback_collector.ui.readable import request_and_response
+from otel_feedback_collector.ui.readable import cut_previews, request_and_response
 from otel_feedback_collector.ui.rendering import STATIC_DIR, STATIC_PATH, render_page
 from otel_feedback_core.ids import is_span_id, is_trace_id
 from otel_feedback_collector.ui.trace_table import (
@@ -181,7 +181,7 @@ def _traces_table(store: ApiStore, prices: PriceTable, experiment: str, controls
             result["error"] = str(exc)
             return result
         ids = [row["trace_id"] for row in page.rows]
-        values = root_values(connection, ids)
+        values = root_values(connection, cut_previews(page.rows))
         costs = trace_costs(connection, prices, ids)
         for row in page.rows:
             row["request_text"], row["response_text"] = request_and_response(row, values)

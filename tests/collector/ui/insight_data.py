@@ -25,7 +25,7 @@ INPUT_TOKENS = 1200
 OUTPUT_TOKENS = 300
 # gpt-4o-mini: 0.15 $/M input, 0.60 $/M output -> 1200 * 0.15e-6 + 300 * 0.60e-6 = $0.00036
 TURN_COST = 0.00036
-OWN_COST = 0.5  # the span of the last turn carries gen_ai.usage.cost
+OWN_COST = 0.5  # the LLM span of the last turn (an unpriced model) carries gen_ai.usage.cost
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class Turn:
     duration_ms: int
     feedback: bool | None
     own_cost: float | None = None
+    model: str = "gpt-4o-mini"
     trace_id: str = field(default="", compare=False)
 
 
@@ -47,7 +48,8 @@ TURNS = (
     Turn("sess-alpha", 0, "And if I lost my phone?", "Use a recovery code from your account page.", 300, False),
     Turn("sess-beta", 2, "Can I export my data?", "Yes: Settings, Privacy, Export.", 200, True),
     Turn("sess-alpha", 2, "Thanks, and how do I log out everywhere?", "Security, then Sign out of all devices.", 400, None),
-    Turn(None, 2, "What are your opening hours?", "We answer around the clock.", 500, True, OWN_COST),
+    # A model the price table does not know, whose span carries its own cost.
+    Turn(None, 2, "What are your opening hours?", "We answer around the clock.", 500, True, OWN_COST, "house-model"),
 )
 
 
@@ -74,7 +76,7 @@ def send_turns(
         root = tracer.start_span("support_chat", attributes=root_attributes, start_time=start)
         child_attributes: dict[str, object] = {
             "openinference.span.kind": "LLM",
-            "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.request.model": turn.model,
             "gen_ai.usage.input_tokens": INPUT_TOKENS,
             "gen_ai.usage.output_tokens": OUTPUT_TOKENS,
             "input.value": json.dumps({"messages": [
@@ -86,7 +88,7 @@ def send_turns(
         if turn.own_cost is not None:
             child_attributes["gen_ai.usage.cost"] = turn.own_cost
         context = trace_api.set_span_in_context(root)
-        child = tracer.start_span("chat gpt-4o-mini", context=context, attributes=child_attributes, start_time=start + 1000)
+        child = tracer.start_span(f"chat {turn.model}", context=context, attributes=child_attributes, start_time=start + 1000)
         child.end(end_time=end - 1000)
         root.end(end_time=end)
         sent.append(Turn(**{**turn.__dict__, "trace_id": f"{root.get_span_context().trace_id:032x}"}))

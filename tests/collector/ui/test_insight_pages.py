@@ -84,3 +84,10 @@ def test_serve_refuses_a_bad_price_file_with_what_to_fix(tmp_path: Path) -> None
     )
     assert done.returncode == 2
     assert "the prices of 'm' must be numbers of dollars" in done.stderr
+
+
+def test_a_long_question_is_read_in_full_from_the_root_span(collector: CollectorServer) -> None:
+    question = "Why " + "really " * 60 + "THE END?"  # longer than the 200-character preview
+    send_trace(collector, question=json.dumps({"question": question}), answer="Because.")
+    table = get(collector, "/experiments/chatbot").text
+    assert f'title="{question}"' in table

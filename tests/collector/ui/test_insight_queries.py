@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from insight_data import EXPERIMENT, OWN_COST, TURN_COST, TURNS, Turn, send_turns
 
 from otel_feedback_collector.pricing import DEFAULT_PRICES, PriceTable
@@ -116,3 +117,12 @@ def test_line_chart_places_each_point_by_its_value() -> None:
     assert "highest 3 at 11" in chart.description
     assert chart.table == [["9", "2"], ["10", ""], ["11", "3"]]
     assert [nice_ceiling(v) for v in (0, 0.3, 7, 12, 250)] == [1.0, 0.5, 10, 20, 250]
+
+
+def test_a_priced_spans_own_cost_counts_in_its_trace_but_charts_price_its_tokens(collector: CollectorServer) -> None:
+    (turn,) = send_turns(collector, [Turn(None, 0, "q", "a", 10, None, 0.25)], experiment="own-cost")
+    with reading(collector) as connection:
+        assert trace_costs(connection, PRICES, [turn.trace_id]) == {turn.trace_id: 0.25}
+        # A whole-experiment scan reads attributes only where no price applies (docs/ui.md, Cost).
+        data = chart_data(connection, "own-cost", PRICES)
+        assert data is not None and data.cost == [pytest.approx(TURN_COST)]

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from otel_feedback_collector.ui.readable import readable_text, request_and_response
+from otel_feedback_collector.storage.schema import PREVIEW_CHARS
+from otel_feedback_collector.ui.readable import cut_previews, readable_text, request_and_response
 
 CHAT = {"model": "gpt-4o-mini", "messages": [
     {"role": "system", "content": "You are helpful."},
@@ -49,3 +50,12 @@ def test_a_row_uses_its_roots_full_values_else_its_previews() -> None:
 def test_deeply_nested_json_is_cut_short() -> None:
     text = readable_text(json.dumps({"a": 1, "b": [[[[[[[[[["deep"] * 100]]]]]]]]]}))
     assert text.startswith("a: 1\nb: ") and len(text) < 600
+
+
+def test_only_rows_with_a_preview_as_long_as_previews_get_need_their_full_values() -> None:
+    rows = [
+        {"trace_id": "short", "request_preview": '{"q": "hi"}', "response_preview": "yes"},
+        {"trace_id": "long-request", "request_preview": "x" * PREVIEW_CHARS, "response_preview": None},
+        {"trace_id": "long-response", "request_preview": None, "response_preview": "y" * PREVIEW_CHARS},
+    ]
+    assert cut_previews(rows) == ["long-request", "long-response"]
