@@ -7,7 +7,8 @@
     GET /experiments/{name}/sessions|conversation|charts   see insight_pages.py
     GET /traces/{trace_id}                       the trace view (tree, details, assessments)
     GET /ui/api/traces/{trace_id}/spans          compact span list for the waterfall
-    GET /ui/api/traces/{trace_id}/spans/{span_id}  one span with everything (on selection)
+    GET /ui/api/traces/{trace_id}/spans/{span_id}  one span with everything (on selection) and its cost
+    GET /ui/api/traces/{trace_id}/span-search?q=   ids of the spans whose name, type, input or output has q
     GET /ui/api/assessment-names                 names already used (suggestions)
     GET /ui/static/...                           CSS and JavaScript
 
