@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute
 from otel_feedback_collector.access.allowed_hosts import LOOPBACK_NAMES
 from otel_feedback_collector.otlp.inflight import InflightBudget
 from otel_feedback_collector.otlp.ingest import ExportPipeline
+from otel_feedback_collector.pricing import PriceTable
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class AppContext:
     allowed_hosts: tuple[str, ...] = LOOPBACK_NAMES
     # Memory budget for export bodies in progress, shared with gRPC (None: a default budget).
     inflight: InflightBudget | None = None
+    # Model prices for the UI's cost figures (None: the built-in table, see otel_feedback_collector.pricing).
+    prices: PriceTable | None = None
 
 
 RouteProvider = Callable[[AppContext], Sequence[BaseRoute]]

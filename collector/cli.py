@@ -15,6 +15,7 @@ from otel_feedback_collector.allocator import release_large_allocations
 from otel_feedback_collector.api import CORS_ORIGINS_ENV, parse_origins
 from otel_feedback_collector.connection_guard import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, raise_fd_limit
 from otel_feedback_collector.otlp.inflight import DEFAULT_MAX_INFLIGHT_BYTES
+from otel_feedback_collector.pricing import PRICES_ENV, load_price_table
 from otel_feedback_core.layout import DATA_DIR_ENV, DEFAULT_DATA_DIR
 from otel_feedback_collector.server import (
     DEFAULT_GRPC_PORT,
@@ -108,6 +109,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="memory for exports in progress (bodies read, inflated and decoded, estimated), both "
         f"transports together; past it exports get 503 with Retry-After (default: {DEFAULT_MAX_INFLIGHT_BYTES})",
     )
+    serve.add_argument(
+        "--prices",
+        metavar="FILE",
+        default=os.environ.get(PRICES_ENV),
+        help="JSON or TOML file of model prices, {model: {input, output}} in US dollars per million tokens, "
+        f"added to the built-in table for the UI's cost figures (default: ${PRICES_ENV})",
+    )
     serve.set_defaults(func=run_serve)
 
 
@@ -133,6 +141,11 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"otel-feedback serve: {exc}", file=sys.stderr)
         return 2
     try:
+        prices = load_price_table(args.prices)
+    except ValueError as exc:
+        print(f"otel-feedback serve: {exc}", file=sys.stderr)
+        return 2
+    try:
         access = _access_settings(args)
     except ValueError as exc:
         print(f"otel-feedback serve: {exc}", file=sys.stderr)
@@ -151,6 +164,7 @@ def run_serve(args: argparse.Namespace) -> int:
         header_timeout=args.header_timeout,
         max_connections=args.max_connections,
         max_inflight_bytes=args.max_inflight_bytes,
+        prices=prices,
     )
     stop = threading.Event()
 

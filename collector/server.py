@@ -39,6 +39,7 @@ from otel_feedback_collector.otlp.grpc_services import OtlpGrpcReceiver
 from otel_feedback_collector.otlp.auth import check_token_settings
 from otel_feedback_collector.otlp.inflight import DEFAULT_MAX_INFLIGHT_BYTES, InflightBudget
 from otel_feedback_collector.otlp.ingest import ExportPipeline
+from otel_feedback_collector.pricing import PriceTable, load_price_table
 
 _logger = logging.getLogger(__name__)
 
@@ -78,6 +79,9 @@ class CollectorServer:
     Memory: export bodies in progress on both transports (read, inflated, decoded: see
     :mod:`otel_feedback_collector.otlp.inflight`) hold at most ``max_inflight_bytes`` (:attr:`inflight`); past
     it exports get 503 / UNAVAILABLE with a retry delay.
+
+    ``prices``: the model prices the UI's cost figures use (default: the built-in table, extended
+    by the file named in ``$OTEL_FEEDBACK_PRICES``; see :mod:`otel_feedback_collector.pricing`).
     """
 
     def __init__(
@@ -103,6 +107,7 @@ class CollectorServer:
         header_timeout: float = DEFAULT_HEADER_TIMEOUT,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES,
+        prices: PriceTable | None = None,
     ) -> None:
         if store is None and data_dir is None:
             raise ValueError("Give the collector a data directory (or an opened store).")
@@ -127,6 +132,8 @@ class CollectorServer:
         self._allowed_hosts = allowed_hosts_for(host, allowed_hosts)
         self._read_token = read_token or None
         self._public_read = public_read
+        # The UI's model prices: these, else the built-in table extended by $OTEL_FEEDBACK_PRICES.
+        self._prices = prices if prices is not None else load_price_table()
         check_token_settings(self._token, self._read_token, public_read)
         self._http_protocol = guarded_protocol(header_timeout=header_timeout, max_connections=max_connections)
         self._header_timeout = header_timeout
@@ -248,6 +255,7 @@ class CollectorServer:
             cors_origins=self._cors_origins,
             allowed_hosts=self._allowed_hosts,
             inflight=self.inflight,
+            prices=self._prices,
         )
         app = build_app(context, token=self._token, read_token=self._read_token, public_read=self._public_read)
         sock = _bind_tcp(self._host, self._port)

@@ -125,3 +125,39 @@ def assessment_notes(
     ).fetchall()
     return {(trace_id, name): AssessmentNote(rationale, source_type, source_id, kind)
             for trace_id, name, rationale, source_type, source_id, kind in rows}
+
+
+# A root input or output longer than this is read as its 200-character preview: the table
+# shows a line of it, and a megabyte value would be read for every row of the page.
+READABLE_VALUE_CHARS = 65536
+
+
+def root_values(
+    connection: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]
+) -> dict[str, tuple[str | None, str | None]]:
+    """(input, output) of each trace's root span (the earliest span without a parent)."""
+    if not trace_ids:
+        return {}
+    rows = connection.execute(
+        """SELECT trace_id,
+                  arg_min(CASE WHEN strlen(input) <= ? THEN input ELSE input_preview END, start_time_unix_nano),
+                  arg_min(CASE WHEN strlen(output) <= ? THEN output ELSE output_preview END, start_time_unix_nano)
+           FROM spans WHERE list_contains(?, trace_id) AND parent_span_id IS NULL
+           GROUP BY trace_id""",
+        [READABLE_VALUE_CHARS, READABLE_VALUE_CHARS, list(trace_ids)],
+    ).fetchall()
+    return {trace_id: (request, response) for trace_id, request, response in rows}
+
+
+def span_search(connection: duckdb.DuckDBPyConnection, trace_id: str, text: str) -> list[str]:
+    """Ids of the trace's spans whose name, span type, input or output contains ``text``
+    (case-insensitive, literal), in start order."""
+    needle = text.lower()
+    rows = connection.execute(
+        """SELECT span_id FROM spans WHERE trace_id = ?
+             AND (contains(lower(name), ?) OR contains(lower(coalesce(span_type, 'UNKNOWN')), ?)
+                  OR contains(lower(input), ?) OR contains(lower(output), ?))
+           ORDER BY start_time_unix_nano, span_id""",
+        [trace_id, needle, needle, needle, needle],
+    ).fetchall()
+    return [row[0] for row in rows]

@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 from starlette.responses import HTMLResponse
 
+from otel_feedback_collector.pricing import format_cost
 from otel_feedback_collector.ui.trace_table import assessment_cell, format_duration
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -42,6 +43,9 @@ _environment = jinja2.Environment(
 _environment.globals["static"] = STATIC_PATH
 _environment.filters["duration"] = format_duration
 _environment.filters["assessment_cell"] = assessment_cell
+_environment.filters["cost"] = format_cost
+# An assessment column in the traces table's column chooser: (column key, label).
+_environment.filters["chooser_entry"] = lambda name: ("a:" + name, name)
 
 
 def format_time(moment: dt.datetime | None) -> str:

@@ -4,9 +4,11 @@
 
     GET /                                        experiments (by experiment, else service name)
     GET /experiments/{name}                      the traces table of one experiment
+    GET /experiments/{name}/sessions|conversation|charts   see insight_pages.py
     GET /traces/{trace_id}                       the trace view (tree, details, assessments)
     GET /ui/api/traces/{trace_id}/spans          compact span list for the waterfall
-    GET /ui/api/traces/{trace_id}/spans/{span_id}  one span with everything (on selection)
+    GET /ui/api/traces/{trace_id}/spans/{span_id}  one span with everything (on selection) and its cost
+    GET /ui/api/traces/{trace_id}/span-search?q=   ids of the spans whose name, type, input or output has q
     GET /ui/api/assessment-names                 names already used, each with its usual value type
     GET /ui/static/...                           CSS, JavaScript and the icon
     GET /favicon.ico                             the icon (static/favicon.svg), for clients that ask there
@@ -34,15 +36,21 @@ from otel_feedback_collector.api.queries import experiment_list
 from otel_feedback_collector.api.store_access import ApiStore, unknown_trace_message
 from otel_feedback_collector.api.trace_json import span_to_json
 from otel_feedback_collector.query import FilterError, find_traces, trace_rows
+from otel_feedback_collector.pricing import PriceTable, format_cost, load_price_table
+from otel_feedback_collector.ui.cost_queries import span_cost, trace_costs
+from otel_feedback_collector.ui.insight_pages import insight_routes
 from otel_feedback_collector.ui.queries import (
     assessment_names,
     assessment_notes,
     assessment_value_types,
     compact_spans,
+    root_values,
     span_row,
+    span_search,
     span_types,
     traces_matching_text,
 )
+from otel_feedback_collector.ui.readable import cut_previews, request_and_response
 from otel_feedback_collector.ui.rendering import STATIC_DIR, STATIC_PATH, render_page
 from otel_feedback_core.ids import is_span_id, is_trace_id
 from otel_feedback_collector.ui.trace_table import (
@@ -67,6 +75,7 @@ NO_TRACES_HINT = (
 def ui_routes(context: AppContext) -> Sequence[BaseRoute]:
     """The UI's routes over ``context.store``."""
     store = ApiStore(context.store)
+    prices = context.prices if context.prices is not None else load_price_table()
 
     async def experiments_page(_request: Request) -> Response:
         rows = await run_in_threadpool(lambda: store.read(experiment_list))
@@ -75,7 +84,7 @@ def ui_routes(context: AppContext) -> Sequence[BaseRoute]:
     async def traces_page(request: Request) -> Response:
         experiment = request.path_params["name"]
         controls = TableControls.from_query(request.query_params)
-        page = await run_in_threadpool(lambda: _traces_table(store, experiment, controls))
+        page = await run_in_threadpool(lambda: _traces_table(store, prices, experiment, controls))
         return render_page(
             "traces.html",
             status_code=400 if page["error"] else 200,
@@ -91,7 +100,7 @@ def ui_routes(context: AppContext) -> Sequence[BaseRoute]:
         trace_id = request.path_params["trace_id"].lower()
         summary = None
         if is_trace_id(trace_id):
-            summary = await run_in_threadpool(lambda: _trace_summary(store, trace_id))
+            summary = await run_in_threadpool(lambda: _trace_summary(store, prices, trace_id))
         if summary is None:
             message = (
                 unknown_trace_message(trace_id) if is_trace_id(trace_id)
@@ -115,7 +124,17 @@ def ui_routes(context: AppContext) -> Sequence[BaseRoute]:
         row = await run_in_threadpool(lambda: store.read(lambda c: span_row(c, trace_id, span_id)))
         if row is None:
             raise ApiError(404, f"Trace {trace_id} has no span {span_id}; reload the trace view.")
-        return JsonResponse({"span": span_to_json(row)})
+        cost = span_cost(prices, row)
+        return JsonResponse({"span": span_to_json(row), "cost": cost, "cost_text": format_cost(cost)})
+
+    @api_endpoint
+    async def span_search_json(request: Request) -> Response:
+        trace_id = _checked_id(request.path_params["trace_id"], is_trace_id, "trace")
+        text = request.query_params.get("q", "").strip()
+        if not text:
+            raise ApiError(400, "Give the text to look for as ?q=TEXT.")
+        ids = await run_in_threadpool(lambda: store.read(lambda c: span_search(c, trace_id, text)))
+        return JsonResponse({"span_ids": ids})
 
     @api_endpoint
     async def names_json(_request: Request) -> Response:
@@ -125,9 +144,11 @@ def ui_routes(context: AppContext) -> Sequence[BaseRoute]:
 
     return [
         Route("/", experiments_page, methods=["GET"], name="ui_experiments"),
+        *insight_routes(store, prices),  # before the traces table, whose name may hold a slash
         Route("/experiments/{name:path}", traces_page, methods=["GET"], name="ui_traces"),
         Route("/traces/{trace_id}", trace_page, methods=["GET"], name="ui_trace"),
         Route("/ui/api/traces/{trace_id}/spans", spans_json, methods=["GET"], name="ui_spans"),
+        Route("/ui/api/traces/{trace_id}/span-search", span_search_json, methods=["GET"], name="ui_span_search"),
         Route("/ui/api/traces/{trace_id}/spans/{span_id}", span_json, methods=["GET"], name="ui_span"),
         Route("/ui/api/assessment-names", names_json, methods=["GET"], name="ui_assessment_names"),
         Route("/favicon.ico", favicon, methods=["GET"], name="ui_favicon"),
@@ -140,7 +161,7 @@ async def favicon(_request: Request) -> Response:
     return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
 
 
-def _traces_table(store: ApiStore, experiment: str, controls: TableControls) -> dict[str, Any]:
+def _traces_table(store: ApiStore, prices: PriceTable, experiment: str, controls: TableControls) -> dict[str, Any]:
     """Everything the traces table renders (rows, columns, notes, next page, error)."""
     result: dict[str, Any] = {
         "rows": [], "columns": [], "notes": {}, "next_page_token": None, "error": None,
@@ -170,6 +191,11 @@ def _traces_table(store: ApiStore, experiment: str, controls: TableControls) -> 
             result["error"] = str(exc)
             return result
         ids = [row["trace_id"] for row in page.rows]
+        values = root_values(connection, cut_previews(page.rows))
+        costs = trace_costs(connection, prices, ids)
+        for row in page.rows:
+            row["request_text"], row["response_text"] = request_and_response(row, values)
+            row["cost"] = costs.get(row["trace_id"])
         result["rows"] = page.rows
         result["notes"] = notes = assessment_notes(connection, ids)
         expectations = {name for (_, name), note in notes.items() if note.type == "expectation"}
@@ -182,9 +208,13 @@ def _traces_table(store: ApiStore, experiment: str, controls: TableControls) -> 
     return result
 
 
-def _trace_summary(store: ApiStore, trace_id: str) -> dict[str, Any] | None:
+def _trace_summary(store: ApiStore, prices: PriceTable, trace_id: str) -> dict[str, Any] | None:
     rows = _found_after_flush(store, lambda c: trace_rows(c, [trace_id], include_bodies=False) or None)
-    return rows[0] if rows else None
+    if not rows:
+        return None
+    summary = rows[0]
+    summary["cost"] = store.read(lambda c: trace_costs(c, prices, [trace_id])).get(trace_id)
+    return summary
 
 
 _T = TypeVar("_T")

@@ -158,12 +158,14 @@ class AssessmentCell:
 
     text: str
     kind: str  # "up", "down", "number", "text", "json" — a CSS class suffix
+    icon: str = ""  # drawn before the text, hidden from screen readers; the text alone says it all
 
 
 def assessment_cell(value: Any) -> AssessmentCell:
-    """Booleans as thumbs, numbers as numbers, text as text, anything else as compact JSON."""
+    """Booleans as "Yes" / "No" with a thumb (a machine without an emoji font still reads the
+    word), numbers as numbers, text as text, anything else as compact JSON."""
     if isinstance(value, bool):
-        return AssessmentCell("👍" if value else "👎", "up" if value else "down")
+        return AssessmentCell("Yes", "up", "👍") if value else AssessmentCell("No", "down", "👎")
     if isinstance(value, (int, float)):
         return AssessmentCell(f"{value:g}" if isinstance(value, float) else str(value), "number")
     if isinstance(value, str):

@@ -32,7 +32,9 @@
   tree.appendChild(rowsLayer);
 
   const state = { nodes: [], byId: new Map(), roots: [], visible: [], selected: null, duration: 1,
-    log: [], formMode: null, renderQueued: false, valueTypes: {} };
+    log: [], formMode: null, renderQueued: false, valueTypes: {},
+    // Span search: the ids that match (null: no search) and those shown around them (their ancestors).
+    hits: null, shown: null };
 
   // ---- small helpers -------------------------------------------------------------------
 
@@ -181,8 +183,10 @@
     const stack = state.roots.slice().reverse();
     while (stack.length) {
       const node = stack.pop();
+      if (state.shown && !state.shown.has(node.id)) continue;
       visible.push(node);
-      if (!node.collapsed) for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i]);
+      // During a search every match shows, folded or not.
+      if (!node.collapsed || state.shown) for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i]);
     }
     state.visible = visible;
     spacer.style.height = (visible.length * ROW_HEIGHT) + "px";
@@ -211,7 +215,8 @@
   }
 
   function spanRow(node, index) {
-    const row = el("div", "span-row" + (node === state.selected ? " selected" : "") + (node.status === "ERROR" ? " error" : ""));
+    const row = el("div", "span-row" + (node === state.selected ? " selected" : "") + (node.status === "ERROR" ? " error" : "") +
+      (state.hits ? (state.hits.has(node.id) ? " search-hit" : " search-context") : ""));
     row.style.top = (index * ROW_HEIGHT) + "px";
     row.dataset.index = String(index);
     row.setAttribute("role", "treeitem");
@@ -270,6 +275,75 @@
     if (next) { select(next); scrollIntoView(next); }
   });
 
+  // ---- span search ---------------------------------------------------------------------
+  // The server matches name, type, input and output (the compact list has no bodies); the
+  // tree then shows the matches and their ancestors. Enter or ↓ goes to the first match,
+  // Escape clears.
+
+  const searchInput = document.getElementById("span-search-input");
+  const searchCount = document.getElementById("span-search-count");
+  let searchTicket = 0;
+  let searchTimer = null;
+
+  function applySearch(ids) {
+    if (ids === null) {
+      state.hits = null;
+      state.shown = null;
+      searchCount.textContent = "";
+    } else {
+      state.hits = new Set(ids);
+      state.shown = new Set();
+      for (const id of ids) {
+        let node = state.byId.get(id);
+        while (node && !state.shown.has(node.id)) {
+          state.shown.add(node.id);
+          node = node.parent ? state.byId.get(node.parent) : undefined;
+        }
+      }
+      searchCount.textContent = ids.length + " of " + state.nodes.length + " spans match";
+    }
+    tree.scrollTop = 0;
+    rebuildVisible();
+  }
+
+  async function runSearch() {
+    const text = searchInput.value.trim();
+    const ticket = ++searchTicket;
+    if (!text) { applySearch(null); return; }
+    searchCount.textContent = "Searching…";
+    try {
+      const data = await api("/ui/api/traces/" + traceId + "/span-search?q=" + encodeURIComponent(text));
+      if (ticket === searchTicket) applySearch(data.span_ids);
+    } catch (error) {
+      if (ticket === searchTicket) searchCount.textContent = error.message;
+    }
+  }
+
+  function firstHit() {
+    return state.visible.find((node) => state.hits && state.hits.has(node.id));
+  }
+
+  if (searchInput) {
+    document.getElementById("span-search").addEventListener("submit", (event) => event.preventDefault());
+    searchInput.addEventListener("input", () => {
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(runSearch, 200);
+    });
+    searchInput.addEventListener("keydown", async (event) => {
+      if (event.key === "Escape") {
+        searchInput.value = "";
+        clearTimeout(searchTimer);
+        await runSearch();
+      } else if (event.key === "Enter" || event.key === "ArrowDown") {
+        event.preventDefault();
+        clearTimeout(searchTimer);
+        if (event.key === "Enter" || !state.hits) await runSearch();
+        const hit = firstHit();
+        if (hit) { select(hit); scrollIntoView(hit); tree.focus(); }
+      }
+    });
+  }
+
   // ---- span details --------------------------------------------------------------------
 
   let detailRequest = 0;
@@ -283,7 +357,7 @@
     detail.appendChild(el("div", "empty", "Loading span…"));
     try {
       const data = await api("/ui/api/traces/" + traceId + "/spans/" + node.id);
-      if (ticket === detailRequest) renderDetail(data.span);
+      if (ticket === detailRequest) renderDetail(data.span, data.cost_text);
     } catch (error) {
       if (ticket !== detailRequest) return;
       clear(detail);
@@ -299,13 +373,14 @@
     return box;
   }
 
-  function renderDetail(span) {
+  function renderDetail(span, costText) {
     clear(detail);
     const head = el("div", "detail-head");
     head.appendChild(badge(span.span_type));
     head.appendChild(el("span", "detail-name", shortText(span.name)));
     head.appendChild(el("span", "detail-meta", formatDuration(span.duration_ms) + " · " + (span.status_code || "UNSET") +
       (span.model ? " · " + span.model : "") + (span.total_tokens ? " · " + span.total_tokens + " tokens" : "")));
+    if (costText) head.appendChild(el("span", "detail-meta span-cost", costText));
     detail.appendChild(head);
     detail.appendChild(el("div", "detail-ids mono", "span " + span.span_id + (span.parent_span_id ? " · parent " + span.parent_span_id : "")));
     if (span.status_message) detail.appendChild(el("div", "error", span.status_code + ": " + span.status_message));

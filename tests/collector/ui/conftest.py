@@ -13,7 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from otel_feedback_collector.server import CollectorServer  # noqa: E402
-from ui_support import copy_data, make_demo_data  # noqa: E402
+from ui_support import checked_page, copy_data, make_demo_data  # noqa: E402
 
 
 @pytest.fixture
@@ -38,15 +38,6 @@ def demo_collector(
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    """A fresh page at 1280x800 that fails the test on any JavaScript dialog or page error."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    new_page = context.new_page()
-    dialogs: list[str] = []
-    errors: list[str] = []
-    new_page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    new_page.on("pageerror", lambda error: errors.append(str(error)))
-    new_page.set_default_timeout(15_000)
-    yield new_page
-    context.close()
-    assert dialogs == [], f"a JavaScript dialog opened: {dialogs}"
-    assert errors == [], f"the page raised: {errors}"
+    """A fresh page at 1280x800 (see checked_page)."""
+    with checked_page(browser) as new_page:
+        yield new_page

@@ -45,7 +45,7 @@ def test_tutorial_flow_see_feedback_then_add_edit_delete_an_assessment(demo_coll
 
     row = page.locator(f"tr[data-trace-id='{trace_id}']")
     thumbs = row.locator("td.assessment[data-name='user_feedback']")
-    expect(thumbs).to_have_text("👎")
+    expect(thumbs).to_have_text("👎 No")
     expect(thumbs).to_have_attribute("title", f"{THUMBS_DOWN_RATIONALE} — HUMAN {END_USER}")
     expect(page.locator("table#traces tbody tr")).to_have_count(4)
 

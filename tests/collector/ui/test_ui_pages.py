@@ -61,11 +61,12 @@ def test_experiments_and_traces_table_show_the_summary_and_assessment_columns(co
 
     table = get(collector, "/experiments/chatbot").text
     assert sorted(table_ids(table)) == sorted([first, second])
-    assert '<th class="assessment-col" data-name="accuracy_score">' in table
-    assert '<th class="assessment-col" data-name="user_feedback">' in table
+    assert '<th class="assessment-col" data-name="accuracy_score" data-col="a:accuracy_score">' in table
+    assert '<th class="assessment-col" data-name="user_feedback" data-col="a:user_feedback">' in table
     assert "How do refunds work?" in table and "Refunds take 5 days." in table
     assert 'title="too vague — HUMAN anonymous"' in table
-    assert ">👎</td>" in table and ">0.75</td>" in table
+    # A boolean is a word (a machine without an emoji font still reads it); the thumb is decoration.
+    assert '<span class="value-icon" aria-hidden="true">👎</span> No</td>' in table and ">0.75</td>" in table
 
 
 def test_text_search_status_span_type_and_assessment_filters(collector: CollectorServer) -> None:

@@ -149,3 +149,19 @@ def page_server(html: str) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+@contextmanager
+def checked_page(browser: Any, width: int = 1280, height: int = 800) -> Iterator[Any]:
+    """A fresh page of that size that fails the test on any JavaScript dialog or page error."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    new_page = context.new_page()
+    dialogs: list[str] = []
+    errors: list[str] = []
+    new_page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    new_page.on("pageerror", lambda error: errors.append(str(error)))
+    new_page.set_default_timeout(15_000)
+    yield new_page
+    context.close()
+    assert dialogs == [], f"a JavaScript dialog opened: {dialogs}"
+    assert errors == [], f"the page raised: {errors}"

@@ -1,0 +1,122 @@
+"""Dollars per trace, per span and per time bucket, from the ``spans`` view and a price table.
+
+SQL adds up tokens per (group, model) and the spans' own cost attributes; Python prices the
+sums (otel_feedback_collector.pricing). So a query returns a few rows per group however many
+spans it read. Only spans with a model or token counts are read for cost (an LLM call carries
+them); their ``attributes`` are parsed for a cost attribute, nothing else's, and in a scan of a
+whole experiment only where no price applies (see :func:`priced_groups`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import duckdb
+
+from otel_feedback_collector.pricing import COST_ATTRIBUTES, PriceTable
+
+_OWN_COST = "coalesce(" + ", ".join(
+    f"TRY_CAST(json_extract_string(attributes, '$.\"{name}\"') AS DOUBLE)" for name in COST_ATTRIBUTES
+) + ")"
+_PRICED_SPAN = "(model IS NOT NULL OR input_tokens IS NOT NULL OR output_tokens IS NOT NULL)"
+
+
+def priced_groups(
+    connection: duckdb.DuckDBPyConnection,
+    prices: PriceTable,
+    *,
+    group_sql: str,
+    where_sql: str,
+    params: Sequence[Any],
+    every_own_cost: bool = True,
+) -> dict[Any, float]:
+    """Dollars per value of ``group_sql`` over the spans matching ``where_sql`` (both SQL
+    written by this package, never from a request; values travel in ``params``). A group
+    whose spans have no known price is left out.
+
+    ``every_own_cost=False`` is for scans of a whole experiment: a span's ``attributes`` (which
+    hold its input and output too) are then read only where the table cannot price the span
+    (an unknown model, or no token counts); reading them for every LLM span of a million took
+    seconds. A priced span's own cost attribute is then not seen."""
+    if every_own_cost:
+        return _sum_priced(prices, connection.execute(
+            f"""SELECT grp, model, own IS NOT NULL AS has_own,
+                       sum(input_tokens)::DOUBLE, sum(output_tokens)::DOUBLE, sum(own)
+                FROM (SELECT {group_sql} AS grp, model, input_tokens, output_tokens, {_OWN_COST} AS own
+                      FROM spans WHERE ({where_sql}) AND {_PRICED_SPAN})
+                GROUP BY ALL""",
+            list(params),
+        ).fetchall())
+    token_rows = connection.execute(
+        f"""SELECT {group_sql} AS grp, model, false, sum(input_tokens)::DOUBLE, sum(output_tokens)::DOUBLE, NULL,
+                   count(*) FILTER (WHERE input_tokens IS NULL AND output_tokens IS NULL)
+            FROM spans WHERE ({where_sql}) AND {_PRICED_SPAN}
+            GROUP BY ALL""",
+        list(params),
+    ).fetchall()
+    priced = sorted({row[1] for row in token_rows if row[1] is not None and prices.price_of(row[1]) is not None})
+    rows = [row[:6] for row in token_rows]
+    # Read attributes only when some span cannot be priced: the scan reads them for every span.
+    if any(row[1] not in priced or row[6] for row in token_rows):
+        rows += connection.execute(
+            f"""SELECT grp, NULL, true, NULL, NULL, sum(own) FROM (
+                    SELECT {group_sql} AS grp, {_OWN_COST} AS own FROM spans
+                    WHERE ({where_sql}) AND {_PRICED_SPAN}
+                      AND ((input_tokens IS NULL AND output_tokens IS NULL) OR model IS NULL
+                           OR NOT list_contains(?, model)))
+                WHERE own IS NOT NULL GROUP BY ALL""",
+            [*params, priced],
+        ).fetchall()
+    return _sum_priced(prices, rows)
+
+
+def _sum_priced(prices: PriceTable, rows: Sequence[tuple[Any, ...]]) -> dict[Any, float]:
+    """Rows of (group, model, has own cost, input tokens, output tokens, own cost) -> dollars per group."""
+    totals: dict[Any, float] = {}
+    for group, model, has_own, input_tokens, output_tokens, own in rows:
+        cost = prices.span_cost(model, input_tokens, output_tokens, own_cost=own if has_own else None)
+        if cost is not None:
+            totals[group] = totals.get(group, 0.0) + cost
+    return totals
+
+
+def trace_costs(
+    connection: duckdb.DuckDBPyConnection, prices: PriceTable, trace_ids: Sequence[str]
+) -> dict[str, float]:
+    """Dollars per trace, for the traces that have a known price."""
+    if not trace_ids:
+        return {}
+    return priced_groups(
+        connection, prices, group_sql="trace_id", where_sql="list_contains(?, trace_id)", params=[list(trace_ids)]
+    )
+
+
+def own_cost(attributes: Mapping[str, Any] | str | None) -> float | None:
+    """A span's own cost attribute (see COST_ATTRIBUTES), or None."""
+    if isinstance(attributes, str):
+        try:
+            attributes = json.loads(attributes)
+        except ValueError:
+            return None
+    if not isinstance(attributes, Mapping):
+        return None
+    for name in COST_ATTRIBUTES:
+        value = attributes.get(name)
+        try:
+            number = float(value) if value is not None and not isinstance(value, bool) else None
+        except (TypeError, ValueError):
+            number = None
+        if number is not None and math.isfinite(number):
+            return number
+    return None
+
+
+def span_cost(prices: PriceTable, span: Mapping[str, Any]) -> float | None:
+    """One span's dollars from its row (model, token counts, attributes)."""
+    return prices.span_cost(
+        span.get("model"), span.get("input_tokens"), span.get("output_tokens"),
+        own_cost=own_cost(span.get("attributes")),
+    )
