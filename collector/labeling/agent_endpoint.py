@@ -127,7 +127,7 @@ def _error_message(error: urllib.error.HTTPError) -> str:
 def _unreachable(base_url: str, error: BaseException, timeout: float) -> str:
     reason = _reason(error)
     if isinstance(error, (socket.timeout, TimeoutError)) or "timed out" in reason:
-        return f"The agent at {base_url} did not answer within {timeout:g} seconds. Try again, or ask its owner."
+        return f"The agent at {base_url} did not answer within {timeout:g} s. Try again, or ask its owner."
     return f"Could not reach the agent at {base_url} ({reason}). Is it running?"
 
 

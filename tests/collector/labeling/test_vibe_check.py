@@ -222,3 +222,18 @@ def test_a_reviewer_who_is_not_signed_in_cannot_chat(
     with closing(sign_in(collector.http_url, "mallory")) as mallory:  # signed in, but without the page's token
         assert mallory.post("/review/chat/turns", json=body).status_code == 403
     assert len(model.requests) == asked  # nothing reached the app
+
+
+def test_an_agent_that_is_too_slow_gets_a_message_in_the_conversation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_FEEDBACK_AGENT_TIMEOUT", "1")
+    catalog = CatalogDatabase(tmp_path / "data")
+    add_user(catalog, "alice", password=PASSWORDS["alice"])
+    with LocalOpenAIServer(latency=5) as sleepy, CollectorServer(tmp_path / "data", port=0, grpc_port=None) as server:
+        slow_url = sleepy.base_url
+        save_agent(catalog, "sleepy", base_url=slow_url, model="m")
+        with closing(sign_in(server.http_url, "alice")) as alice:
+            events = _turn(alice, "sleepy", [{"role": "user", "content": "hello?"}])
+    assert events[-1] == {"error": f"The agent at {slow_url} did not answer within 1 s. Try again, or ask "
+                                   "its owner."}
