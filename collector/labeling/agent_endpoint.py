@@ -89,9 +89,14 @@ def stream_chat(
         raise AgentUnavailable(_unreachable(base_url, error, timeout)) from None
     with response:
         try:
+            if response.headers.get_content_type() == "application/json":  # a server that does not stream
+                yield _whole_answer(json.loads(response.read()))
+                return
             yield from _sse_pieces(response)
         except (socket.timeout, TimeoutError, OSError) as error:
             raise AgentUnavailable(_unreachable(base_url, error, timeout)) from None
+        except ValueError:
+            raise AgentUnavailable("The agent answered with JSON that is not a chat completion.") from None
 
 
 def _sse_pieces(response: Any) -> Iterator[str]:
@@ -113,6 +118,14 @@ def _sse_pieces(response: Any) -> Iterator[str]:
             content = (choice.get("delta") or {}).get("content") if isinstance(choice, dict) else None
             if isinstance(content, str) and content:
                 yield content
+
+
+def _whole_answer(body: Any) -> str:
+    try:
+        content = body["choices"][0]["message"]["content"]
+    except (KeyError, IndexError, TypeError):
+        raise AgentUnavailable("The agent answered with JSON that is not a chat completion.") from None
+    return content if isinstance(content, str) else ""
 
 
 def _error_message(error: urllib.error.HTTPError) -> str:

@@ -149,6 +149,9 @@ def chat_routes(labeling: LabelingContext, *, timeout: float | None = None) -> S
                 yield _line({"delta": piece})
         except AgentUnavailable as error:
             chat.error = str(error)
+        except Exception as error:  # noqa: BLE001 - the reviewer gets a sentence, the log the details
+            logger.exception("review chat: the turn with %s failed", agent.name)
+            chat.error = f"The review app could not finish this turn ({type(error).__name__}); see the collector's log."
         except GeneratorExit:
             chat.error = "The reviewer left before the answer ended."
             raise

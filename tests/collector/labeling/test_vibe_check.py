@@ -237,3 +237,17 @@ def test_an_agent_that_is_too_slow_gets_a_message_in_the_conversation(
             events = _turn(alice, "sleepy", [{"role": "user", "content": "hello?"}])
     assert events[-1] == {"error": f"The agent at {slow_url} did not answer within 1 s. Try again, or ask "
                                    "its owner."}
+
+
+def test_an_agent_that_exports_no_spans_still_gives_one_trace_per_turn(
+    collector: CollectorServer, agent: str, model: LocalOpenAIServer
+) -> None:
+    save_agent(CatalogDatabase(collector.data_dir), "plain-model", base_url=model.base_url, model="gpt-4o-mini")
+    with closing(sign_in(collector.http_url, "bob")) as bob:
+        events = _turn(bob, "plain-model", [{"role": "user", "content": "Context: Plain.\n\nQuestion: ?"}])
+    assert events[-1] == {"done": True}
+    assert "".join(event.get("delta", "") for event in events) == "Plain."
+    assert model.requests[-1].body["user"] == "bob"
+    rows = _rows(collector, "SELECT span_count, status, user_id, session_id IS NOT NULL, response_preview "
+                            "FROM traces WHERE trace_id = ?", [events[0]["trace_id"]])
+    assert rows == [(1, "OK", "bob", True, "Plain.")]
