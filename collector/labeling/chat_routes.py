@@ -27,6 +27,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -118,7 +119,8 @@ def chat_routes(labeling: LabelingContext, *, timeout: float | None = None) -> S
     async def chat_page(request: Request) -> Response:
         reviewer, key = await signed_in(request)
         if reviewer is None:
-            return RedirectResponse(f"{REVIEW_PATH}/signin?next={REVIEW_PATH}/chat", status_code=303)
+            back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"{REVIEW_PATH}/signin?next={quote(back, safe='')}", status_code=303)
         agents = await run_in_threadpool(lambda: list_agents(labeling.catalog))
         if not agents:
             return _message("No agent yet", "No app is registered for chatting yet. Its developer registers one "

@@ -251,3 +251,25 @@ def test_an_agent_that_exports_no_spans_still_gives_one_trace_per_turn(
     rows = _rows(collector, "SELECT span_count, status, user_id, session_id IS NOT NULL, response_preview "
                             "FROM traces WHERE trace_id = ?", [events[0]["trace_id"]])
     assert rows == [(1, "OK", "bob", True, "Plain.")]
+
+
+def test_saving_feedback_again_overrides_the_reviewers_earlier_verdict(
+    collector: CollectorServer, agent: str, model: LocalOpenAIServer
+) -> None:
+    save_agent(CatalogDatabase(collector.data_dir), "plain-model", base_url=model.base_url, model="gpt-4o-mini")
+    with closing(sign_in(collector.http_url, "mallory")) as mallory:
+        events = _turn(mallory, "plain-model", [{"role": "user", "content": "Context: Twice.\n\nQuestion: ?"}])
+        trace_id = events[0]["trace_id"]
+        page = mallory.get("/review/chat?agent=plain-model").text
+        token = re.search(r'data-token="([0-9a-f]+)"', page).group(1)  # type: ignore[union-attr]
+        base = {"agent": "plain-model", "session_id": "a" * 32, "trace_id": trace_id}
+        for verdict, comment in (("good", "fine"), ("bad", "on second thought, too short")):
+            saved = mallory.post("/review/chat/feedback", headers={"X-CSRF-Token": token},
+                                 json={**base, "verdict": verdict, "comment": comment})
+            assert saved.status_code == 200, saved.text
+        refused = mallory.post("/review/chat/feedback", headers={"X-CSRF-Token": token}, json={**base, "verdict": "meh"})
+        assert refused.status_code == 422 and "Choose Good answer or Bad answer" in refused.json()["error"]
+    assert _rows(collector, "SELECT value, rationale FROM assessments WHERE trace_id = ?", [trace_id]) == [
+        ("false", "on second thought, too short")]
+    assert _rows(collector, "SELECT action FROM assessment_log WHERE trace_id = ? ORDER BY created_time_unix_nano",
+                 [trace_id]) == [("create",), ("override",)]
