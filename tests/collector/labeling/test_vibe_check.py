@@ -239,10 +239,16 @@ def test_an_agent_that_is_too_slow_gets_a_message_in_the_conversation(
                                    "its owner."}
 
 
-def test_an_agent_that_exports_no_spans_still_gives_one_trace_per_turn(
-    collector: CollectorServer, agent: str, model: LocalOpenAIServer
-) -> None:
+@pytest.fixture
+def plain_model(collector: CollectorServer, model: LocalOpenAIServer) -> str:
+    """The stand-in model itself registered as an agent: OpenAI-compatible, exporting no spans."""
     save_agent(CatalogDatabase(collector.data_dir), "plain-model", base_url=model.base_url, model="gpt-4o-mini")
+    return "plain-model"
+
+
+def test_an_agent_that_exports_no_spans_still_gives_one_trace_per_turn(
+    collector: CollectorServer, plain_model: str, model: LocalOpenAIServer
+) -> None:
     with closing(sign_in(collector.http_url, "bob")) as bob:
         events = _turn(bob, "plain-model", [{"role": "user", "content": "Context: Plain.\n\nQuestion: ?"}])
     assert events[-1] == {"done": True}
@@ -254,9 +260,8 @@ def test_an_agent_that_exports_no_spans_still_gives_one_trace_per_turn(
 
 
 def test_saving_feedback_again_overrides_the_reviewers_earlier_verdict(
-    collector: CollectorServer, agent: str, model: LocalOpenAIServer
+    collector: CollectorServer, plain_model: str
 ) -> None:
-    save_agent(CatalogDatabase(collector.data_dir), "plain-model", base_url=model.base_url, model="gpt-4o-mini")
     with closing(sign_in(collector.http_url, "mallory")) as mallory:
         events = _turn(mallory, "plain-model", [{"role": "user", "content": "Context: Twice.\n\nQuestion: ?"}])
         trace_id = events[0]["trace_id"]
