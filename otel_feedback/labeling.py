@@ -12,6 +12,7 @@
 Reviewers sign in to the review app (``otel-feedback users add NAME`` gives them a password)
 and their answers become assessments with a HUMAN source and their name as ``source_id``.
 ``search_traces(labeling_session=session)`` returns the session's traces with those labels.
+``get_review_app().add_agent(...)`` registers an app the reviewers chat with (the "vibe check").
 Everything goes through the collector's REST API (``configure(endpoint)`` first).
 """
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from otel_feedback import _client
+from otel_feedback._review_app import Agent, ReviewApp, get_review_app
 from otel_feedback.label_schemas import LabelSchema
 from otel_feedback_core.labeling import ItemState
 
@@ -166,14 +168,17 @@ def delete_labeling_session(session: LabelingSession | str) -> None:
 
 
 __all__ = [
+    "Agent",
     "COMPLETED",
     "IN_PROGRESS",
     "PENDING",
     "SKIPPED",
     "LabelingItem",
     "LabelingSession",
+    "ReviewApp",
     "create_labeling_session",
     "delete_labeling_session",
     "get_labeling_session",
     "get_labeling_sessions",
+    "get_review_app",
 ]

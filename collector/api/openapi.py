@@ -492,6 +492,33 @@ _PATHS.update({
     },
 })
 
+# -- the review app's chat agents (collector/labeling/agent_routes.py; docs/labeling.md "Vibe check") --
+
+_AGENT_NAME = {"name": "agent_name", "in": "path", "required": True, "schema": {"type": "string"},
+               "description": "The agent's name."}
+_SCHEMAS["Agent"] = {
+    "type": "object",
+    "required": ["agent_name", "model_serving_endpoint"],
+    "properties": {
+        "agent_name": {"type": "string"},
+        "model_serving_endpoint": {"type": "string", "description": "The OpenAI-compatible base URL."},
+        "model": {"type": "string", "description": "The model to ask for (default: the first /models lists)."},
+        "created_time": {"type": "string", "format": "date-time"},
+    },
+}
+_PATHS.update({
+    "/api/v1/review-app": {
+        "get": _labeling_op("get_review_app", "The review app's URL and its agents.", _OBJECT),
+    },
+    "/api/v1/review-app/agents": {
+        "post": _labeling_op("add_agent", "Register an agent (checked with one GET {base}/models; 422 when it fails).",
+                             _ref("Agent"), body=_ref("Agent")),
+    },
+    "/api/v1/review-app/agents/{agent_name}": {
+        "delete": _labeling_op("remove_agent", "Forget an agent.", _OBJECT, parameters=[_AGENT_NAME]),
+    },
+})
+
 OPENAPI_DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {

@@ -1,8 +1,8 @@
 """``CatalogDatabase``: the DuckDB catalog file of a data directory, one writer at a time.
 
 The catalog holds what people create by hand — users, label schemas, labeling sessions and their
-items, each reviewer's answers and progress — as opposed to the telemetry in Parquet. It is
-small and changes at human speed, so every unit of work opens the file, runs in one transaction
+items, each reviewer's answers and progress, the review app's chat agents — as opposed to the
+telemetry in Parquet. It is small and changes at human speed, so every unit of work opens the file, runs in one transaction
 and closes it again, under a process-wide lock. Why not keep it open: DuckDB lets only one
 process open a file for writing, and ``otel-feedback users add`` must work while the collector
 runs. A unit of work that meets the other process's lock retries until ``lock_timeout``.
@@ -48,6 +48,10 @@ _DDL = (
     """CREATE TABLE IF NOT EXISTS reviewer_sessions (
         session_hash VARCHAR PRIMARY KEY, reviewer VARCHAR NOT NULL,
         created_time TIMESTAMPTZ NOT NULL, expires_time TIMESTAMPTZ NOT NULL)""",
+    # The review app's chat agents (catalog/agents.py); new in a catalog made before them.
+    """CREATE TABLE IF NOT EXISTS agents (
+        name VARCHAR PRIMARY KEY, base_url VARCHAR NOT NULL, model VARCHAR NOT NULL,
+        created_time TIMESTAMPTZ NOT NULL)""",
 )
 
 

@@ -19,8 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             "Starts a collector on a fresh data directory and, without OPENAI_API_KEY, a local "
             "stand-in model and judge; runs the tutorial's traced chatbot, records an end user's "
             "thumbs-down and a developer's score, creates label schemas, a labeling session and a "
-            "reviewer, simulates the expert's review, evaluates with Correctness(), prints each "
-            "step and keeps serving until Ctrl-C."
+            "reviewer, simulates the expert's review, evaluates with Correctness(), registers the "
+            "chatbot for the review app's chat (vibe check), prints each step and keeps serving until Ctrl-C."
         ),
     )
     parser.add_argument("--data", default=DEFAULT_DATA_DIR, help=f"data directory (default {DEFAULT_DATA_DIR})")

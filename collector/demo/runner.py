@@ -39,6 +39,7 @@ DEMO_STAGES = ("feedback", "session", "all")
 SESSION_NAME = "quickstart_review"
 REVIEWER = "demo_expert"
 EXPERT_ACCURACY = "Partially Accurate"
+CHAT_AGENT = "tutorial-chatbot"
 EXPECTED_RESPONSE = (
     "otel-feedback traces GenAI apps with OpenTelemetry and stores every span as Parquet files. "
     "End users, developers and domain experts add feedback and expectations to the traces, and each "
@@ -65,6 +66,7 @@ class DemoResult:
     session_url: str | None = None
     evaluation_run_id: str | None = None
     evaluation_metrics: dict[str, float] = field(default_factory=dict)
+    chat_url: str | None = None
 
 
 def check_data_dir(data_dir: Path, *, ask: bool, stdin: TextIO, out: TextIO) -> None:
@@ -281,6 +283,25 @@ def _review_and_evaluate(
     )
 
 
+def _register_chat_agent(stack: ExitStack, steps: _Steps, my_chatbot: Callable[[str], str], host: str) -> str:
+    """Serve the chatbot as an OpenAI-compatible endpoint and register it with the review app."""
+    from otel_feedback.chat_app import ChatAppServer
+    from otel_feedback.labeling import get_review_app
+
+    app = stack.enter_context(ChatAppServer(my_chatbot, host=host, port=0, model="my_chatbot"))
+    review_app = get_review_app()
+    review_app.add_agent(agent_name=CHAT_AGENT, model_serving_endpoint=app.base_url)
+    chat_url = review_app.url + "/chat"
+    steps.say(
+        "Vibe check: chat with the app in the review app (docs/labeling.md, \"Vibe check\")",
+        f"the chatbot is served as an OpenAI-compatible endpoint at {app.base_url}",
+        f"(what `otel-feedback chat-app MODULE:FUNCTION` does) and registered as the agent {CHAT_AGENT!r};",
+        f"experts sign in at {chat_url}, chat, and mark each answer Good or Bad:",
+        "every turn is a trace of the app, the conversation is its session, the verdicts are feedback on it",
+    )
+    return chat_url
+
+
 def run_demo(
     data_dir: Path,
     *,
@@ -405,6 +426,7 @@ def run_demo(
         if until != "feedback":
             _review_and_evaluate(steps, result, collector=collector, provider=provider, data_dir=data_dir,
                                  my_chatbot=my_chatbot, trace_url=trace_url, simulate_review=until == "all")
+            result.chat_url = _register_chat_agent(stack, steps, my_chatbot, host)
 
         if serve:
             out.write(f"\nServing {collector.http_url} until Ctrl-C (run with --no-serve to exit at the end).\n")

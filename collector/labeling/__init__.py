@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute
 
+from otel_feedback_collector.labeling.agent_routes import agent_routes
 from otel_feedback_collector.labeling.api_routes import labeling_api_routes
+from otel_feedback_collector.labeling.chat_routes import chat_routes
 from otel_feedback_collector.labeling.context import LabelingContext
 from otel_feedback_collector.labeling.review_routes import review_routes
 
@@ -25,4 +27,5 @@ __all__ = ["LabelingContext", "labeling_routes"]
 def labeling_routes(context: AppContext) -> Sequence[BaseRoute]:
     """The labeling REST endpoints and the review app over the collector's store and catalog."""
     labeling = LabelingContext(context.store, context.data_dir)
-    return [*labeling_api_routes(labeling), *review_routes(labeling)]
+    return [*labeling_api_routes(labeling), *agent_routes(labeling), *review_routes(labeling),
+            *chat_routes(labeling)]

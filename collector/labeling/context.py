@@ -27,6 +27,7 @@ class LabelingContext:
         self.api = ApiStore(store)
         self._data_dir = data_dir
         self._catalog: CatalogDatabase | None = None
+        self._secret: bytes | None = None
         self._guard = threading.Lock()
 
     @property
@@ -39,6 +40,12 @@ class LabelingContext:
                     raise RuntimeError("The collector has no data directory, so it has no catalog.")
                 self._catalog = CatalogDatabase(directory)
             return self._catalog
+
+    def cookie_secret(self) -> bytes:
+        """The key that signs review-app cookies (read from the catalog once)."""
+        if self._secret is None:
+            self._secret = self.catalog.secret()
+        return self._secret
 
     def session(self, session_id: str) -> SessionRecord:
         """The session, or a 404 :class:`ApiError`."""

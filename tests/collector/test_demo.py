@@ -20,10 +20,11 @@ import duckdb
 import pytest
 
 from otel_feedback_collector.catalog import CatalogDatabase
+from otel_feedback_collector.catalog.agents import list_agents
 from otel_feedback_collector.catalog.users import verify_user
 from otel_feedback_collector.storage import connect
 from otel_feedback.label_schemas import LabelSchema
-from otel_feedback_collector.demo.runner import EXPECTED_RESPONSE, REVIEWER, SESSION_NAME
+from otel_feedback_collector.demo.runner import CHAT_AGENT, EXPECTED_RESPONSE, REVIEWER, SESSION_NAME
 
 
 def run_demo(data_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -155,6 +156,14 @@ def test_demo_evaluates_with_correctness_and_stores_the_run_and_the_judges_feedb
     assert "key words of the expected response" in rationale
     assert f"correctness = no ({rationale})" in result.stdout
     assert "correctness/pass_rate = 0" in result.stdout
+
+
+def test_demo_registers_its_chatbot_for_the_vibe_check_and_prints_the_chat_url(demo):
+    data_dir, result = demo
+    [agent] = list_agents(CatalogDatabase(data_dir))
+    assert (agent.name, agent.model) == (CHAT_AGENT, "my_chatbot")
+    assert re.match(r"http://127\.0\.0\.1:\d+/v1$", agent.base_url)
+    assert re.search(r"experts sign in at http://127\.0\.0\.1:\d+/review/chat,", result.stdout)
 
 
 def test_demo_until_session_leaves_the_review_to_a_person(tmp_path):

@@ -152,6 +152,27 @@ def test_the_collectors_commands_name_the_extra_in_an_sdk_only_install(sdk_venv:
     assert version.returncode == 0 and version.stdout.startswith("otel-feedback ")
 
 
+def test_chat_app_serves_a_function_in_an_sdk_only_install(sdk_venv: FreshVenv, tmp_path: Path) -> None:
+    (tmp_path / "shouty.py").write_text("def answer(question):\n    return question.upper()\n", encoding="utf-8")
+    cli = sdk_venv.python.parent / "otel-feedback"
+    env = {"PATH": str(sdk_venv.python.parent), "OTEL_SDK_DISABLED": "true"}
+    process = subprocess.Popen([str(cli), "chat-app", "shouty:answer", "--port", "0"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # the announcement, or EOF if it failed to start
+        assert "/v1" in line, process.stderr.read() if process.stderr else line
+        base_url = line.rsplit(" ", 1)[1].strip()
+        body = json.dumps({"model": "answer", "messages": [{"role": "user", "content": "hi"}]}).encode()
+        request = urllib.request.Request(f"{base_url}/chat/completions", data=body,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert json.load(response)["choices"][0]["message"]["content"] == "HI"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def test_reading_files_in_an_sdk_only_install_names_the_extra(sdk_venv: FreshVenv, tmp_path: Path) -> None:
     code = (
         "import otel_feedback\n"
