@@ -1,7 +1,7 @@
 """``ApiStore``: how the REST API reads and writes the collector's store.
 
-Reads open a new DuckDB connection per call (``store.connect()``; never shared between
-threads). Writes go through ``SpanStore.write_assessments``, which returns once the row is
+Reads take a DuckDB connection per call (``store.reading()``: pooled cursors of the store's
+trace index database, see storage/live_reads.py; never shared between threads). Writes go through ``SpanStore.write_assessments``, which returns once the row is
 durable; the row is then remembered in :class:`RecentAssessmentWrites` so the API reads its own
 writes before the next Parquet flush. Every method blocks: call it from a worker thread
 (``run_in_threadpool``), never on the event loop.
@@ -68,7 +68,12 @@ class ApiStore:
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A new read connection for this call alone, closed afterwards."""
+        """A read connection for this call alone (the store's pooled one when it has them)."""
+        reading = getattr(self._store, "reading", None)
+        if reading is not None:
+            with reading() as connection:
+                yield connection
+            return
         connection = self._store.connect()
         try:
             yield connection

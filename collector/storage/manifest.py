@@ -70,6 +70,10 @@ class Manifest:
     retired: list[RetiredFile] = field(default_factory=list)
     wal_applied_through: int = 0
     next_file_number: int = 1
+    # True while no span key is in two live runs: the writer checks each flush against what is
+    # stored (trace_index.py), so readers need not de-duplicate spans. False for a directory
+    # written by an older version, until a check at start-up or a full compaction proves it.
+    disjoint_spans: bool = True
 
     def take_file_number(self) -> int:
         """Return a file number no other file of this data directory has used."""
@@ -104,6 +108,7 @@ class Manifest:
                 name: [asdict(f) for f in files] for name, files in self.files.items()
             },
             "retired": [asdict(r) for r in self.retired],
+            "disjoint_spans": self.disjoint_spans,
         }
 
     @classmethod
@@ -123,6 +128,7 @@ class Manifest:
             retired=[RetiredFile(**entry) for entry in data.get("retired", [])],
             wal_applied_through=int(data.get("wal_applied_through", 0)),
             next_file_number=int(data.get("next_file_number", 1)),
+            disjoint_spans=bool(data.get("disjoint_spans", not files["spans"])),
         )
 
 

@@ -21,13 +21,14 @@ Data directory layout (docs/storage.md has the details)::
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -52,6 +53,7 @@ from otel_feedback_collector.storage.datasets import (
     write_table_file,
 )
 from otel_feedback_collector.storage.errors import StoreBusy, StoreLocked, StoreUnavailable
+from otel_feedback_collector.storage.live_reads import LiveReads, has_duplicate_spans
 from otel_feedback_collector.storage.log_assessments import logs_request_to_assessments
 from otel_feedback_collector.storage.manifest import DataFile, Manifest, write_manifest
 from otel_feedback_collector.storage.manifest_recovery import open_manifest
@@ -133,6 +135,8 @@ class SpanStore:
         self._inflight_bytes = 0
         self._manifest_lock = threading.Lock()
         self._manifest = Manifest()
+        self._spans_unchecked = False  # this flush stored spans without the disjointness check
+        self._reads = LiveReads(self.data_dir)
         self._flush_cond = threading.Condition()
         self._flush_requests = 0
         self._flushes_done = 0
@@ -175,6 +179,8 @@ class SpanStore:
             logger.warning("Could not delete retired files yet: %s", error)
         self._summaries = SummaryCalculator()
         self._summarize_runs_without_summaries()
+        self._check_disjoint_spans()
+        self._reads.open(self._manifest)
         last_segment = self._recover_wal()
         applied = self._manifest.wal_applied_through
         self._wal.open(first_segment_number=max(last_segment, applied) + 1)
@@ -209,6 +215,7 @@ class SpanStore:
         # A segment left behind is deleted at the next open (it is at or below
         # ``wal_applied_through``), so nothing acknowledged is ever deleted here.
         self._wal.close()
+        self._reads.close(wal_applied_through=self._manifest.wal_applied_through)
         if self._summaries is not None:
             self._summaries.close()
             self._summaries = None
@@ -273,12 +280,34 @@ class SpanStore:
                 self._flush_cond.wait(timeout=0.5)
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """Return a new read connection with the views over the live files."""
-        connection = open_read_connection()
+        """Return a read connection with the views over the live files (see live_reads.py);
+        use it in one thread and close it afterwards."""
+        if self._state != "open":
+            connection = open_read_connection()
+            with self._manifest_lock:
+                snapshot = Manifest.from_json(self._manifest.to_json())
+            create_views(connection, self.data_dir, snapshot)
+            return connection
+        return self._reads.cursor(self._manifest_snapshot())
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read connection for the ``with`` block (pooled; see live_reads.py): the way the
+        API and the UI read, one request in one thread."""
+        if self._state != "open" or not self._reads.usable:
+            connection = self.connect()
+            try:
+                yield connection
+            finally:
+                connection.close()
+            return
+        with self._reads.reading(self._manifest_snapshot()) as connection:
+            yield connection
+
+    def _manifest_snapshot(self) -> Manifest:
+        """The current manifest (never changed in place: a change replaces the object)."""
         with self._manifest_lock:
-            snapshot = Manifest.from_json(self._manifest.to_json())
-        create_views(connection, self.data_dir, snapshot)
-        return connection
+            return self._manifest
 
     def compact(self, *, full: bool = False) -> int:
         """Merge flushed files now; with ``full`` rewrite all live files of each dataset into
@@ -363,6 +392,7 @@ class SpanStore:
             sealed = list(self._unflushed_segments)
         if not sealed:
             return
+        self._reads.repair(self._manifest_snapshot())  # after an index failure, if any
         readers = [SegmentReader(path) for path in sealed]
         # On failure the segments stay in ``_unflushed_segments`` and the next flush retries.
         self._store_records(
@@ -390,6 +420,7 @@ class SpanStore:
         """
         seen_spans: set[tuple[str, str]] = set()
         seen_assessments: set[str] = set()
+        self._reads.start_flush()
         with self._manifest_lock:
             run = self._manifest.take_file_number()
         new_files: list[tuple[str, DataFile]] = []
@@ -422,7 +453,10 @@ class SpanStore:
             summary_file = self._write_level0_file(summary, TRACE_SUMMARIES, run=run)
             if summary_file is not None:
                 new_files.append((TRACE_SUMMARIES.name, summary_file))
+        else:
+            summary = None
         self._publish(new_files, wal_through=wal_through)
+        self._reads.add(summary, [f.path for name, f in new_files if name == ASSESSMENTS.name])
 
     def _write_chunk(
         self,
@@ -454,6 +488,8 @@ class SpanStore:
                 elif any(keep):
                     assessment_parts.append(found_table.filter(pa.array(keep)))
         spans_table, partial = self._summarize(span_parts, seen_spans)
+        if spans_table is not None and partial is not None:
+            spans_table, partial = self._drop_stored_spans(spans_table, partial)
         if partial is not None:
             partial_summaries.append(partial)
         tables = {
@@ -520,6 +556,32 @@ class SpanStore:
             return None, None
         spans = pa.concat_tables(kept)
         return spans, self._summaries.summarize_spans(spans) if spans.num_rows else None
+
+    def _drop_stored_spans(self, spans: pa.Table, partial: pa.Table) -> tuple[pa.Table, pa.Table | None]:
+        """Keep span runs disjoint: leave out the chunk's spans that an earlier flush stored
+        (a resent export). Without a usable index this cannot be checked cheaply; the flush
+        then marks the spans as possibly repeated, and readers de-duplicate again."""
+        if not self._reads.usable:
+            self._spans_unchecked = True
+            return spans, partial
+        assert self._summaries is not None
+        return self._reads.drop_stored_spans(
+            spans, partial, manifest=self._manifest_snapshot(), summarize=self._summaries.summarize_spans
+        )
+
+    def _check_disjoint_spans(self) -> None:
+        """For a directory written by an older version: prove (one scan of the key columns)
+        that no span is in two runs, so readers can stop de-duplicating."""
+        if self._manifest.disjoint_spans:
+            return
+        if has_duplicate_spans(self.data_dir, self._manifest):
+            logger.warning(
+                "Some spans of %s are stored twice (resent exports, written by an older "
+                "version); reads de-duplicate them until a full compaction merges them.",
+                self.data_dir,
+            )
+            return
+        self._commit_manifest(lambda manifest: setattr(manifest, "disjoint_spans", True))
 
     def _write_level0_file(
         self, table: pa.Table, layout: DatasetLayout, *, run: int
@@ -610,7 +672,10 @@ class SpanStore:
                     connection.close()
 
             def swap(manifest: Manifest) -> None:
+                every_run = {f.run for f in manifest.files[layout.name]} == {f.run for f in chosen}
                 manifest.replace(layout.name, chosen, merged)
+                if layout is SPANS and every_run:
+                    manifest.disjoint_spans = True  # one merge of every run: unique by key
                 if layout is SPANS:
                     # A run's summaries go with its span files, in the same manifest.
                     runs = {f.run for f in chosen}
@@ -778,10 +843,14 @@ class SpanStore:
     def _publish(self, new_files: list[tuple[str, DataFile]], *, wal_through: int) -> None:
         """Make a flush's files live and record the WAL segments they came from."""
 
+        unchecked, self._spans_unchecked = self._spans_unchecked, False
+
         def add(manifest: Manifest) -> None:
             for name, data_file in new_files:
                 manifest.add(name, data_file)
             _apply_through(manifest, wal_through)
+            if unchecked:
+                manifest.disjoint_spans = False
 
         self._commit_manifest(add)
 
