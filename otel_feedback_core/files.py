@@ -21,6 +21,15 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def fsync_file(path: Path) -> None:
+    """Make a finished file's bytes durable (before it is renamed into place)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def temporary_path(final: Path) -> Path:
     """A hidden, unique temporary name beside ``final`` (readers that glob skip ``.`` files)."""
     return final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
@@ -33,11 +42,7 @@ def publish_file(temporary: Path, final: Path, *, replace: bool = True) -> None:
     changes if someone else created it first (a hard link fails rather than overwrite); the
     temporary file is then left for the caller to remove.
     """
-    fd = os.open(temporary, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_file(temporary)
     if replace:
         os.replace(temporary, final)
     else:

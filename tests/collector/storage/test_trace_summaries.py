@@ -173,7 +173,11 @@ def test_streaming_merge_keeps_whole_traces_sorted_unique_and_disjoint(
 
     import pyarrow.parquet as pq
 
-    from otel_feedback_collector.storage.datasets import data_file_name, merge_span_files
+    from otel_feedback_collector.storage.datasets import (
+        data_file_name,
+        merge_span_files,
+        pending_file,
+    )
     from otel_feedback_collector.storage.trace_summaries import SummaryCalculator
 
     big_trace = new_trace_id()
@@ -214,7 +218,8 @@ def test_streaming_merge_keeps_whole_traces_sorted_unique_and_disjoint(
     )
     summaries.close()
     assert not list(tmp_path.glob(".merge-*"))  # intermediate files are removed
-    paths = [data_dir / f.path for f in merged]
+    # The outputs wait under their hidden pending names for the swap (swap.py).
+    paths = [pending_file(data_dir, f.path) for f in merged]
     rows = duckdb.sql(
         f"SELECT trace_id, span_id, name FROM read_parquet({[str(p) for p in paths]}) "
         "ORDER BY ALL"
@@ -229,7 +234,7 @@ def test_streaming_merge_keeps_whole_traces_sorted_unique_and_disjoint(
     assert summary is not None
     counts = dict(
         duckdb.sql(
-            f"SELECT trace_id, span_count FROM read_parquet('{data_dir / summary.path}')"
+            f"SELECT trace_id, span_count FROM read_parquet('{pending_file(data_dir, summary.path)}')"
         ).fetchall()
     )
     assert counts[big_trace.hex()] == 451 and len(counts) == 61
