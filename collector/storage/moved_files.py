@@ -22,6 +22,7 @@ from typing import TypeVar
 import duckdb
 
 _T = TypeVar("_T")
+_C = TypeVar("_C")
 
 # What DuckDB says when a path a view names is gone (at planning / while scanning).
 _MISSING_FILE_MESSAGES = ("No files found that match the pattern", "No such file or directory")
@@ -36,6 +37,17 @@ def is_moved_file_error(error: BaseException) -> bool:
         return False
     text = str(error)
     return any(message in text for message in _MISSING_FILE_MESSAGES)
+
+
+def read_with_retry(connect: Callable[[], _C], read: Callable[[_C], _T]) -> _T:
+    """``read(connect())``; when it fails because compaction moved a file away, once more on a
+    new ``connect()`` (e.g. ``read_with_retry(store.connect, lambda c: ...)``)."""
+    connection = [connect()]
+
+    def refresh() -> None:
+        connection[0] = connect()
+
+    return retry_after_refresh(lambda: read(connection[0]), refresh)
 
 
 def retry_after_refresh(query: Callable[[], _T], refresh: Callable[[], object]) -> _T:

@@ -68,7 +68,6 @@ from otel_feedback_collector.storage.swap import (
     move_legacy_retired,
     restore_live_files,
     swap_files,
-    undo_swap,
     unlisted_retired_files,
 )
 from otel_feedback_collector.storage.trace_summaries import SummaryCalculator, spans_to_summaries_sql
@@ -654,9 +653,6 @@ class SpanStore:
                     replaced = [
                         f for f in self._manifest.files[TRACE_SUMMARIES.name] if f.run in runs
                     ]
-                retiring = [f.path for f in (*chosen, *replaced)]
-                published = [f.path for f in outputs]
-                swap_files(self.data_dir, retiring=retiring, merged=published)
 
                 def swap(manifest: Manifest) -> None:
                     manifest.replace(layout.name, chosen, merged)
@@ -665,11 +661,12 @@ class SpanStore:
                             TRACE_SUMMARIES.name, replaced, [summary] if summary else []
                         )
 
-                try:
-                    self._commit_manifest_locked(swap)
-                except BaseException:
-                    undo_swap(self.data_dir, retired=retiring, published=published)
-                    raise
+                swap_files(
+                    self.data_dir,
+                    retiring=[f.path for f in (*chosen, *replaced)],
+                    merged=[f.path for f in outputs],
+                    publish=lambda: self._commit_manifest_locked(swap),
+                )
         except BaseException:
             discard_pending(self.data_dir, [f.path for f in outputs])
             raise

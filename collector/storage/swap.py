@@ -10,9 +10,9 @@ each step durable (fsynced) before the next:
 2. ``swap_files``: the inputs are renamed into ``<dataset>/_retired/`` (Spark, Hive and pyarrow
    skip ``_`` names; ``*.parquet`` does not descend into folders) and the folders fsynced.
    From here until step 3 a glob sees fewer rows, never more.
-3. ``swap_files``: the outputs are renamed to their final ``*.parquet`` names, folders fsynced.
-4. The store publishes the manifest: the outputs live, the inputs retired at their
-   ``_retired/`` path; they are deleted there after the grace period.
+3. The outputs are renamed to their final ``*.parquet`` names, folders fsynced.
+4. The manifest is published (the store's ``publish``): the outputs live, the inputs retired
+   at their ``_retired/`` path; they are deleted there after the grace period.
 
 Until step 4 the manifest on disk still lists the inputs at their old paths, so a crash before
 it is *undone* at start-up: outputs no manifest lists are deleted first (the store's
@@ -47,15 +47,19 @@ def _no_op(step: str) -> None:
 
 
 # Test seam: called with a step's name once that step is durable ("input retired" after each
-# input, "inputs retired", "output published" after each output, "outputs published"). The
-# crash tests (tests/collector/storage/test_glob_safety.py) kill the process there; it does
-# nothing otherwise.
+# input, "inputs retired", "output published" after each output, "outputs published",
+# "manifest published"). The crash tests (tests/collector/storage/test_swap_crash.py) kill the
+# process there; it does nothing otherwise.
 after_step: Callable[[str], None] = _no_op
 
 
-def swap_files(data_dir: Path, *, retiring: list[str], merged: list[str]) -> None:
-    """Steps 2 and 3: move ``retiring`` (live paths) into ``_retired/``, then rename the pending
-    ``merged`` files into place. On failure what was done is undone and the error raised."""
+def swap_files(
+    data_dir: Path, *, retiring: list[str], merged: list[str], publish: Callable[[], None]
+) -> None:
+    """Steps 2 to 4: move ``retiring`` (live paths) into ``_retired/``, rename the pending
+    ``merged`` files into place, then call ``publish`` (write the manifest that lists them).
+    On failure what was done is undone and the error raised; the pending files stay for the
+    caller to ``discard_pending``."""
     moved: list[str] = []
     published: list[str] = []
     try:
@@ -75,9 +79,11 @@ def swap_files(data_dir: Path, *, retiring: list[str], merged: list[str]) -> Non
             after_step("output published")
         _fsync_folders(data_dir, merged)
         after_step("outputs published")
+        publish()
     except BaseException:
         undo_swap(data_dir, retired=moved, published=published)
         raise
+    after_step("manifest published")
 
 
 def undo_swap(data_dir: Path, *, retired: list[str], published: list[str]) -> None:
