@@ -12,15 +12,6 @@ import uuid
 from pathlib import Path
 
 
-def fsync_directory(directory: Path) -> None:
-    """Make renames and new files in a directory durable."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def fsync_file(path: Path) -> None:
     """Make a finished file's bytes durable (before it is renamed into place)."""
     fd = os.open(path, os.O_RDONLY)
@@ -28,6 +19,12 @@ def fsync_file(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make renames and new files in a directory durable (a directory is fsynced through a
+    read-only descriptor, like a file)."""
+    fsync_file(directory)
 
 
 def temporary_path(final: Path) -> Path:
