@@ -49,7 +49,7 @@ def _no_op(step: str) -> None:
 # Test seam: called with a step's name once that step is durable ("input retired" after each
 # input, "inputs retired", "output published" after each output, "outputs published",
 # "manifest published"). The crash tests (tests/collector/storage/test_swap_crash.py) kill the
-# process there; it does nothing otherwise.
+# process there, or raise to stand in for a failed rename; it does nothing otherwise.
 after_step: Callable[[str], None] = _no_op
 
 

@@ -4,7 +4,8 @@ once (in the views and in a glob over each dataset folder), and nothing is lost.
 The crash is real: a child process opens the store and runs ``compact(full=True)``; the test
 seam ``swap.after_step`` (called with each step's name once the step is durable, see
 collector/storage/swap.py) sends the child SIGKILL at the chosen step. The test then reopens
-the directory in this process, as a restarted collector would.
+the directory in this process, as a restarted collector would. The same seam raising an
+``OSError`` stands in for a rename the file system refuses, which the running store undoes.
 """
 
 from __future__ import annotations
@@ -109,3 +110,31 @@ def test_a_crash_at_any_step_of_a_swap_leaves_every_row_live_exactly_once(
         assert store.connect().execute(
             "SELECT * FROM spans ORDER BY trace_id, span_id"
         ).fetchall() == spans
+
+
+@pytest.mark.parametrize("step", ["input retired", "inputs retired", "output published", "outputs published"])
+def test_a_swap_that_fails_part_way_is_put_back_at_once(
+    data_dir: Path, step: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from otel_feedback_collector.storage import swap
+
+    spans = _fill(data_dir)
+
+    def fail(name: str) -> None:
+        if name == step:  # e.g. a rename refused by the file system
+            raise OSError(f"simulated failure after {name}")
+
+    with SpanStore(data_dir, compaction_fan_in=1000, retired_file_grace=3600) as store:
+        before = (data_dir / "manifest.json").read_text()
+        monkeypatch.setattr(swap, "after_step", fail)
+        with pytest.raises(OSError, match="simulated"):
+            store.compact(full=True)
+        # Nothing changed: the inputs are back, the merged files gone, the manifest as it was.
+        assert (data_dir / "manifest.json").read_text() == before
+        _assert_exactly_once(data_dir)
+        assert not list((data_dir / "spans" / "_retired").iterdir())
+        assert store.connect().execute("SELECT * FROM spans ORDER BY trace_id, span_id").fetchall() == spans
+        monkeypatch.undo()
+        store.compact(full=True)
+        _assert_exactly_once(data_dir)
+        assert store.connect().execute("SELECT * FROM spans ORDER BY trace_id, span_id").fetchall() == spans
