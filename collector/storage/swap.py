@@ -129,6 +129,20 @@ def restore_live_files(data_dir: Path, manifest: Manifest) -> int:
     return len(restored)
 
 
+def return_unlisted_retired(data_dir: Path, manifest: Manifest) -> int:
+    """Manifest repair: move every file of a ``_retired/`` folder that ``manifest`` (the backup)
+    neither lists nor retires back into its dataset folder, where the repair adopts it. It was
+    live or retired in the damaged version; back in the folder it is never lost, at worst a
+    duplicate of a merge the views de-duplicate. Returns how many moved."""
+    moved: list[str] = []
+    for dataset in manifest.files:
+        for path in unlisted_retired_files(data_dir, manifest, dataset):
+            os.replace(path, data_dir / dataset / path.name)
+            moved.append(f"{dataset}/{path.name}")
+    _fsync_folders(data_dir, [*moved, *map(retired_path, moved)])
+    return len(moved)
+
+
 def move_legacy_retired(data_dir: Path, retired: list[RetiredFile]) -> list[RetiredFile] | None:
     """Retired files listed at their old path (by a version without ``_retired/``) moved there,
     out of the globbed folder. Returns the new entries, or None when none needed moving."""
