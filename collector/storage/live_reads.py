@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 
 from otel_feedback_collector.storage.datasets import ASSESSMENTS, SPANS, TRACE_SUMMARIES, parquet_list_sql
 from otel_feedback_collector.storage.manifest import Manifest
+from otel_feedback_collector.storage.moved_files import retry_after_refresh
 from otel_feedback_collector.storage.trace_index import (
     INDEX_FILE_NAME,
     TABLE,
@@ -152,7 +153,7 @@ class LiveReads:
         spans: pa.Table,
         partials: pa.Table,
         *,
-        manifest: Manifest,
+        manifest: Callable[[], Manifest],
         summarize: Callable[[pa.Table], pa.Table],
     ) -> tuple[pa.Table, pa.Table | None]:
         """``spans`` (one flush chunk) without the spans already stored, and their partial
@@ -162,13 +163,18 @@ class LiveReads:
         if not suspects:
             self._note_roots(spans)
             return spans, partials
-        connection = self.cursor(manifest)
-        try:
-            stored = connection.execute(
-                "SELECT trace_id || '/' || span_id FROM spans WHERE list_contains(?, trace_id)", [suspects]
-            ).fetchall()
-        finally:
-            connection.close()
+
+        def stored_keys() -> list[tuple[str]]:
+            connection = self.cursor(manifest())
+            try:
+                return connection.execute(
+                    "SELECT trace_id || '/' || span_id FROM spans WHERE list_contains(?, trace_id)", [suspects]
+                ).fetchall()
+            finally:
+                connection.close()
+
+        # A compaction may move a file away while this reads: then once more, on the new files.
+        stored = retry_after_refresh(stored_keys, lambda: None)
         if not stored:
             self._note_roots(spans)
             return spans, partials

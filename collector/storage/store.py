@@ -5,7 +5,9 @@ write-ahead log and the call returns once a (shared) fdatasync covered it. A wri
 every ``flush_interval`` seconds (or sooner when much is pending), seals the WAL segment,
 converts the records to Arrow once, writes one sorted Parquet file per dataset, publishes it in
 the manifest and deletes the sealed segment. A compaction thread merges small files into large
-ones and deletes replaced files after a grace period.
+ones, moves the replaced files into ``<dataset>/_retired/`` before the merged files appear
+(swap.py: a glob over ``<dataset>/*.parquet`` never sees a row twice) and deletes them there
+after a grace period.
 
 Data directory layout (docs/storage.md has the details)::
 
@@ -17,6 +19,7 @@ Data directory layout (docs/storage.md has the details)::
     spans/spans-L<level>-<number>.parquet
     trace_summaries/trace_summaries-L<level>-<number>.parquet   one partial summary per trace
     assessments/assessments-L<level>-<number>.parquet
+    <dataset>/_retired/      files compaction replaced, until the grace period ends
 """
 
 from __future__ import annotations
@@ -62,6 +65,13 @@ from otel_feedback_collector.storage.otlp_values import to_json
 from otel_feedback_collector.storage.quarantine import QUARANTINE_DIR, Quarantine
 from otel_feedback_collector.storage.readable_files import unreadable_reason
 from otel_feedback_collector.storage.span_rows import traces_request_to_rows
+from otel_feedback_collector.storage.swap import (
+    discard_pending,
+    move_legacy_retired,
+    restore_live_files,
+    swap_files,
+    unlisted_retired_files,
+)
 from otel_feedback_collector.storage.trace_summaries import SummaryCalculator, spans_to_summaries_sql
 from otel_feedback_collector.storage.views import create_views, open_read_connection
 from otel_feedback_collector.storage.wal import (
@@ -172,7 +182,11 @@ class SpanStore:
         self._take_directory_lock()
         use_system_allocator()
         self._manifest = open_manifest(self.data_dir)
+        # A compaction swap a crash interrupted is undone in this order: its merged files
+        # (listed by no manifest) are deleted, then its inputs move back from _retired/.
         self._remove_unpublished_files()
+        restore_live_files(self.data_dir, self._manifest)
+        self._move_legacy_retired_files()
         try:
             self._delete_expired_retired_files()
         except OSError as error:  # a full disk must not stop start-up; retried later
@@ -566,7 +580,7 @@ class SpanStore:
             return spans, partial
         assert self._summaries is not None
         return self._reads.drop_stored_spans(
-            spans, partial, manifest=self._manifest_snapshot(), summarize=self._summaries.summarize_spans
+            spans, partial, manifest=self._manifest_snapshot, summarize=self._summaries.summarize_spans
         )
 
     def _check_disjoint_spans(self) -> None:
@@ -671,26 +685,67 @@ class SpanStore:
                 finally:
                     connection.close()
 
-            def swap(manifest: Manifest) -> None:
-                every_run = {f.run for f in manifest.files[layout.name]} == {f.run for f in chosen}
-                manifest.replace(layout.name, chosen, merged)
-                if layout is SPANS and every_run:
-                    manifest.disjoint_spans = True  # one merge of every run: unique by key
-                if layout is SPANS:
-                    # A run's summaries go with its span files, in the same manifest.
-                    runs = {f.run for f in chosen}
-                    replaced = [
-                        f for f in manifest.files[TRACE_SUMMARIES.name] if f.run in runs
-                    ]
-                    manifest.replace(TRACE_SUMMARIES.name, replaced, [summary] if summary else [])
-
-            self._commit_manifest(swap)
+            self._swap_in(layout, chosen, merged, summary)
             logger.info(
                 "Compacted %d %s files into %d level-%d files (%d rows).",
                 len(chosen), layout.name, len(merged), level, sum(f.rows for f in merged),
             )
             release_free_memory()
             return len(chosen)
+
+    def _swap_in(
+        self,
+        layout: DatasetLayout,
+        chosen: list[DataFile],
+        merged: list[DataFile],
+        summary: DataFile | None,
+    ) -> None:
+        """Replace ``chosen`` by the pending ``merged`` files (and, for spans, their runs'
+        summaries by ``summary``): inputs into ``_retired/``, merged files into place, then the
+        manifest (swap.py gives the order and the crash rules). The manifest lock is held
+        throughout, so a snapshot taken in this process always matches the files on disk: a
+        reader whose older snapshot lost a file gets the new one when it asks again."""
+        outputs = [*merged, *([summary] if summary else [])]
+        try:
+            with self._manifest_lock:
+                replaced: list[DataFile] = []
+                if layout is SPANS:
+                    # A run's summaries go with its span files, in the same manifest.
+                    runs = {f.run for f in chosen}
+                    replaced = [
+                        f for f in self._manifest.files[TRACE_SUMMARIES.name] if f.run in runs
+                    ]
+
+                def swap(manifest: Manifest) -> None:
+                    every_run = {f.run for f in manifest.files[layout.name]} == {f.run for f in chosen}
+                    manifest.replace(layout.name, chosen, merged)
+                    if layout is SPANS and every_run:
+                        manifest.disjoint_spans = True  # one merge of every run: unique by key
+                    if layout is SPANS:
+                        manifest.replace(
+                            TRACE_SUMMARIES.name, replaced, [summary] if summary else []
+                        )
+
+                swap_files(
+                    self.data_dir,
+                    retiring=[f.path for f in (*chosen, *replaced)],
+                    merged=[f.path for f in outputs],
+                    publish=lambda: self._commit_manifest_locked(swap),
+                )
+        except BaseException:
+            discard_pending(self.data_dir, [f.path for f in outputs])
+            raise
+
+    def _move_legacy_retired_files(self) -> None:
+        """Move retired files a version without ``_retired/`` left in the globbed folders."""
+        updated = move_legacy_retired(self.data_dir, self._manifest.retired)
+        if updated is not None:
+            logger.info("Moved retired files into the _retired folders, out of reach of globs.")
+
+            def record(manifest: Manifest) -> None:
+                manifest.retired = updated
+
+            self._commit_manifest(record)
 
     def _scratch_dir(self) -> Path:
         """``tmp/``: spill and intermediate merge files (emptied at start-up)."""
@@ -783,6 +838,9 @@ class SpanStore:
                 ):
                     logger.warning("Removing unpublished file %s (left by a crash or a failed write).", path)
                     path.unlink(missing_ok=True)
+            for path in unlisted_retired_files(self.data_dir, self._manifest, layout.name):
+                logger.warning("Removing %s: retired, and no longer listed in the manifest.", path)
+                path.unlink(missing_ok=True)
 
     def _recover_wal(self) -> int:
         """Replay WAL segments not yet in Parquet; set damaged ones aside (after their intact
@@ -859,10 +917,14 @@ class SpanStore:
         a manifest that could not be written (disk full) never becomes what readers see, and
         the files it would have listed are removed as orphans."""
         with self._manifest_lock:
-            updated = Manifest.from_json(self._manifest.to_json())
-            change(updated)
-            write_manifest(self.data_dir, updated)
-            self._manifest = updated
+            self._commit_manifest_locked(change)
+
+    def _commit_manifest_locked(self, change: Callable[[Manifest], None]) -> None:
+        """``_commit_manifest`` for a caller that holds the manifest lock already."""
+        updated = Manifest.from_json(self._manifest.to_json())
+        change(updated)
+        write_manifest(self.data_dir, updated)
+        self._manifest = updated
 
     def _remove_orphans(self) -> None:
         """After a failed flush or merge: delete the files it wrote but never published, so a
