@@ -12,13 +12,19 @@ import uuid
 from pathlib import Path
 
 
-def fsync_directory(directory: Path) -> None:
-    """Make renames and new files in a directory durable."""
-    fd = os.open(directory, os.O_RDONLY)
+def fsync_file(path: Path) -> None:
+    """Make a finished file's bytes durable (before it is renamed into place)."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make renames and new files in a directory durable (a directory is fsynced through a
+    read-only descriptor, like a file)."""
+    fsync_file(directory)
 
 
 def temporary_path(final: Path) -> Path:
@@ -33,11 +39,7 @@ def publish_file(temporary: Path, final: Path, *, replace: bool = True) -> None:
     changes if someone else created it first (a hard link fails rather than overwrite); the
     temporary file is then left for the caller to remove.
     """
-    fd = os.open(temporary, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_file(temporary)
     if replace:
         os.replace(temporary, final)
     else:

@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 
 from otel_feedback_collector.api.assessment_json import record_from_row
+from otel_feedback_collector.query.search import one_trace_spans_filter, traces_by_id
 from otel_feedback_collector.storage import AssessmentRecord
 
 
@@ -25,28 +26,21 @@ def fetch_dicts(
 
 
 def trace_exists(connection: duckdb.DuckDBPyConnection, trace_id: str) -> bool:
-    """True when at least one span of ``trace_id`` is in Parquet."""
-    return bool(fetch_dicts(connection, "SELECT 1 AS found FROM spans WHERE trace_id = ? LIMIT 1", [trace_id]))
+    """True when at least one span of ``trace_id`` is in Parquet (its ``traces`` row exists:
+    one row per trace, a much smaller read than the spans)."""
+    return bool(traces_by_id(connection, [trace_id]))
 
 
 def span_exists(connection: duckdb.DuckDBPyConnection, trace_id: str, span_id: str) -> bool:
     """True when span ``span_id`` of trace ``trace_id`` is in Parquet."""
-    return bool(
-        fetch_dicts(
-            connection,
-            "SELECT 1 AS found FROM spans WHERE trace_id = ? AND span_id = ? LIMIT 1",
-            [trace_id, span_id],
-        )
-    )
+    where, params = one_trace_spans_filter(connection, trace_id)
+    return bool(fetch_dicts(connection, f"SELECT 1 AS found FROM spans WHERE {where} AND span_id = ? LIMIT 1", [*params, span_id]))
 
 
 def trace_spans(connection: duckdb.DuckDBPyConnection, trace_id: str) -> list[dict[str, Any]]:
     """The ``spans`` rows of ``trace_id``, in start order."""
-    return fetch_dicts(
-        connection,
-        "SELECT * FROM spans WHERE trace_id = ? ORDER BY start_time_unix_nano, span_id",
-        [trace_id],
-    )
+    where, params = one_trace_spans_filter(connection, trace_id)
+    return fetch_dicts(connection, f"SELECT * FROM spans WHERE {where} ORDER BY start_time_unix_nano, span_id", params)
 
 
 def trace_assessment_log(connection: duckdb.DuckDBPyConnection, trace_id: str) -> list[AssessmentRecord]:

@@ -1,7 +1,7 @@
 """``ApiStore``: how the REST API reads and writes the collector's store.
 
-Reads open a new DuckDB connection per call (``store.connect()``; never shared between
-threads). Writes go through ``SpanStore.write_assessments``, which returns once the row is
+Reads take a DuckDB connection per call (``store.reading()``: pooled cursors of the store's
+trace index database, see storage/live_reads.py; never shared between threads). Writes go through ``SpanStore.write_assessments``, which returns once the row is
 durable; the row is then remembered in :class:`RecentAssessmentWrites` so the API reads its own
 writes before the next Parquet flush. Every method blocks: call it from a worker thread
 (``run_in_threadpool``), never on the event loop.
@@ -35,6 +35,7 @@ from otel_feedback_collector.api.queries import (
 from otel_feedback_collector.api.recent_writes import RecentAssessmentWrites
 from otel_feedback_collector.query import trace_rows
 from otel_feedback_collector.storage import AssessmentRecord, StoreBusy, StoreUnavailable
+from otel_feedback_collector.storage.moved_files import retry_after_refresh
 
 logger = logging.getLogger("otel_feedback_collector.api")
 
@@ -68,7 +69,12 @@ class ApiStore:
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A new read connection for this call alone, closed afterwards."""
+        """A read connection for this call alone (the store's pooled one when it has them)."""
+        reading = getattr(self._store, "reading", None)
+        if reading is not None:
+            with reading() as connection:
+                yield connection
+            return
         connection = self._store.connect()
         try:
             yield connection
@@ -76,9 +82,14 @@ class ApiStore:
             connection.close()
 
     def read(self, query: Callable[[duckdb.DuckDBPyConnection], _T]) -> _T:
-        """Run ``query`` on a new connection and return its result."""
-        with self.connection() as connection:
-            return query(connection)
+        """Run ``query`` on a read connection and return its result. When compaction moved a
+        file away under it (storage/moved_files.py), it runs once more on a fresh one."""
+
+        def once() -> _T:
+            with self.connection() as connection:
+                return query(connection)
+
+        return retry_after_refresh(once, lambda: None)
 
     def flush(self) -> bool:
         """Make everything acknowledged so far queryable; False if the store cannot flush."""
@@ -113,15 +124,18 @@ class ApiStore:
 
         The summary row is the search's row (``traces`` columns, root request/response).
         """
+
+        def detail(connection: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
+            found = trace_rows(connection, [trace_id])
+            if not found:
+                return None
+            return found[0], trace_spans(connection, trace_id), trace_assessment_log(connection, trace_id)
+
         for attempt in range(2):
-            with self.connection() as connection:
-                found = trace_rows(connection, [trace_id])
-                if found:
-                    summary = found[0]
-                    spans = trace_spans(connection, trace_id)
-                    stored = trace_assessment_log(connection, trace_id)
-                    log = oldest_first([*stored, *self._recent.for_trace(trace_id)])
-                    return summary, spans, log
+            read = self.read(detail)
+            if read is not None:
+                summary, spans, stored = read
+                return summary, spans, oldest_first([*stored, *self._recent.for_trace(trace_id)])
             if attempt == 0 and not self.flush():
                 break
         raise ApiError(404, unknown_trace_message(trace_id))
@@ -131,29 +145,29 @@ class ApiStore:
     def create(self, record: AssessmentRecord, *, idempotent: bool, size_bytes: int) -> tuple[AssessmentRecord, bool]:
         """Store a ``create`` row; return ``(row, True)``, or ``(earlier row, False)`` when
         ``idempotent`` and a row with this ``assessment_id`` already exists (a replay)."""
-        with self.connection() as connection:
-            known = trace_exists(connection, record.trace_id) and (
-                record.span_id is None or span_exists(connection, record.trace_id, record.span_id)
-            )
-            if not known:  # flush once, then answer 404 with the precise reason
-                self.require_trace(record.trace_id)
-                if record.span_id is not None:
-                    self.require_span(record.trace_id, record.span_id)
-            with self._locks.hold(record.assessment_id):
-                if idempotent:
-                    # This process's writes are in the overlay; older ones are in this snapshot.
-                    earlier = self._recent.get(record.assessment_id) or assessment_by_id(
-                        connection, record.assessment_id
-                    )
-                    if earlier is not None:
-                        if earlier.trace_id != record.trace_id:
-                            raise ApiError(
-                                422,
-                                f"assessment_id {record.assessment_id!r} is already used on trace "
-                                f"{earlier.trace_id}; choose a new id (a UUID) for this assessment.",
-                            )
-                        return earlier, False
-                self.write(record, size_bytes=size_bytes)
+        known = self.read(
+            lambda connection: trace_exists(connection, record.trace_id)
+            and (record.span_id is None or span_exists(connection, record.trace_id, record.span_id))
+        )
+        if not known:  # flush once, then answer 404 with the precise reason
+            self.require_trace(record.trace_id)
+            if record.span_id is not None:
+                self.require_span(record.trace_id, record.span_id)
+        with self._locks.hold(record.assessment_id):
+            if idempotent:
+                # This process's writes are in the overlay; older ones are in the files.
+                earlier = self._recent.get(record.assessment_id) or self.read(
+                    lambda connection: assessment_by_id(connection, record.assessment_id)
+                )
+                if earlier is not None:
+                    if earlier.trace_id != record.trace_id:
+                        raise ApiError(
+                            422,
+                            f"assessment_id {record.assessment_id!r} is already used on trace "
+                            f"{earlier.trace_id}; choose a new id (a UUID) for this assessment.",
+                        )
+                    return earlier, False
+            self.write(record, size_bytes=size_bytes)
         return record, True
 
     def replace(

@@ -69,13 +69,9 @@ ROOT_ATTRIBUTE_OBJECTS: dict[str, str] = {
 }
 
 # The current value of each assessment name on each trace: the newest create/override row
-# that nothing overrides or deletes.
+# that nothing overrides or deletes (the ``current_assessments`` view, storage/views.py).
 CURRENT_ASSESSMENTS_CTE = """_current_assessments AS (
-    SELECT trace_id, name, type, value
-    FROM assessments
-    QUALIFY row_number() OVER (
-        PARTITION BY trace_id, name ORDER BY created_time_unix_nano DESC, assessment_id DESC
-    ) = 1
+    SELECT trace_id, name, type, value FROM current_assessments
 )"""
 
 _NUMERIC_OPS = frozenset({"=", "!=", "<", "<=", ">", ">="})

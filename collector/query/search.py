@@ -102,14 +102,20 @@ def trace_rows(
     if not trace_ids:
         return []
     ids = list(trace_ids)
-    # list_contains(?, trace_id) measured fastest for a page of random ids (vs IN / a semi-join).
-    summaries = _fetch_dicts(connection, "SELECT * FROM traces WHERE list_contains(?, trace_id)", [ids])
-    bodies: list[tuple[Any, ...]] = []
-    if include_bodies:
-        bodies = connection.execute(
+    summaries = traces_by_id(connection, ids)
+    known: dict[str, tuple[Any, Any]] = {}
+    for row in summaries:
+        if row.pop("_bodies_known"):
+            known[row["trace_id"]] = (row["_request"], row["_response"])
+        del row["_request"], row["_response"], row["_last_start"]
+    bodies: list[tuple[Any, ...]] = [(trace_id, *texts) for trace_id, texts in known.items()]
+    unknown = [row for row in summaries if row["trace_id"] not in known]
+    if include_bodies and unknown:
+        bodies += connection.execute(
             f"""SELECT trace_id, arg_min(input, {_ROOT_FIRST}), arg_min(output, {_ROOT_FIRST})
-                FROM spans WHERE list_contains(?, trace_id) GROUP BY trace_id""",
-            [ids],
+                FROM spans WHERE list_contains(?, trace_id) AND start_time_unix_nano >= ?
+                GROUP BY trace_id""",
+            [[row["trace_id"] for row in unknown], earliest_start_ns(unknown)],
         ).fetchall()
     values = connection.execute(
         f"""WITH {CURRENT_ASSESSMENTS_CTE}
@@ -118,7 +124,7 @@ def trace_rows(
         [ids],
     ).fetchall()
     by_id = {row["trace_id"]: row for row in summaries}
-    for trace_id, request, response in bodies:
+    for trace_id, request, response in bodies if include_bodies else ():
         row = by_id.get(trace_id)
         if row is not None:
             row["request"] = decode_json_text(request)
@@ -131,6 +137,50 @@ def trace_rows(
         if trace_id in by_id:
             by_id[trace_id]["assessments"][name] = decode_json_text(value)
     return [by_id[trace_id] for trace_id in ids if trace_id in by_id]
+
+
+def traces_by_id(connection: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The ``traces`` rows of these ids (any order). On the collector's connections this
+    reads the trace index in two steps (views.py): the ids' row range, then the rows within
+    it, with the range passed as parameters so DuckDB skips the row groups outside it."""
+    ids = list(trace_ids)
+    # No match (or a connection without the index) gives NULLs: the second step then finds
+    # nothing, or reads the Parquet ``traces`` view (which ignores the range).
+    first_row, last_row = connection.execute("SELECT * FROM trace_row_range(?)", [ids]).fetchone() or (None, None)
+    return _fetch_dicts(connection, "SELECT * FROM traces_in_rows(?, ?, ?)", [ids, first_row, last_row])
+
+
+def one_trace_spans_filter(connection: duckdb.DuckDBPyConnection, trace_id: str) -> tuple[str, list[Any]]:
+    """A WHERE condition (and its parameters) selecting the spans of one trace: the id, and
+    on the collector's connections the window their start times fall in (from the trace
+    index), so DuckDB reads only the files flushed while the trace arrived."""
+    rows = traces_by_id(connection, [trace_id])
+    if not rows:
+        return "trace_id = ?", [trace_id]
+    earliest, latest = span_time_bounds(rows[0])
+    return "trace_id = ? AND start_time_unix_nano BETWEEN ? AND ?", [trace_id, earliest, latest]
+
+
+def span_time_bounds(summary: dict[str, Any]) -> tuple[int, int]:
+    """``(earliest, latest)`` possible start (ns) of the spans of one ``traces_by_id`` row:
+    with both, a read of its spans skips every file flushed before or after the trace."""
+    latest = summary.get("_last_start")
+    return earliest_start_ns([summary]), 2**63 - 1 if latest is None else latest
+
+
+def earliest_start_ns(summaries: Sequence[dict[str, Any]]) -> int:
+    """A lower bound of the start times (ns) of every span of these ``traces`` rows.
+
+    Reads of a few traces' spans add ``start_time_unix_nano >= bound``: Parquet row groups
+    carry min/max statistics on the time columns, so files flushed before the earliest of the
+    traces are skipped without being read. That is what keeps "the newest 50" and a recent
+    trace fast on millions of spans (their spans sit in the few newest files), where a list of
+    random trace ids alone cannot skip much. The trace's start is the minimum over its spans,
+    in microseconds; one millisecond of margin covers the rounding."""
+    starts = [row.get("start_time") for row in summaries]
+    if not starts or any(start is None for start in starts):
+        return -(2**63)
+    return int(min(start.timestamp() for start in starts) * 1_000_000) * 1000 - 1_000_000
 
 
 def _matching_trace_ids(

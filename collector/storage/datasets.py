@@ -4,7 +4,9 @@ Every file holds rows unique on the dataset's key, sorted by its sort columns (t
 so each row group covers a narrow trace-id range and a lookup by trace id skips the rest through
 row-group statistics). It is written under a hidden temporary name, fsynced and renamed, so a
 reader never sees a half-written file. Flushes write with pyarrow (the rows are already in
-memory and de-duplicated); compaction merges with DuckDB, which sorts out of core.
+memory and de-duplicated) and rename at once; compaction's merges leave their outputs under
+the hidden name (``pending_file``) for the swap (swap.py) to rename once the inputs left the
+folder, so a glob never sees a merge and its inputs together.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from otel_feedback_collector.storage.manifest import DataFile
 from otel_feedback_collector.storage.schema import ASSESSMENT_SCHEMA, SPAN_SCHEMA
 from otel_feedback_collector.storage.sorted_merge import merge_sorted_files
 from otel_feedback_collector.storage.trace_summaries import TRACE_SUMMARY_SCHEMA, SummaryCalculator
-from otel_feedback_core.files import fsync_directory, publish_file
+from otel_feedback_core.files import fsync_directory, fsync_file, publish_file
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,11 @@ def parquet_list_sql(data_dir: Path, relative_paths: list[str], *, filename: boo
     return f"read_parquet([{quoted}]{extra})"
 
 
+def pending_file(data_dir: Path, relative_path: str) -> Path:
+    """Where a merge's output waits, fsynced, until the swap renames it to ``relative_path``."""
+    return _temporary_path(data_dir / relative_path)
+
+
 def write_table_file(
     table: pa.Table,
     layout: DatasetLayout,
@@ -138,13 +145,15 @@ def merge_data_files(
     by DuckDB on its own, which keeps memory bounded, and becomes one file whose row groups a
     lookup by trace id prunes through statistics. A key found in several inputs keeps the row
     of one file only; each input is already unique on its key, so only keys seen twice need
-    the (small) join. ``relative_paths`` hands out a new file name per output file.
+    the (small) join. ``relative_paths`` hands out a new file name per output file. The
+    outputs are left fsynced at their ``pending_file`` for the swap to rename.
     """
     total_bytes = sum((data_dir / path).stat().st_size for path in inputs)
     partitions = max(1, -(-total_bytes // partition_bytes))
     order = ", ".join(layout.sort_columns)
     source = parquet_list_sql(data_dir, inputs, filename=True)
     merged: list[DataFile] = []
+    temporaries: list[Path] = []
     try:
         for index in range(partitions):
             low = _trace_id_bound(index, partitions)
@@ -155,6 +164,7 @@ def merge_data_files(
             relative_path = relative_paths()
             final = data_dir / relative_path
             temporary = _temporary_path(final)
+            temporaries.append(temporary)
             result = connection.execute(
                 f"COPY ({query}) TO {_sql_string(str(temporary))} "
                 f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {int(row_group_size)})"
@@ -163,12 +173,12 @@ def merge_data_files(
             if count == 0:
                 temporary.unlink(missing_ok=True)
                 continue
-            publish_file(temporary, final)
+            fsync_file(temporary)
             merged.append(DataFile(path=relative_path, rows=count, level=level, run=run))
     except BaseException:
         # Nothing of a failed merge may stay behind: its outputs were never published.
-        for data_file in merged:
-            (data_dir / data_file.path).unlink(missing_ok=True)
+        for temporary in temporaries:
+            temporary.unlink(missing_ok=True)
         raise
     return merged
 
@@ -194,8 +204,9 @@ def merge_span_files(
 
     Each open input costs read buffers, so at most ``max_fan_in`` files are merged at once:
     more inputs are first merged in groups into temporary files in ``scratch_dir``.
-    Returns the new span files and the new summary file. ``relative_paths(layout)`` hands out
-    a new file name in that dataset. Nothing is left behind when it fails.
+    Returns the new span files and the new summary file, left fsynced at their
+    ``pending_file`` for the swap to rename. ``relative_paths(layout)`` hands out a new file
+    name in that dataset. Nothing is left behind when it fails.
     """
     scratch: list[Path] = []
     try:
@@ -287,7 +298,7 @@ def _merge_span_sources(
 
     def close_output(temporary: Path, rows: int) -> None:
         relative_path = names.pop(temporary)
-        publish_file(temporary, data_dir / relative_path)
+        fsync_file(temporary)
         merged.append(DataFile(path=relative_path, rows=rows, level=level, run=run))
 
     def summarize(rows: pa.Table) -> None:
@@ -315,12 +326,12 @@ def _merge_span_sources(
         if not summary_rows:
             summary_temporary.unlink(missing_ok=True)
             return merged, None
-        publish_file(summary_temporary, data_dir / summary_path)
+        fsync_file(summary_temporary)
     except BaseException:
         summary_writer.close()
         summary_temporary.unlink(missing_ok=True)
-        for data_file in merged:
-            (data_dir / data_file.path).unlink(missing_ok=True)
+        for temporary in [*names, *(pending_file(data_dir, f.path) for f in merged)]:
+            temporary.unlink(missing_ok=True)
         raise
     return merged, DataFile(path=summary_path, rows=summary_rows, level=level, run=run)
 

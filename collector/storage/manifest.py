@@ -3,7 +3,8 @@
 ``manifest.json`` in the data directory lists, per dataset (``spans``, ``assessments``,
 ``trace_summaries``), the
 live files with their row counts and compaction level; the files compaction replaced
-(``retired``, deleted after a grace period so running queries never see a file vanish); and
+(``retired``: moved into the dataset's ``_retired/`` folder, where a glob over
+``<dataset>/*.parquet`` does not see them, and deleted after a grace period); and
 ``wal_applied_through``, the last write-ahead segment already in Parquet (so a crash between
 writing Parquet and deleting the segment cannot replay it twice).
 
@@ -31,9 +32,24 @@ from otel_feedback_core.layout import MANIFEST_NAME
 
 PREVIOUS_MANIFEST_NAME = "manifest.json.prev"
 DATASETS = ("spans", "assessments", "trace_summaries")
+# Where compaction moves the files it replaced: a sub-folder of the dataset's folder whose
+# name starts with "_", which Spark, Hive and pyarrow skip and ``*.parquet`` does not enter.
+RETIRED_DIR = "_retired"
 _FORMAT_VERSION = 1
 
 logger = logging.getLogger("otel_feedback_collector.storage")
+
+
+def retired_path(path: str) -> str:
+    """Where a live file goes when compaction retires it: ``spans/x.parquet`` becomes
+    ``spans/_retired/x.parquet`` (a path relative to the data directory, like ``path``)."""
+    folder, _, name = path.rpartition("/")
+    return f"{folder}/{RETIRED_DIR}/{name}" if folder else f"{RETIRED_DIR}/{name}"
+
+
+def is_retired_path(path: str) -> bool:
+    """True for a path inside a dataset's ``_retired/`` folder."""
+    return f"/{RETIRED_DIR}/" in f"/{path}"
 
 
 class ManifestDamaged(ValueError):
@@ -56,7 +72,8 @@ class DataFile:
 
 @dataclass(frozen=True)
 class RetiredFile:
-    """A file compaction replaced, kept until ``retired_at`` + the grace period."""
+    """A file compaction replaced, kept in ``<dataset>/_retired/`` until ``retired_at`` + the
+    grace period (manifests written before that folder existed list it at its old path)."""
 
     path: str
     retired_at: float
@@ -70,6 +87,10 @@ class Manifest:
     retired: list[RetiredFile] = field(default_factory=list)
     wal_applied_through: int = 0
     next_file_number: int = 1
+    # True while no span key is in two live runs: the writer checks each flush against what is
+    # stored (trace_index.py), so readers need not de-duplicate spans. False for a directory
+    # written by an older version, until a check at start-up or a full compaction proves it.
+    disjoint_spans: bool = True
 
     def take_file_number(self) -> int:
         """Return a file number no other file of this data directory has used."""
@@ -87,12 +108,13 @@ class Manifest:
         return {data_file.run for data_file in self.files["trace_summaries"]}
 
     def replace(self, dataset: str, old: Iterable[DataFile], new: Iterable[DataFile]) -> None:
-        """Swap compacted files for their merged files; the old ones become retired."""
+        """Swap compacted files for their merged files; the old ones become retired, listed at
+        their path in the ``_retired/`` folder (the swap moves them there, see swap.py)."""
         old_paths = {f.path for f in old}
         self.files[dataset] = [f for f in self.files[dataset] if f.path not in old_paths]
         self.files[dataset].extend(new)
         now = time.time()
-        self.retired.extend(RetiredFile(path, now) for path in sorted(old_paths))
+        self.retired.extend(RetiredFile(retired_path(path), now) for path in sorted(old_paths))
 
     def to_json(self) -> dict[str, Any]:
         """Return the manifest as JSON-ready data."""
@@ -104,6 +126,7 @@ class Manifest:
                 name: [asdict(f) for f in files] for name, files in self.files.items()
             },
             "retired": [asdict(r) for r in self.retired],
+            "disjoint_spans": self.disjoint_spans,
         }
 
     @classmethod
@@ -123,6 +146,7 @@ class Manifest:
             retired=[RetiredFile(**entry) for entry in data.get("retired", [])],
             wal_applied_through=int(data.get("wal_applied_through", 0)),
             next_file_number=int(data.get("next_file_number", 1)),
+            disjoint_spans=bool(data.get("disjoint_spans", not files["spans"])),
         )
 
 

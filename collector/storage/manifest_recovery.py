@@ -9,7 +9,10 @@ runs, retired files and how far the write-ahead log is applied) and adds every P
 before the damage only ever added files (a flush) or swapped inputs for their merge (a
 compaction), so those files are what it published. Each adopted file gets a run of its own, so
 readers de-duplicate any key found in both a merge and its inputs; trace summaries for the
-adopted runs are rebuilt by the store at start-up. The damaged file is kept beside it as
+adopted runs are rebuilt by the store at start-up. Files of the ``_retired/`` folders that the
+backup lists as live, or does not list at all (the damaged version had them live or retired),
+are moved back and adopted first: losing nothing wins over the glob rule in this double fault
+(a glob may then see a merge's keys twice until a full compaction; the views de-duplicate). The damaged file is kept beside it as
 ``manifest.json.damaged-<time>``.
 """
 
@@ -32,6 +35,7 @@ from otel_feedback_collector.storage.manifest import (
     parse_manifest,
     write_manifest,
 )
+from otel_feedback_collector.storage.swap import restore_live_files, return_unlisted_retired
 
 logger = logging.getLogger("otel_feedback_collector.storage")
 
@@ -58,6 +62,8 @@ def _repair(data_dir: Path, damage: ManifestDamaged) -> Manifest:
                      PREVIOUS_MANIFEST_NAME, error)
         previous = None
     manifest = previous if previous is not None else Manifest()
+    restore_live_files(data_dir, manifest)
+    return_unlisted_retired(data_dir, manifest)
     _drop_missing(data_dir, manifest)
     adopted = _adopt_unlisted_files(data_dir, manifest)
     kept = data_dir / f"{MANIFEST_NAME}.damaged-{time.strftime('%Y%m%dT%H%M%S')}"

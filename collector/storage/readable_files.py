@@ -8,6 +8,10 @@ a file that fails is left out with an error in the log (once per file) and is li
 
 Parquet files are immutable once renamed into place, so a check is remembered per
 (path, size, mtime) and a connection costs one ``stat`` per file, not one footer read.
+
+A live file that compaction has just moved into ``<dataset>/_retired/`` (the manifest read was
+written before the swap finished, see swap.py) is not unreadable: the views read it there,
+with the same rows, until the grace period ends.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from otel_feedback_collector.storage.manifest import Manifest, read_manifest
+from otel_feedback_collector.storage.manifest import DataFile, Manifest, read_manifest, retired_path
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +71,10 @@ def readable_manifest(data_dir: Path, manifest: Manifest) -> Manifest:
     well, so the ``traces`` view recomputes those traces from the spans that remain instead
     of counting spans nobody can read.
     """
-    files = {dataset: list(entries) for dataset, entries in manifest.files.items()}
+    files = {
+        dataset: [_where_it_is(data_dir, f) for f in entries]
+        for dataset, entries in manifest.files.items()
+    }
     spoiled_runs: set[int] = set()
     for dataset, entries in files.items():
         kept = [f for f in entries if unreadable_reason(data_dir / f.path) is None]
@@ -79,12 +86,23 @@ def readable_manifest(data_dir: Path, manifest: Manifest) -> Manifest:
     return dataclasses.replace(manifest, files=files)
 
 
+def _where_it_is(data_dir: Path, data_file: DataFile) -> DataFile:
+    """``data_file``, or the same file at its ``_retired/`` path when a compaction swap moved
+    it there after the manifest was read (one extra ``stat``, only for a missing file)."""
+    if (data_dir / data_file.path).exists():
+        return data_file
+    moved = retired_path(data_file.path)
+    if (data_dir / moved).exists():
+        return dataclasses.replace(data_file, path=moved)
+    return data_file
+
+
 def unreadable_files(data_dir: Path, manifest: Manifest) -> list[tuple[str, str]]:
     """The manifest's live files that are left out of the views, with the reason for each."""
     found = []
     for entries in manifest.files.values():
         for data_file in entries:
-            reason = unreadable_reason(data_dir / data_file.path)
+            reason = unreadable_reason(data_dir / _where_it_is(data_dir, data_file).path)
             if reason is not None:
                 found.append((data_file.path, reason))
     return found

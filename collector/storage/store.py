@@ -5,7 +5,9 @@ write-ahead log and the call returns once a (shared) fdatasync covered it. A wri
 every ``flush_interval`` seconds (or sooner when much is pending), seals the WAL segment,
 converts the records to Arrow once, writes one sorted Parquet file per dataset, publishes it in
 the manifest and deletes the sealed segment. A compaction thread merges small files into large
-ones and deletes replaced files after a grace period.
+ones, moves the replaced files into ``<dataset>/_retired/`` before the merged files appear
+(swap.py: a glob over ``<dataset>/*.parquet`` never sees a row twice) and deletes them there
+after a grace period.
 
 Data directory layout (docs/storage.md has the details)::
 
@@ -17,17 +19,19 @@ Data directory layout (docs/storage.md has the details)::
     spans/spans-L<level>-<number>.parquet
     trace_summaries/trace_summaries-L<level>-<number>.parquet   one partial summary per trace
     assessments/assessments-L<level>-<number>.parquet
+    <dataset>/_retired/      files compaction replaced, until the grace period ends
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -52,6 +56,7 @@ from otel_feedback_collector.storage.datasets import (
     write_table_file,
 )
 from otel_feedback_collector.storage.errors import StoreBusy, StoreLocked, StoreUnavailable
+from otel_feedback_collector.storage.live_reads import LiveReads, has_duplicate_spans
 from otel_feedback_collector.storage.log_assessments import logs_request_to_assessments
 from otel_feedback_collector.storage.manifest import DataFile, Manifest, write_manifest
 from otel_feedback_collector.storage.manifest_recovery import open_manifest
@@ -60,6 +65,13 @@ from otel_feedback_collector.storage.otlp_values import to_json
 from otel_feedback_collector.storage.quarantine import QUARANTINE_DIR, Quarantine
 from otel_feedback_collector.storage.readable_files import unreadable_reason
 from otel_feedback_collector.storage.span_rows import traces_request_to_rows
+from otel_feedback_collector.storage.swap import (
+    discard_pending,
+    move_legacy_retired,
+    restore_live_files,
+    swap_files,
+    unlisted_retired_files,
+)
 from otel_feedback_collector.storage.trace_summaries import SummaryCalculator, spans_to_summaries_sql
 from otel_feedback_collector.storage.views import create_views, open_read_connection
 from otel_feedback_collector.storage.wal import (
@@ -133,6 +145,8 @@ class SpanStore:
         self._inflight_bytes = 0
         self._manifest_lock = threading.Lock()
         self._manifest = Manifest()
+        self._spans_unchecked = False  # this flush stored spans without the disjointness check
+        self._reads = LiveReads(self.data_dir)
         self._flush_cond = threading.Condition()
         self._flush_requests = 0
         self._flushes_done = 0
@@ -168,13 +182,19 @@ class SpanStore:
         self._take_directory_lock()
         use_system_allocator()
         self._manifest = open_manifest(self.data_dir)
+        # A compaction swap a crash interrupted is undone in this order: its merged files
+        # (listed by no manifest) are deleted, then its inputs move back from _retired/.
         self._remove_unpublished_files()
+        restore_live_files(self.data_dir, self._manifest)
+        self._move_legacy_retired_files()
         try:
             self._delete_expired_retired_files()
         except OSError as error:  # a full disk must not stop start-up; retried later
             logger.warning("Could not delete retired files yet: %s", error)
         self._summaries = SummaryCalculator()
         self._summarize_runs_without_summaries()
+        self._check_disjoint_spans()
+        self._reads.open(self._manifest)
         last_segment = self._recover_wal()
         applied = self._manifest.wal_applied_through
         self._wal.open(first_segment_number=max(last_segment, applied) + 1)
@@ -209,6 +229,7 @@ class SpanStore:
         # A segment left behind is deleted at the next open (it is at or below
         # ``wal_applied_through``), so nothing acknowledged is ever deleted here.
         self._wal.close()
+        self._reads.close(wal_applied_through=self._manifest.wal_applied_through)
         if self._summaries is not None:
             self._summaries.close()
             self._summaries = None
@@ -273,12 +294,34 @@ class SpanStore:
                 self._flush_cond.wait(timeout=0.5)
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """Return a new read connection with the views over the live files."""
-        connection = open_read_connection()
+        """Return a read connection with the views over the live files (see live_reads.py);
+        use it in one thread and close it afterwards."""
+        if self._state != "open":
+            connection = open_read_connection()
+            with self._manifest_lock:
+                snapshot = Manifest.from_json(self._manifest.to_json())
+            create_views(connection, self.data_dir, snapshot)
+            return connection
+        return self._reads.cursor(self._manifest_snapshot())
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read connection for the ``with`` block (pooled; see live_reads.py): the way the
+        API and the UI read, one request in one thread."""
+        if self._state != "open" or not self._reads.usable:
+            connection = self.connect()
+            try:
+                yield connection
+            finally:
+                connection.close()
+            return
+        with self._reads.reading(self._manifest_snapshot()) as connection:
+            yield connection
+
+    def _manifest_snapshot(self) -> Manifest:
+        """The current manifest (never changed in place: a change replaces the object)."""
         with self._manifest_lock:
-            snapshot = Manifest.from_json(self._manifest.to_json())
-        create_views(connection, self.data_dir, snapshot)
-        return connection
+            return self._manifest
 
     def compact(self, *, full: bool = False) -> int:
         """Merge flushed files now; with ``full`` rewrite all live files of each dataset into
@@ -363,6 +406,7 @@ class SpanStore:
             sealed = list(self._unflushed_segments)
         if not sealed:
             return
+        self._reads.repair(self._manifest_snapshot())  # after an index failure, if any
         readers = [SegmentReader(path) for path in sealed]
         # On failure the segments stay in ``_unflushed_segments`` and the next flush retries.
         self._store_records(
@@ -390,6 +434,7 @@ class SpanStore:
         """
         seen_spans: set[tuple[str, str]] = set()
         seen_assessments: set[str] = set()
+        self._reads.start_flush()
         with self._manifest_lock:
             run = self._manifest.take_file_number()
         new_files: list[tuple[str, DataFile]] = []
@@ -422,7 +467,10 @@ class SpanStore:
             summary_file = self._write_level0_file(summary, TRACE_SUMMARIES, run=run)
             if summary_file is not None:
                 new_files.append((TRACE_SUMMARIES.name, summary_file))
+        else:
+            summary = None
         self._publish(new_files, wal_through=wal_through)
+        self._reads.add(summary, [f.path for name, f in new_files if name == ASSESSMENTS.name])
 
     def _write_chunk(
         self,
@@ -454,6 +502,8 @@ class SpanStore:
                 elif any(keep):
                     assessment_parts.append(found_table.filter(pa.array(keep)))
         spans_table, partial = self._summarize(span_parts, seen_spans)
+        if spans_table is not None and partial is not None:
+            spans_table, partial = self._drop_stored_spans(spans_table, partial)
         if partial is not None:
             partial_summaries.append(partial)
         tables = {
@@ -520,6 +570,32 @@ class SpanStore:
             return None, None
         spans = pa.concat_tables(kept)
         return spans, self._summaries.summarize_spans(spans) if spans.num_rows else None
+
+    def _drop_stored_spans(self, spans: pa.Table, partial: pa.Table) -> tuple[pa.Table, pa.Table | None]:
+        """Keep span runs disjoint: leave out the chunk's spans that an earlier flush stored
+        (a resent export). Without a usable index this cannot be checked cheaply; the flush
+        then marks the spans as possibly repeated, and readers de-duplicate again."""
+        if not self._reads.usable:
+            self._spans_unchecked = True
+            return spans, partial
+        assert self._summaries is not None
+        return self._reads.drop_stored_spans(
+            spans, partial, manifest=self._manifest_snapshot, summarize=self._summaries.summarize_spans
+        )
+
+    def _check_disjoint_spans(self) -> None:
+        """For a directory written by an older version: prove (one scan of the key columns)
+        that no span is in two runs, so readers can stop de-duplicating."""
+        if self._manifest.disjoint_spans:
+            return
+        if has_duplicate_spans(self.data_dir, self._manifest):
+            logger.warning(
+                "Some spans of %s are stored twice (resent exports, written by an older "
+                "version); reads de-duplicate them until a full compaction merges them.",
+                self.data_dir,
+            )
+            return
+        self._commit_manifest(lambda manifest: setattr(manifest, "disjoint_spans", True))
 
     def _write_level0_file(
         self, table: pa.Table, layout: DatasetLayout, *, run: int
@@ -609,23 +685,67 @@ class SpanStore:
                 finally:
                     connection.close()
 
-            def swap(manifest: Manifest) -> None:
-                manifest.replace(layout.name, chosen, merged)
-                if layout is SPANS:
-                    # A run's summaries go with its span files, in the same manifest.
-                    runs = {f.run for f in chosen}
-                    replaced = [
-                        f for f in manifest.files[TRACE_SUMMARIES.name] if f.run in runs
-                    ]
-                    manifest.replace(TRACE_SUMMARIES.name, replaced, [summary] if summary else [])
-
-            self._commit_manifest(swap)
+            self._swap_in(layout, chosen, merged, summary)
             logger.info(
                 "Compacted %d %s files into %d level-%d files (%d rows).",
                 len(chosen), layout.name, len(merged), level, sum(f.rows for f in merged),
             )
             release_free_memory()
             return len(chosen)
+
+    def _swap_in(
+        self,
+        layout: DatasetLayout,
+        chosen: list[DataFile],
+        merged: list[DataFile],
+        summary: DataFile | None,
+    ) -> None:
+        """Replace ``chosen`` by the pending ``merged`` files (and, for spans, their runs'
+        summaries by ``summary``): inputs into ``_retired/``, merged files into place, then the
+        manifest (swap.py gives the order and the crash rules). The manifest lock is held
+        throughout, so a snapshot taken in this process always matches the files on disk: a
+        reader whose older snapshot lost a file gets the new one when it asks again."""
+        outputs = [*merged, *([summary] if summary else [])]
+        try:
+            with self._manifest_lock:
+                replaced: list[DataFile] = []
+                if layout is SPANS:
+                    # A run's summaries go with its span files, in the same manifest.
+                    runs = {f.run for f in chosen}
+                    replaced = [
+                        f for f in self._manifest.files[TRACE_SUMMARIES.name] if f.run in runs
+                    ]
+
+                def swap(manifest: Manifest) -> None:
+                    every_run = {f.run for f in manifest.files[layout.name]} == {f.run for f in chosen}
+                    manifest.replace(layout.name, chosen, merged)
+                    if layout is SPANS and every_run:
+                        manifest.disjoint_spans = True  # one merge of every run: unique by key
+                    if layout is SPANS:
+                        manifest.replace(
+                            TRACE_SUMMARIES.name, replaced, [summary] if summary else []
+                        )
+
+                swap_files(
+                    self.data_dir,
+                    retiring=[f.path for f in (*chosen, *replaced)],
+                    merged=[f.path for f in outputs],
+                    publish=lambda: self._commit_manifest_locked(swap),
+                )
+        except BaseException:
+            discard_pending(self.data_dir, [f.path for f in outputs])
+            raise
+
+    def _move_legacy_retired_files(self) -> None:
+        """Move retired files a version without ``_retired/`` left in the globbed folders."""
+        updated = move_legacy_retired(self.data_dir, self._manifest.retired)
+        if updated is not None:
+            logger.info("Moved retired files into the _retired folders, out of reach of globs.")
+
+            def record(manifest: Manifest) -> None:
+                manifest.retired = updated
+
+            self._commit_manifest(record)
 
     def _scratch_dir(self) -> Path:
         """``tmp/``: spill and intermediate merge files (emptied at start-up)."""
@@ -718,6 +838,9 @@ class SpanStore:
                 ):
                     logger.warning("Removing unpublished file %s (left by a crash or a failed write).", path)
                     path.unlink(missing_ok=True)
+            for path in unlisted_retired_files(self.data_dir, self._manifest, layout.name):
+                logger.warning("Removing %s: retired, and no longer listed in the manifest.", path)
+                path.unlink(missing_ok=True)
 
     def _recover_wal(self) -> int:
         """Replay WAL segments not yet in Parquet; set damaged ones aside (after their intact
@@ -778,10 +901,14 @@ class SpanStore:
     def _publish(self, new_files: list[tuple[str, DataFile]], *, wal_through: int) -> None:
         """Make a flush's files live and record the WAL segments they came from."""
 
+        unchecked, self._spans_unchecked = self._spans_unchecked, False
+
         def add(manifest: Manifest) -> None:
             for name, data_file in new_files:
                 manifest.add(name, data_file)
             _apply_through(manifest, wal_through)
+            if unchecked:
+                manifest.disjoint_spans = False
 
         self._commit_manifest(add)
 
@@ -790,10 +917,14 @@ class SpanStore:
         a manifest that could not be written (disk full) never becomes what readers see, and
         the files it would have listed are removed as orphans."""
         with self._manifest_lock:
-            updated = Manifest.from_json(self._manifest.to_json())
-            change(updated)
-            write_manifest(self.data_dir, updated)
-            self._manifest = updated
+            self._commit_manifest_locked(change)
+
+    def _commit_manifest_locked(self, change: Callable[[Manifest], None]) -> None:
+        """``_commit_manifest`` for a caller that holds the manifest lock already."""
+        updated = Manifest.from_json(self._manifest.to_json())
+        change(updated)
+        write_manifest(self.data_dir, updated)
+        self._manifest = updated
 
     def _remove_orphans(self) -> None:
         """After a failed flush or merge: delete the files it wrote but never published, so a

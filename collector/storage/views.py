@@ -24,37 +24,74 @@ from otel_feedback_collector.storage.datasets import (
 )
 from otel_feedback_collector.storage.manifest import Manifest, read_manifest
 from otel_feedback_collector.storage.readable_files import readable_manifest
+from otel_feedback_collector.storage.current_assessments import current_values_sql, live_assessments_sql
+from otel_feedback_collector.storage.trace_index import ASSESSMENT_TABLE, CURRENT_TABLE, trace_number_sql
+from otel_feedback_collector.storage.trace_index import traces_sql as indexed_traces_sql
+from otel_feedback_collector.storage.trace_index import TABLE as TRACE_TABLE
 from otel_feedback_collector.storage.trace_summaries import (
     spans_to_summaries_sql,
     traces_from_summaries_sql,
     traces_from_unique_summaries_sql,
 )
 
-VIEW_NAMES = ("spans", "traces", "assessment_log", "assessments")
+VIEW_NAMES = ("spans", "traces", "assessment_log", "assessments", "current_assessments")
+# Besides the views, each connection has two table macros for reading the ``traces`` rows of a
+# list of trace ids the fast way for its kind (see ``search.traces_by_id``).
 
-_ASSESSMENTS_SQL = """
-CREATE OR REPLACE VIEW assessments AS
-SELECT *
-FROM assessment_log AS a
-WHERE a.action IN ('create', 'override')
-  AND NOT EXISTS (
-    SELECT 1 FROM assessment_log AS b
-    WHERE b.overrides = a.assessment_id AND b.action IN ('override', 'delete')
-  )
-"""
 
 
 def create_views(
-    connection: duckdb.DuckDBPyConnection, data_dir: Path, manifest: Manifest
+    connection: duckdb.DuckDBPyConnection,
+    data_dir: Path,
+    manifest: Manifest,
+    *,
+    indexed: bool = False,
 ) -> list[Path]:
     """Create (or replace) the four views on ``connection`` over the manifest's live files.
 
+    ``indexed``: ``connection`` is a cursor of the trace index database (trace_index.py);
+    ``traces`` and ``assessment_log`` then read its tables instead of Parquet. The views
+    are temporary (this connection's own, in memory): a read never writes to a database file.
     Returns the files the views read (the live files whose footer could be read)."""
-    manifest = readable_manifest(data_dir, manifest)
+    readable = readable_manifest(data_dir, manifest)
+    if indexed and readable.files != manifest.files:
+        # The index describes every live file; with one unreadable, read the Parquet
+        # summaries of the readable ones instead (slower, but without the lost rows).
+        indexed = False
+    manifest = readable
     _create_dataset_view(connection, "spans", SPANS, data_dir, manifest)
-    _create_dataset_view(connection, "assessment_log", ASSESSMENTS, data_dir, manifest)
-    connection.execute(f"CREATE OR REPLACE VIEW traces AS {traces_sql(data_dir, manifest)}")
-    connection.execute(_ASSESSMENTS_SQL)
+    if indexed:
+        connection.execute(f"CREATE OR REPLACE TEMP VIEW assessment_log AS SELECT * FROM {ASSESSMENT_TABLE}")
+        traces = indexed_traces_sql(TRACE_TABLE)
+        # The rows of a list of ids, in two steps (search.py's ``trace_rows``): their row
+        # range, found on the lookup number alone; then the full rows within that range only
+        # (the index is in arrival order, so the newest traces sit together at its end).
+        numbers = f"list_transform(ids, lambda id: {trace_number_sql('id')})"
+        row_range = (
+            f"SELECT min(rowid) AS first_row, max(rowid) AS last_row FROM {TRACE_TABLE} "
+            f"WHERE list_contains({numbers}, trace_number)"
+        )
+        in_rows = indexed_traces_sql(
+            f"(SELECT * FROM {TRACE_TABLE} WHERE rowid BETWEEN first_row AND last_row "
+            "AND list_contains(ids, trace_id))",
+            with_bodies=True,
+        )
+    else:
+        _create_dataset_view(connection, "assessment_log", ASSESSMENTS, data_dir, manifest)
+        traces = traces_sql(data_dir, manifest)
+        row_range = "SELECT NULL::BIGINT AS first_row, NULL::BIGINT AS last_row"
+        in_rows = (
+            "SELECT *, false AS _bodies_known, NULL::VARCHAR AS _request, NULL::VARCHAR AS _response, "
+            "NULL::BIGINT AS _last_start "
+            "FROM traces WHERE list_contains(ids, trace_id)"
+        )
+    connection.execute(f"CREATE OR REPLACE TEMP VIEW traces AS {traces}")
+    connection.execute(f"CREATE OR REPLACE TEMP MACRO trace_row_range(ids) AS TABLE {row_range}")
+    connection.execute(f"CREATE OR REPLACE TEMP MACRO traces_in_rows(ids, first_row, last_row) AS TABLE {in_rows}")
+    connection.execute(f"CREATE OR REPLACE TEMP VIEW assessments AS {live_assessments_sql('assessment_log')}")
+    # Per trace and name, the newest value in force: a table of the index, else computed.
+    current = f"SELECT * FROM {CURRENT_TABLE}" if indexed else current_values_sql("assessments")
+    connection.execute(f"CREATE OR REPLACE TEMP VIEW current_assessments AS {current}")
     return [data_dir / f.path for entries in manifest.files.values() for f in entries]
 
 
@@ -101,14 +138,15 @@ def _create_dataset_view(
     if not files:
         empty = f"_empty_{layout.name}"
         connection.register(empty, layout.schema.empty_table())
-        connection.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {empty}")
+        connection.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {empty}")
         return
     runs = {data_file.run for data_file in manifest.files[layout.name]}
-    if len(runs) == 1:  # one flush or one merge: unique by construction
+    if len(runs) == 1 or (layout is SPANS and manifest.disjoint_spans):
+        # One flush or one merge, or runs the writer kept disjoint: unique by construction.
         select = f"SELECT * FROM {parquet_list_sql(data_dir, files)}"
     else:
         select = layout.dedup_sql(parquet_list_sql(data_dir, files, filename=True))
-    connection.execute(f"CREATE OR REPLACE VIEW {view} AS {select}")
+    connection.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {select}")
 
 
 def traces_sql(data_dir: Path, manifest: Manifest) -> str:

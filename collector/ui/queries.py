@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 
 from otel_feedback_collector.api.queries import fetch_dicts
+from otel_feedback_collector.query.search import one_trace_spans_filter
 
 # The compact span list's columns, in the order of each row array (see docs/ui.md).
 COMPACT_SPAN_COLUMNS = ("span_id", "parent_span_id", "name", "span_type", "start_ms", "duration_ms", "status")
@@ -31,11 +32,12 @@ class AssessmentNote:
 def compact_spans(connection: duckdb.DuckDBPyConnection, trace_id: str) -> dict[str, Any] | None:
     """The trace's spans as small arrays (start in ms after the trace start), or
     None when the trace has no span."""
+    where, params = one_trace_spans_filter(connection, trace_id)
     rows = connection.execute(
-        """SELECT span_id, parent_span_id, name, span_type, start_time_unix_nano, duration_ms, status_code
-            FROM spans WHERE trace_id = ?
+        f"""SELECT span_id, parent_span_id, name, span_type, start_time_unix_nano, duration_ms, status_code
+            FROM spans WHERE {where}
             ORDER BY start_time_unix_nano, span_id""",
-        [trace_id],
+        params,
     ).fetchall()
     if not rows:
         return None
@@ -56,7 +58,8 @@ def compact_spans(connection: duckdb.DuckDBPyConnection, trace_id: str) -> dict[
 
 def span_row(connection: duckdb.DuckDBPyConnection, trace_id: str, span_id: str) -> dict[str, Any] | None:
     """Every column of one span, or None."""
-    rows = fetch_dicts(connection, "SELECT * FROM spans WHERE trace_id = ? AND span_id = ? LIMIT 1", [trace_id, span_id])
+    where, params = one_trace_spans_filter(connection, trace_id)
+    rows = fetch_dicts(connection, f"SELECT * FROM spans WHERE {where} AND span_id = ? LIMIT 1", [*params, span_id])
     return rows[0] if rows else None
 
 

@@ -1,5 +1,5 @@
 """Compaction merges small files into one sorted file, keeps every row, and retires the old
-files only after a grace period."""
+files into ``_retired/`` until a grace period ends."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from otel_feedback_collector.storage import SpanStore
+from otel_feedback_collector.storage.moved_files import is_moved_file_error, retry_after_refresh
 from otlp_builders import genai_trace, traces_request
 
 
@@ -35,8 +37,20 @@ def test_compaction_reduces_files_keeps_rows_and_sorts_by_trace_id(data_dir: Pat
             "SELECT trace_id, span_id, name FROM spans ORDER BY ALL"
         ).fetchall()
         assert after == before
-        # A connection opened before compaction still reads its snapshot: old files remain.
-        assert reader.execute("SELECT count(*) FROM spans").fetchone() == (60,)
+        # A connection opened before compaction names files that left for _retired/: the
+        # error says so, and the query answers in full on a new snapshot.
+        with pytest.raises(Exception) as missing:
+            reader.execute("SELECT count(*) FROM spans").fetchone()
+        assert is_moved_file_error(missing.value)
+        connection = [reader]
+
+        def refresh() -> None:
+            connection[0] = store.connect()
+
+        count = retry_after_refresh(
+            lambda: connection[0].execute("SELECT count(*) FROM spans").fetchone(), refresh
+        )
+        assert count == (60,)
     merged = pq.ParquetFile(data_dir / live[0]["path"])
     trace_ids = merged.read(columns=["trace_id"]).column("trace_id").to_pylist()
     assert trace_ids == sorted(trace_ids)
@@ -66,6 +80,7 @@ def test_retired_files_are_deleted_after_the_grace_period(data_dir: Path) -> Non
         store.compact(full=True)
         # With no grace period the replaced files go as soon as compaction has published.
         assert not any(path.exists() for path in old)
+        assert not list((data_dir / "spans" / "_retired").iterdir())
         assert store.connect().execute("SELECT count(*) FROM spans").fetchone() == (6,)
     assert json.loads((data_dir / "manifest.json").read_text())["retired"] == []
 
@@ -78,16 +93,23 @@ def test_retired_files_are_kept_during_the_grace_period(data_dir: Path) -> None:
         old = [data_dir / f["path"] for f in _live(data_dir)]
         store.compact(full=True)
     with SpanStore(data_dir, compaction_fan_in=1000, retired_file_grace=3600):
-        assert all(path.exists() for path in old)
+        # Kept, but out of the globbed folder: in spans/_retired/.
+        assert not any(path.exists() for path in old)
+        assert all((path.parent / "_retired" / path.name).exists() for path in old)
     retired = json.loads((data_dir / "manifest.json").read_text())["retired"]
     retired_spans = [r["path"] for r in retired if r["path"].startswith("spans/")]
-    assert sorted(retired_spans) == sorted(f"spans/{p.name}" for p in old)
+    assert sorted(retired_spans) == sorted(f"spans/_retired/{p.name}" for p in old)
 
 
 def test_large_merges_split_into_disjoint_trace_id_ranges(data_dir: Path) -> None:
     import duckdb
 
-    from otel_feedback_collector.storage.datasets import SPANS, data_file_name, merge_data_files
+    from otel_feedback_collector.storage.datasets import (
+        SPANS,
+        data_file_name,
+        merge_data_files,
+        pending_file,
+    )
 
     with SpanStore(data_dir, compaction_fan_in=1000) as store:
         for _ in range(4):
@@ -111,7 +133,9 @@ def test_large_merges_split_into_disjoint_trace_id_ranges(data_dir: Path) -> Non
     assert sum(f.rows for f in merged) == 120
     ranges = []
     for data_file in merged:
-        ids = pq.read_table(data_dir / data_file.path, columns=["trace_id"]).column(0).to_pylist()
+        # Merge outputs wait under their hidden pending name until the swap renames them.
+        assert not (data_dir / data_file.path).exists()
+        ids = pq.read_table(pending_file(data_dir, data_file.path), columns=["trace_id"]).column(0).to_pylist()
         assert ids == sorted(ids)
         ranges.append((ids[0], ids[-1]))
     ranges.sort()

@@ -25,6 +25,8 @@ from otel_feedback_collector.server import CollectorServer
 from otel_feedback_collector.sql_cli import register_sql_command
 from otel_feedback_collector.storage import SpanStore, connect
 from otel_feedback_collector.storage.manifest import read_manifest
+from otel_feedback_collector.storage.readable_files import unreadable_files
+from otel_feedback_collector.storage.views import create_views, open_read_connection
 
 FLUSHES = 3
 TRACES_PER_FLUSH = 2
@@ -141,3 +143,23 @@ def test_compaction_goes_on_around_a_truncated_file(
     assert broken in live  # kept as it is, for whoever restores it
     assert _trace_ids(data_dir) == intact
     assert _trace_ids(data_dir, "spans") == intact
+
+
+def test_a_manifest_read_before_a_compaction_swap_reads_the_moved_files_from_retired(
+    flushed: tuple[SpanStore, list[list[str]]], data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # What `otel-feedback sql` holds when it read manifest.json just before a swap finished:
+    # the inputs, which the swap has moved into _retired/ since.
+    store, runs = flushed
+    before_swap = read_manifest(data_dir)
+    expected = store.connect().execute("SELECT * FROM spans ORDER BY ALL").fetchall()
+    store.compact(full=True)
+    assert not any((data_dir / f.path).exists() for f in before_swap.files["spans"])
+    connection = open_read_connection()
+    with caplog.at_level(logging.ERROR, logger="otel_feedback_collector.storage"):
+        create_views(connection, data_dir, before_swap)
+        assert connection.execute("SELECT * FROM spans ORDER BY ALL").fetchall() == expected
+        traces = connection.execute("SELECT count(*), sum(span_count) FROM traces").fetchone()
+    assert traces == (FLUSHES * TRACES_PER_FLUSH, len(expected))
+    assert unreadable_files(data_dir, before_swap) == []
+    assert not [r for r in caplog.records if "Leaving" in r.getMessage()]  # not "unreadable"

@@ -1,0 +1,299 @@
+"""How the running collector reads its own data fast: long-lived views and the trace index.
+
+A new DuckDB connection per request (views created, footers read, the ``traces`` view
+combining every run's partial summaries, spans de-duplicated across runs) cost most of a second
+per answer at a million spans. Here instead:
+
+* One DuckDB database (the trace index file, trace_index.py) serves every read. Its views over
+  the live Parquet files are replaced only when the manifest changes, and each request takes a
+  cursor of it, so Parquet footers are read once per file (``parquet_metadata_cache``), not
+  once per request.
+* The ``traces`` view reads the index table: one combined row per trace.
+* The ``spans`` view is a plain union: the writer keeps runs disjoint on (trace_id, span_id)
+  by dropping, at flush time, the spans already stored (:meth:`LiveReads.drop_stored_spans`),
+  so no read de-duplicates spans.
+
+Should the index fail (a full disk while adding a flush), reads fall back to the Parquet views
+(``views.create_views`` without the index: slower, same rows) and the next flush rebuilds it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from otel_feedback_collector.storage.datasets import ASSESSMENTS, SPANS, TRACE_SUMMARIES, parquet_list_sql
+from otel_feedback_collector.storage.manifest import Manifest
+from otel_feedback_collector.storage.moved_files import retry_after_refresh
+from otel_feedback_collector.storage.trace_index import (
+    INDEX_FILE_NAME,
+    TABLE,
+    TraceIndex,
+    ROOTS_SCHEMA,
+    add_assessments_sql,
+    insert_sql,
+)
+from otel_feedback_collector.storage.trace_summaries import merge_summaries_sql, spans_to_summaries_sql
+from otel_feedback_collector.storage.views import create_views, open_read_connection
+
+logger = logging.getLogger("otel_feedback_collector.storage")
+
+_POOL_SIZE = 8
+_REBUILD_MEMORY = "384MB"
+
+
+class LiveReads:
+    """The read side of one open ``SpanStore``: cursors over current views, the trace index."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._index = TraceIndex(data_dir / INDEX_FILE_NAME)
+        self._usable = False  # the index matches every published flush
+        # Idle cursors whose views match ``_pool_manifest`` (the manifest object they were
+        # built for; a manifest change replaces the object, so ``is`` tells them apart).
+        self._pool: list[duckdb.DuckDBPyConnection] = []
+        self._pool_manifest: Manifest | None = None
+        self._pool_lock = threading.Lock()
+        self._flush_roots: list[pa.Table] = []  # root spans' bodies of the flush in progress
+
+    @property
+    def usable(self) -> bool:
+        """True when reads use the index (False after it failed, until it is rebuilt)."""
+        return self._usable
+
+    def open(self, manifest: Manifest) -> None:
+        """Open the index, rebuilding it from the Parquet summaries when needed. A failure
+        (a full disk) is logged; reads then use the Parquet views until :meth:`repair`."""
+        self._open(manifest, force_rebuild=False)
+
+    def _open(self, manifest: Manifest, *, force_rebuild: bool) -> None:
+        try:
+            self._index.open(
+                wal_applied_through=manifest.wal_applied_through,
+                rebuild=lambda connection: self._fill(connection, manifest),
+                force_rebuild=force_rebuild,
+            )
+        except (duckdb.Error, OSError) as error:
+            logger.warning("The trace index is not available yet (%s); reading the Parquet summaries.", error)
+            self._index.close(wal_applied_through=None)
+            return
+        self._usable = True
+
+    def close(self, *, wal_applied_through: int) -> None:
+        """Close the index; it is reused at the next start only if it matched the data."""
+        self._drop_pool()
+        self._index.close(wal_applied_through=wal_applied_through if self._usable else None)
+        self._usable = False
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def cursor(self, manifest: Manifest) -> duckdb.DuckDBPyConnection:
+        """A connection with the four views over ``manifest``, for one request in one thread;
+        close it afterwards. It is a cursor of the index database: creating it and its
+        (temporary) views costs about a millisecond, and the Parquet footers it reads stay
+        cached for the next request."""
+        if not self._usable:
+            connection = open_read_connection()
+            create_views(connection, self.data_dir, manifest)
+            return connection
+        connection = self._index.cursor()
+        try:
+            create_views(connection, self.data_dir, manifest, indexed=True)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    @contextlib.contextmanager
+    def reading(self, manifest: Manifest) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor with the views over ``manifest`` for the ``with`` block, taken from a
+        pool of idle ones (views are built once per manifest change, not per request)."""
+        connection: duckdb.DuckDBPyConnection | None = None
+        with self._pool_lock:
+            if self._pool_manifest is not manifest:
+                stale, self._pool = self._pool, []
+                self._pool_manifest = manifest
+            else:
+                stale = []
+                if self._pool:
+                    connection = self._pool.pop()
+        for old in stale:
+            old.close()
+        if connection is None:
+            connection = self.cursor(manifest)
+        try:
+            yield connection
+        except BaseException:
+            connection.close()
+            raise
+        with self._pool_lock:
+            if self._pool_manifest is manifest and len(self._pool) < _POOL_SIZE and self._usable:
+                self._pool.append(connection)
+                return
+        connection.close()
+
+    def _drop_pool(self) -> None:
+        with self._pool_lock:
+            stale, self._pool, self._pool_manifest = self._pool, [], None
+        for old in stale:
+            old.close()
+
+    # -- writing (the store's writer thread) ---------------------------------------------------
+
+    def drop_stored_spans(
+        self,
+        spans: pa.Table,
+        partials: pa.Table,
+        *,
+        manifest: Callable[[], Manifest],
+        summarize: Callable[[pa.Table], pa.Table],
+    ) -> tuple[pa.Table, pa.Table | None]:
+        """``spans`` (one flush chunk) without the spans already stored, and their partial
+        summaries. Only traces whose stored span-id bits overlap the chunk's are looked up in
+        Parquet; for the rest disjoint bits prove nothing is stored twice."""
+        suspects = self._index.traces_that_may_hold(partials)
+        if not suspects:
+            self._note_roots(spans)
+            return spans, partials
+
+        def stored_keys() -> list[tuple[str]]:
+            connection = self.cursor(manifest())
+            try:
+                return connection.execute(
+                    "SELECT trace_id || '/' || span_id FROM spans WHERE list_contains(?, trace_id)", [suspects]
+                ).fetchall()
+            finally:
+                connection.close()
+
+        # A compaction may move a file away while this reads: then once more, on the new files.
+        stored = retry_after_refresh(stored_keys, lambda: None)
+        if not stored:
+            self._note_roots(spans)
+            return spans, partials
+        keys = pc.binary_join_element_wise(spans["trace_id"], spans["span_id"], "/")
+        fresh = pc.invert(pc.is_in(keys, value_set=pa.array([row[0] for row in stored])))
+        kept = spans.filter(fresh)
+        logger.info("Dropped %d spans that were already stored (a resent export).", spans.num_rows - kept.num_rows)
+        if kept.num_rows == 0:
+            return kept, None
+        self._note_roots(kept)
+        return kept, summarize(kept)
+
+    def start_flush(self) -> None:
+        """Forget the roots noted by a flush that did not finish (it is retried whole)."""
+        self._flush_roots.clear()
+
+    def _note_roots(self, spans: pa.Table) -> None:
+        """Note, per trace of a chunk about to be stored, its latest span start and its root
+        span's start, input and output (``ROOTS_SCHEMA``), for :meth:`add`."""
+        if spans.num_rows == 0:
+            return
+        last = spans.group_by("trace_id").aggregate([("start_time_unix_nano", "max")])
+        roots = spans.filter(pc.is_null(spans["parent_span_id"]))
+        roots = pa.table(
+            {
+                "trace_id": roots["trace_id"],
+                "root_start": roots["start_time_unix_nano"],
+                "root_request": roots["input"],
+                "root_response": roots["output"],
+            }
+        )
+        last = last.rename_columns(["trace_id", "last_start"])
+        noted = last.join(roots, "trace_id", join_type="left outer")
+        self._flush_roots.append(noted.select(ROOTS_SCHEMA.names).cast(ROOTS_SCHEMA))
+
+    def add(self, summaries: pa.Table | None, assessment_files: list[str]) -> None:
+        """Add a published flush's partial summaries and assessment files (paths relative to
+        the data directory) to the index. A failure (a full disk) switches reads to the
+        Parquet views until :meth:`repair` rebuilds the index."""
+        if not self._usable:
+            return
+        assessments = parquet_list_sql(self.data_dir, assessment_files) if assessment_files else None
+        roots = pa.concat_tables(self._flush_roots) if self._flush_roots else None
+        self._flush_roots.clear()
+        try:
+            self._index.add(summaries, assessments, roots)
+        except (duckdb.Error, OSError) as error:
+            self._usable = False
+            self._drop_pool()
+            logger.error("The trace index could not take a flush (%s); reading the Parquet summaries until it is rebuilt.", error)
+
+    def repair(self, manifest: Manifest) -> None:
+        """Rebuild a failed index from the Parquet summaries (called before each flush)."""
+        if self._usable:
+            return
+        self._open(manifest, force_rebuild=True)
+        if self._usable:
+            logger.info("The trace index is rebuilt.")
+
+    def _fill(self, connection: duckdb.DuckDBPyConnection, manifest: Manifest) -> None:
+        """Fill the empty index table from the manifest's Parquet summaries. Traces whose
+        partials may share a span (a directory written before runs were kept disjoint) are
+        summarised again from their de-duplicated spans."""
+        assessment_files = [f.path for f in manifest.files[ASSESSMENTS.name]]
+        if assessment_files:
+            add_assessments_sql(connection, parquet_list_sql(self.data_dir, assessment_files))
+        files = [f.path for f in manifest.files[TRACE_SUMMARIES.name]]
+        if not files:
+            return
+        source = parquet_list_sql(self.data_dir, files)
+        # Most traces have one partial: copy those; combine only the others (a GROUP BY with
+        # string aggregates over every trace would need far more memory).
+        connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE _split AS SELECT trace_id FROM {source} GROUP BY trace_id HAVING count(*) > 1"
+        )
+        # In start order: later flushes append newer traces, so the table stays roughly in
+        # time order and "the newest" rows sit together at its end (views.py relies on it).
+        # (The sort needs more memory than reads do: allowed for the rebuild alone, which
+        # spills to disk beyond it.)
+        connection.execute("SET preserve_insertion_order = true")
+        connection.execute(f"SET memory_limit = '{_REBUILD_MEMORY}'")
+        single = f"(SELECT * FROM {source} WHERE trace_id NOT IN (SELECT trace_id FROM _split))"
+        combined = f"({merge_summaries_sql(f'(SELECT * FROM {source} WHERE trace_id IN (SELECT trace_id FROM _split))')})"
+        connection.execute(
+            insert_sql(f"(SELECT * FROM ({single} UNION ALL {combined}) ORDER BY step_start_time_unix_nano)")
+        )
+        connection.execute("DROP TABLE _split")
+        connection.execute(f"SET memory_limit = '{self._index.memory_limit}'")
+        connection.execute("RESET preserve_insertion_order")
+        if manifest.disjoint_spans or len({f.run for f in manifest.files[SPANS.name]}) < 2:
+            return
+        suspects = f"""(SELECT trace_id FROM {source} GROUP BY trace_id HAVING
+            sum(bit_count(span_bits_low) + bit_count(span_bits_high))
+            <> bit_count(bit_or(span_bits_low)) + bit_count(bit_or(span_bits_high)))"""
+        span_files = parquet_list_sql(self.data_dir, [f.path for f in manifest.files[SPANS.name]], filename=True)
+        spans = (
+            f"(SELECT * EXCLUDE (filename) FROM {span_files} WHERE trace_id IN {suspects} "
+            "QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY filename) = 1)"
+        )
+        connection.execute(f"CREATE OR REPLACE TEMP TABLE _recomputed AS {spans_to_summaries_sql(spans)}")
+        connection.execute(f"DELETE FROM {TABLE} WHERE trace_id IN (SELECT trace_id FROM _recomputed)")
+        connection.execute(insert_sql("_recomputed"))
+        connection.execute("DROP TABLE _recomputed")
+
+
+def has_duplicate_spans(data_dir: Path, manifest: Manifest) -> bool:
+    """Whether a span key is in two live span runs (one scan of the key columns)."""
+    files = manifest.files[SPANS.name]
+    if len({f.run for f in files}) < 2:
+        return False
+    connection = open_read_connection()
+    try:
+        source = parquet_list_sql(data_dir, [f.path for f in files])
+        row = connection.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {source} GROUP BY trace_id, span_id HAVING count(*) > 1)"
+        ).fetchone()
+    finally:
+        connection.close()
+    return bool(row and row[0])
+
+
+__all__ = ["LiveReads", "has_duplicate_spans"]

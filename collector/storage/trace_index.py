@@ -1,0 +1,333 @@
+"""The trace index: one summary row per trace in a DuckDB table, kept current by every flush.
+
+Why: the ``traces`` view over Parquet combines one partial summary per trace *and run* (see
+trace_summaries.py) on every query, a GROUP BY over every trace; at a million spans that alone
+took most of a second for "the newest 50 traces". The index holds the same partials already
+combined, one row per trace, in DuckDB's own compressed, buffer-managed storage
+(``trace_index.duckdb`` in the data directory), so a listing is a scan of one narrow column
+and a top-N, a filter on status or experiment a columnar scan, whatever the data size.
+
+It is derived data, never the system of record: the Parquet summary files are. The index is
+rebuilt from them when it is missing, damaged, or not known to match the data (the collector
+stopped without closing it, or an older version wrote the directory). While running, the
+writer thread is its only writer (:meth:`TraceIndex.add` after each flush is published);
+readers use cursors of the same database (:meth:`TraceIndex.cursor`) and see committed rows.
+
+Each row keeps the partial form (``TRACE_SUMMARY_SCHEMA``: root-candidate sort keys and the
+128-bit span-id set) so the next flush's partial of the same trace combines exactly; the
+``traces`` columns are computed from it by ``traces_from_unique_summaries_sql``. The span-id
+bits also tell the writer whether a span it is about to store *may* already be stored
+(:meth:`TraceIndex.traces_that_may_hold`): disjoint bits prove it is not.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from otel_feedback_collector.storage.current_assessments import current_values_sql, live_assessments_sql
+from otel_feedback_collector.storage.schema import ASSESSMENT_SCHEMA
+from otel_feedback_collector.storage.trace_summaries import TRACE_COLUMNS, TRACE_SUMMARY_SCHEMA, merge_summaries_sql
+
+logger = logging.getLogger("otel_feedback_collector.storage")
+
+INDEX_FILE_NAME = "trace_index.duckdb"
+TABLE = "trace_index"
+# The assessment log, one row per assessment id (the Parquet runs may repeat an id that was
+# resent; this copy holds it once, so reads need not de-duplicate).
+ASSESSMENT_TABLE = "assessment_index"
+# Per trace and name, the current value (current_assessments.py), refreshed for the traces a
+# flush's assessments touch; what search filters read.
+CURRENT_TABLE = "current_assessment_index"
+_STATE = "trace_index_state"
+# The index's state rows: whether it was closed cleanly, and up to which WAL segment the data
+# it describes goes (the manifest's ``wal_applied_through`` at close).
+_CLEAN = "clean"
+_THROUGH = "wal_applied_through"
+
+_DUCKDB_TYPES = {
+    pa.string(): "VARCHAR",
+    pa.uint64(): "UBIGINT",
+    pa.int64(): "BIGINT",
+    pa.bool_(): "BOOLEAN",
+    pa.float64(): "DOUBLE",
+    pa.timestamp("us", tz="UTC"): "TIMESTAMPTZ",
+}
+
+
+# A number per trace id for lookups: comparing one BIGINT column is far cheaper than comparing
+# 32-character strings, and DuckDB fetches the full rows of the few matches afterwards. It is
+# the id's first 15 hex digits (0 for an id that is not hex); ``trace_id`` is compared too.
+TRACE_NUMBER_SQL = "coalesce(TRY_CAST('0x' || left({id}, 15) AS BIGINT), 0)"
+
+
+def trace_number_sql(expression: str) -> str:
+    """SQL computing the lookup number of the trace id ``expression``."""
+    return TRACE_NUMBER_SQL.format(id=expression)
+
+
+# ``traces`` columns stored computed (not computed per row per query): the listing orders
+# and filters on them, and computing a timestamp for every trace on every query was most of
+# the time of "the newest 50".
+_STORED_COLUMNS = {"start_time": "TIMESTAMPTZ", "end_time": "TIMESTAMPTZ", "duration_ms": "DOUBLE", "status": "VARCHAR"}
+_SINGLE = {column.name: column.single for column in TRACE_COLUMNS}
+# The root span's full input and output (what the REST listing returns as ``request`` and
+# ``response``), taken from each flush's spans: reading them from Parquet for a page of traces
+# meant decompressing whole row groups of text. ``root_start`` NULL means not known (no root
+# span seen yet, or the index was rebuilt from Parquet): readers then read the spans.
+# ``last_start``: the latest start of any span of the trace, so a read of one trace's spans can
+# bound their start times from above as well as below (files flushed later are skipped).
+_ROOT_BODY_COLUMNS = {"root_start": "BIGINT", "root_request": "VARCHAR", "root_response": "VARCHAR"}
+ROOTS_SCHEMA = pa.schema(
+    [
+        pa.field("trace_id", pa.string()),
+        pa.field("last_start", pa.int64()),
+        pa.field("root_start", pa.int64()),
+        pa.field("root_request", pa.string()),
+        pa.field("root_response", pa.string()),
+    ]
+)
+
+
+def _create_table_sql(name: str, schema: pa.Schema, *, numbered: bool = False) -> str:
+    columns = ", ".join(f"{field.name} {_DUCKDB_TYPES[field.type]}" for field in schema)
+    if not numbered:
+        return f"CREATE TABLE IF NOT EXISTS {name} ({columns})"
+    stored = ", ".join(f"stored_{column} {kind}" for column, kind in _STORED_COLUMNS.items())
+    roots = ", ".join(f"{column} {kind}" for column, kind in _ROOT_BODY_COLUMNS.items())
+    return f"CREATE TABLE IF NOT EXISTS {name} (trace_number BIGINT, {columns}, {stored}, {roots}, last_start BIGINT)"
+
+
+def traces_sql(source: str, *, with_bodies: bool = False) -> str:
+    """The ``traces`` rows of index rows in ``source`` (the table or a query over it);
+    ``with_bodies`` adds ``_bodies_known``, ``_request``, ``_response`` (the root's full
+    input and output, when known)."""
+    columns = ", ".join(
+        f"stored_{column.name} AS {column.name}" if column.name in _STORED_COLUMNS else f"{column.single} AS {column.name}"
+        for column in TRACE_COLUMNS
+    )
+    if with_bodies:
+        columns += (
+            ", (root_start IS NOT NULL AND root_request IS NOT NULL AND root_response IS NOT NULL) AS _bodies_known"
+            ", root_request AS _request, root_response AS _response, last_start AS _last_start"
+        )
+    return f"SELECT {columns} FROM {source}"
+
+
+class TraceIndex:
+    """One DuckDB database file holding the combined trace summaries of a data directory."""
+
+    def __init__(self, path: Path, *, memory_limit: str = "96MB", threads: int = 2) -> None:
+        self.path = path
+        self.memory_limit = memory_limit
+        self._threads = threads
+        self._connection: duckdb.DuckDBPyConnection | None = None
+        self._write_lock = threading.Lock()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def open(
+        self,
+        *,
+        wal_applied_through: int,
+        rebuild: Callable[[duckdb.DuckDBPyConnection], None],
+        force_rebuild: bool = False,
+    ) -> None:
+        """Open the index file; when it is not known to match the data (see the module
+        docstring) or ``force_rebuild``, empty it and call ``rebuild(connection)`` to fill it
+        from the Parquet summaries. Raises ``duckdb.Error``/``OSError`` (e.g. a full disk)."""
+        self.close(wal_applied_through=None)
+        self._connection = self._connect()
+        connection = self._connection
+        connection.execute(_create_table_sql(TABLE, TRACE_SUMMARY_SCHEMA, numbered=True))
+        connection.execute(_create_table_sql(ASSESSMENT_TABLE, ASSESSMENT_SCHEMA))
+        connection.execute(
+            f"CREATE TABLE IF NOT EXISTS {CURRENT_TABLE} (trace_id VARCHAR, name VARCHAR, type VARCHAR, value VARCHAR)"
+        )
+        connection.execute(f"CREATE TABLE IF NOT EXISTS {_STATE} (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        state = dict(connection.execute(f"SELECT key, value FROM {_STATE}").fetchall())
+        current = state.get(_CLEAN) == "true" and state.get(_THROUGH) == str(wal_applied_through)
+        self._set_state(clean=False, through=wal_applied_through)
+        if current and not force_rebuild:
+            return
+        logger.info("Building the trace index %s from the Parquet trace summaries.", self.path)
+        connection.execute(f"DELETE FROM {TABLE}")
+        connection.execute(f"DELETE FROM {ASSESSMENT_TABLE}")
+        connection.execute(f"DELETE FROM {CURRENT_TABLE}")
+        rebuild(connection)
+        connection.execute("CHECKPOINT")
+
+    def close(self, *, wal_applied_through: int | None) -> None:
+        """Mark the index clean (it matches the data up to ``wal_applied_through``; None when
+        the last flush failed, so the next start rebuilds it) and close it."""
+        connection = self._connection
+        if connection is None:
+            return
+        try:
+            if wal_applied_through is not None:
+                self._set_state(clean=True, through=wal_applied_through)
+            connection.execute("CHECKPOINT")
+        except duckdb.Error as error:  # e.g. a full disk: the next start rebuilds the index
+            logger.warning("Could not close the trace index cleanly (%s); it is rebuilt at the next start.", error)
+        finally:
+            try:
+                connection.close()
+            except duckdb.Error:
+                pass
+            self._connection = None
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        connection = self._connect_file()
+        # Readers share this database: a Parquet footer is read once, not once per request.
+        connection.execute("SET GLOBAL parquet_metadata_cache = true")
+        return connection
+
+    def _connect_file(self) -> duckdb.DuckDBPyConnection:
+        config = {
+            "memory_limit": self.memory_limit,
+            "threads": self._threads,
+            "preserve_insertion_order": False,
+        }
+        try:
+            return duckdb.connect(str(self.path), config=config)
+        except duckdb.Error as error:
+            # A damaged index file is only a cache of the Parquet summaries: start afresh.
+            logger.error("The trace index %s cannot be opened (%s); rebuilding it.", self.path, error)
+            for stale in (self.path, self.path.with_name(self.path.name + ".wal")):
+                stale.unlink(missing_ok=True)
+            return duckdb.connect(str(self.path), config=config)
+
+    def _set_state(self, *, clean: bool, through: int) -> None:
+        assert self._connection is not None
+        self._connection.executemany(
+            f"INSERT OR REPLACE INTO {_STATE} VALUES (?, ?)",
+            [[_CLEAN, "true" if clean else "false"], [_THROUGH, str(through)]],
+        )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new connection to the index database, for one thread."""
+        if self._connection is None:
+            raise RuntimeError("The trace index is not open.")
+        return self._connection.cursor()
+
+    def traces_that_may_hold(self, partials: pa.Table) -> list[str]:
+        """Trace ids of ``partials`` whose spans may already be stored: the stored summary's
+        span-id bits overlap the partial's. (No overlap proves no span is stored twice.)"""
+        if partials.num_rows == 0:
+            return []
+        cursor = self.cursor()
+        try:
+            cursor.register("_incoming", partials.select(["trace_id", "span_bits_low", "span_bits_high"]))
+            rows = cursor.execute(
+                f"""SELECT i.trace_id FROM _incoming AS i JOIN {TABLE} AS t USING (trace_id)
+                    WHERE (i.span_bits_low & t.span_bits_low) <> 0
+                       OR (i.span_bits_high & t.span_bits_high) <> 0"""
+            ).fetchall()
+        finally:
+            cursor.close()
+        return [row[0] for row in rows]
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def add(self, partials: pa.Table | None, assessments: str | None, roots: pa.Table | None = None) -> None:
+        """Combine a flush's partial summaries (one per trace, of spans not stored before),
+        its root spans' bodies (``ROOTS_SCHEMA``) and its assessment rows (``assessments``: a
+        SQL source, e.g. ``read_parquet(...)``) into the index, in one transaction."""
+        with self._write_lock:
+            cursor = self.cursor()
+            try:
+                cursor.execute("BEGIN")
+                if partials is not None and partials.num_rows:
+                    cursor.register("_incoming", partials)
+                    cursor.register("_incoming_roots", roots if roots is not None else ROOTS_SCHEMA.empty_table())
+                    add_sql(cursor, "_incoming", roots="_incoming_roots")
+                if assessments is not None:
+                    add_assessments_sql(cursor, assessments)
+                cursor.execute("COMMIT")
+            except BaseException:
+                try:
+                    cursor.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass
+                raise
+            finally:
+                cursor.close()
+
+
+def add_sql(connection: duckdb.DuckDBPyConnection, source: str, *, roots: str) -> None:
+    """Combine the partial summaries in ``source`` and the root bodies in ``roots`` (tables,
+    views or parenthesised queries) into the index table on ``connection`` (inside the
+    caller's transaction, if any). Of several roots of a trace, the earliest counts (as
+    ``arg_min`` over the spans would choose)."""
+    names = ", ".join(TRACE_SUMMARY_SCHEMA.names)
+    connection.execute(f"CREATE OR REPLACE TEMP TABLE _partials AS SELECT {names} FROM {source}")
+    connection.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _combined AS {merge_summaries_sql(
+            f"(SELECT {names} FROM {TABLE} WHERE trace_id IN (SELECT trace_id FROM _partials)"
+            f" UNION ALL SELECT {names} FROM _partials)"
+        )}"""
+    )
+    body_names = ", ".join(_ROOT_BODY_COLUMNS)
+    connection.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _roots AS
+            SELECT trace_id, {body_names} FROM (
+                SELECT trace_id, {body_names} FROM {TABLE} WHERE trace_id IN (SELECT trace_id FROM _partials)
+                UNION ALL SELECT trace_id, {body_names} FROM {roots}
+            ) WHERE root_start IS NOT NULL
+            QUALIFY row_number() OVER (PARTITION BY trace_id ORDER BY root_start) = 1"""
+    )
+    # Unknown (NULL) for a trace stays unknown: an older part of it may have started later.
+    connection.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _last_starts AS
+            SELECT trace_id, CASE WHEN count(*) = count(last_start) THEN max(last_start) END AS last_start FROM (
+                SELECT trace_id, last_start FROM {TABLE} WHERE trace_id IN (SELECT trace_id FROM _partials)
+                UNION ALL SELECT trace_id, last_start FROM {roots}
+            ) GROUP BY trace_id"""
+    )
+    connection.execute(f"DELETE FROM {TABLE} WHERE trace_id IN (SELECT trace_id FROM _combined)")
+    connection.execute(
+        insert_sql(
+            "(SELECT * FROM _combined LEFT JOIN _roots USING (trace_id) LEFT JOIN _last_starts USING (trace_id))",
+            with_roots=True,
+        )
+    )
+    for temporary in ("_partials", "_combined", "_roots", "_last_starts"):
+        connection.execute(f"DROP TABLE {temporary}")
+
+
+def add_assessments_sql(connection: duckdb.DuckDBPyConnection, source: str) -> None:
+    """Add the assessment rows of ``source`` whose id the index does not hold yet (the first
+    row of an id repeated within ``source``)."""
+    names = ", ".join(ASSESSMENT_SCHEMA.names)
+    connection.execute(
+        f"""INSERT INTO {ASSESSMENT_TABLE}
+            SELECT {names} FROM {source}
+            WHERE assessment_id NOT IN (SELECT assessment_id FROM {ASSESSMENT_TABLE})
+            QUALIFY row_number() OVER (PARTITION BY assessment_id ORDER BY created_time_unix_nano) = 1"""
+    )
+    touched = f"(SELECT DISTINCT trace_id FROM {source})"
+    log = f"(SELECT * FROM {ASSESSMENT_TABLE} WHERE trace_id IN {touched})"
+    connection.execute(f"DELETE FROM {CURRENT_TABLE} WHERE trace_id IN {touched}")
+    connection.execute(
+        f"INSERT INTO {CURRENT_TABLE} {current_values_sql(f'({live_assessments_sql(log)})')}"
+    )
+
+
+def insert_sql(source: str, *, with_roots: bool = False) -> str:
+    """SQL inserting the one-per-trace summary rows of ``source`` into the index table
+    (``with_roots``: ``source`` also has the root body columns; else they stay unknown)."""
+    stored = ", ".join(_SINGLE[column] for column in _STORED_COLUMNS)
+    names = ", ".join(TRACE_SUMMARY_SCHEMA.names)
+    kinds = {**_ROOT_BODY_COLUMNS, "last_start": "BIGINT"}
+    roots = ", ".join(kinds) if with_roots else ", ".join(f"NULL::{kind}" for kind in kinds.values())
+    return f"INSERT INTO {TABLE} SELECT {trace_number_sql('trace_id')}, {names}, {stored}, {roots} FROM {source}"
+
+
+__all__ = ["ASSESSMENT_TABLE", "CURRENT_TABLE", "ROOTS_SCHEMA", "INDEX_FILE_NAME", "TABLE", "TraceIndex", "add_assessments_sql", "add_sql", "insert_sql", "trace_number_sql", "traces_sql"]
