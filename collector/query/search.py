@@ -103,20 +103,9 @@ def trace_rows(
         return []
     ids = list(trace_ids)
     summaries = traces_by_id(connection, ids)
-    known: dict[str, tuple[Any, Any]] = {}
+    bodies = root_bodies_of(connection, summaries) if include_bodies else {}
     for row in summaries:
-        if row.pop("_bodies_known"):
-            known[row["trace_id"]] = (row["_request"], row["_response"])
-        del row["_request"], row["_response"], row["_last_start"]
-    bodies: list[tuple[Any, ...]] = [(trace_id, *texts) for trace_id, texts in known.items()]
-    unknown = [row for row in summaries if row["trace_id"] not in known]
-    if include_bodies and unknown:
-        bodies += connection.execute(
-            f"""SELECT trace_id, arg_min(input, {_ROOT_FIRST}), arg_min(output, {_ROOT_FIRST})
-                FROM spans WHERE list_contains(?, trace_id) AND start_time_unix_nano >= ?
-                GROUP BY trace_id""",
-            [[row["trace_id"] for row in unknown], earliest_start_ns(unknown)],
-        ).fetchall()
+        del row["_bodies_known"], row["_request"], row["_response"], row["_last_start"]
     values = connection.execute(
         f"""WITH {CURRENT_ASSESSMENTS_CTE}
             SELECT trace_id, name, value FROM _current_assessments
@@ -124,7 +113,7 @@ def trace_rows(
         [ids],
     ).fetchall()
     by_id = {row["trace_id"]: row for row in summaries}
-    for trace_id, request, response in bodies if include_bodies else ():
+    for trace_id, (request, response) in bodies.items():
         row = by_id.get(trace_id)
         if row is not None:
             row["request"] = decode_json_text(request)
@@ -137,6 +126,28 @@ def trace_rows(
         if trace_id in by_id:
             by_id[trace_id]["assessments"][name] = decode_json_text(value)
     return [by_id[trace_id] for trace_id in ids if trace_id in by_id]
+
+
+def root_bodies(connection: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) -> dict[str, tuple[Any, Any]]:
+    """``{trace_id: (input, output)}`` of each trace's root span (the earliest span without a
+    parent, else the earliest span), as stored (JSON stays text)."""
+    return root_bodies_of(connection, traces_by_id(connection, trace_ids)) if trace_ids else {}
+
+
+def root_bodies_of(connection: duckdb.DuckDBPyConnection, summaries: Sequence[dict[str, Any]]) -> dict[str, tuple[Any, Any]]:
+    """:func:`root_bodies` for rows of :func:`traces_by_id`: from the trace index where it
+    holds them, else from the spans (bounded in time, see :func:`earliest_start_ns`)."""
+    bodies = {row["trace_id"]: (row["_request"], row["_response"]) for row in summaries if row["_bodies_known"]}
+    unknown = [row for row in summaries if row["trace_id"] not in bodies]
+    if unknown:
+        rows = connection.execute(
+            f"""SELECT trace_id, arg_min(input, {_ROOT_FIRST}), arg_min(output, {_ROOT_FIRST})
+                FROM spans WHERE list_contains(?, trace_id) AND start_time_unix_nano >= ?
+                GROUP BY trace_id""",
+            [[row["trace_id"] for row in unknown], earliest_start_ns(unknown)],
+        ).fetchall()
+        bodies.update((trace_id, (request, response)) for trace_id, request, response in rows)
+    return bodies
 
 
 def traces_by_id(connection: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 
 from otel_feedback_collector.pricing import COST_ATTRIBUTES, PriceTable
+from otel_feedback_collector.query.search import earliest_start_ns, traces_by_id
 
 _OWN_COST = "coalesce(" + ", ".join(
     f"TRY_CAST(json_extract_string(attributes, '$.\"{name}\"') AS DOUBLE)" for name in COST_ATTRIBUTES
@@ -89,8 +90,14 @@ def trace_costs(
     """Dollars per trace, for the traces that have a known price."""
     if not trace_ids:
         return {}
+    # The traces' start bounds their spans' starts: older files are skipped unread.
+    earliest = earliest_start_ns(traces_by_id(connection, trace_ids))
     return priced_groups(
-        connection, prices, group_sql="trace_id", where_sql="list_contains(?, trace_id)", params=[list(trace_ids)]
+        connection,
+        prices,
+        group_sql="trace_id",
+        where_sql="list_contains(?, trace_id) AND start_time_unix_nano >= ?",
+        params=[list(trace_ids), earliest],
     )
 
 

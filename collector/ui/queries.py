@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 
 from otel_feedback_collector.api.queries import fetch_dicts
-from otel_feedback_collector.query.search import one_trace_spans_filter
+from otel_feedback_collector.query.search import one_trace_spans_filter, root_bodies_of, traces_by_id
 
 # The compact span list's columns, in the order of each row array (see docs/ui.md).
 COMPACT_SPAN_COLUMNS = ("span_id", "parent_span_id", "name", "span_type", "start_ms", "duration_ms", "status")
@@ -141,26 +141,28 @@ def root_values(
     """(input, output) of each trace's root span (the earliest span without a parent)."""
     if not trace_ids:
         return {}
-    rows = connection.execute(
-        """SELECT trace_id,
-                  arg_min(CASE WHEN strlen(input) <= ? THEN input ELSE input_preview END, start_time_unix_nano),
-                  arg_min(CASE WHEN strlen(output) <= ? THEN output ELSE output_preview END, start_time_unix_nano)
-           FROM spans WHERE list_contains(?, trace_id) AND parent_span_id IS NULL
-           GROUP BY trace_id""",
-        [READABLE_VALUE_CHARS, READABLE_VALUE_CHARS, list(trace_ids)],
-    ).fetchall()
-    return {trace_id: (request, response) for trace_id, request, response in rows}
+    rows = traces_by_id(connection, trace_ids)
+    previews = {row["trace_id"]: (row["request_preview"], row["response_preview"]) for row in rows}
+    values: dict[str, tuple[str | None, str | None]] = {}
+    for trace_id, texts in root_bodies_of(connection, rows).items():
+        # A value too long to show falls back to its preview (reading it was the cost).
+        values[trace_id] = tuple(
+            text if text is None or len(text) <= READABLE_VALUE_CHARS else preview
+            for text, preview in zip(texts, previews.get(trace_id, (None, None)))
+        )  # type: ignore[assignment]
+    return values
 
 
 def span_search(connection: duckdb.DuckDBPyConnection, trace_id: str, text: str) -> list[str]:
     """Ids of the trace's spans whose name, span type, input or output contains ``text``
     (case-insensitive, literal), in start order."""
     needle = text.lower()
+    where, params = one_trace_spans_filter(connection, trace_id)
     rows = connection.execute(
-        """SELECT span_id FROM spans WHERE trace_id = ?
+        f"""SELECT span_id FROM spans WHERE {where}
              AND (contains(lower(name), ?) OR contains(lower(coalesce(span_type, 'UNKNOWN')), ?)
                   OR contains(lower(input), ?) OR contains(lower(output), ?))
            ORDER BY start_time_unix_nano, span_id""",
-        [trace_id, needle, needle, needle, needle],
+        [*params, needle, needle, needle, needle],
     ).fetchall()
     return [row[0] for row in rows]

@@ -167,7 +167,9 @@ def _traces_table(store: ApiStore, prices: PriceTable, experiment: str, controls
         "rows": [], "columns": [], "notes": {}, "next_page_token": None, "error": None,
         "span_types": [], "names": [], "text_capped": False, "any_traces": True,
     }
-    with store.connection() as connection:
+
+    # One read, run again as a whole if a compaction moves a file under it (store.read).
+    def read(connection: duckdb.DuckDBPyConnection) -> None:
         result["span_types"] = span_types(connection)
         result["names"] = assessment_names(connection)
         try:
@@ -189,7 +191,7 @@ def _traces_table(store: ApiStore, prices: PriceTable, experiment: str, controls
             )
         except (FilterError, ValueError) as exc:
             result["error"] = str(exc)
-            return result
+            return
         ids = [row["trace_id"] for row in page.rows]
         values = root_values(connection, cut_previews(page.rows))
         costs = trace_costs(connection, prices, ids)
@@ -205,6 +207,8 @@ def _traces_table(store: ApiStore, prices: PriceTable, experiment: str, controls
             result["any_traces"] = bool(
                 connection.execute("SELECT 1 FROM traces WHERE experiment = ? LIMIT 1", [experiment]).fetchall()
             )
+
+    store.read(read)
     return result
 
 
