@@ -125,7 +125,7 @@ def chat_routes(labeling: LabelingContext, *, timeout: float | None = None) -> S
         if not agents:
             return _message("No agent yet", "No app is registered for chatting yet. Its developer registers one "
                             "with get_review_app().add_agent(agent_name=..., model_serving_endpoint=...).",
-                            status_code=404, reviewer=reviewer)
+                            status_code=200, reviewer=reviewer)
         wanted = request.query_params.get("agent")
         agent = next((a for a in agents if a.name == wanted), agents[0])
         return _page("chat.html", reviewer=reviewer, agents=agents, agent=agent, session_id=uuid.uuid4().hex,
