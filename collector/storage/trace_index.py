@@ -49,6 +49,9 @@ _STATE = "trace_index_state"
 # it describes goes (the manifest's ``wal_applied_through`` at close).
 _CLEAN = "clean"
 _THROUGH = "wal_applied_through"
+# The tables' layout: an index of another layout is rebuilt (bump when the tables change).
+_FORMAT = "format"
+_FORMAT_VERSION = "1"
 
 _DUCKDB_TYPES = {
     pa.string(): "VARCHAR",
@@ -144,21 +147,26 @@ class TraceIndex:
         self.close(wal_applied_through=None)
         self._connection = self._connect()
         connection = self._connection
+        connection.execute(f"CREATE TABLE IF NOT EXISTS {_STATE} (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        state = dict(connection.execute(f"SELECT key, value FROM {_STATE}").fetchall())
+        current = (
+            state.get(_CLEAN) == "true"
+            and state.get(_THROUGH) == str(wal_applied_through)
+            and state.get(_FORMAT) == _FORMAT_VERSION
+        )
+        if current and not force_rebuild:
+            self._set_state(clean=False, through=wal_applied_through)
+            return
+        logger.info("Building the trace index %s from the Parquet files.", self.path)
+        # Dropped, not emptied: the tables may be of an older layout, and dropping frees space.
+        for table in (TABLE, ASSESSMENT_TABLE, CURRENT_TABLE):
+            connection.execute(f"DROP TABLE IF EXISTS {table}")
         connection.execute(_create_table_sql(TABLE, TRACE_SUMMARY_SCHEMA, numbered=True))
         connection.execute(_create_table_sql(ASSESSMENT_TABLE, ASSESSMENT_SCHEMA))
         connection.execute(
-            f"CREATE TABLE IF NOT EXISTS {CURRENT_TABLE} (trace_id VARCHAR, name VARCHAR, type VARCHAR, value VARCHAR)"
+            f"CREATE TABLE {CURRENT_TABLE} (trace_id VARCHAR, name VARCHAR, type VARCHAR, value VARCHAR)"
         )
-        connection.execute(f"CREATE TABLE IF NOT EXISTS {_STATE} (key VARCHAR PRIMARY KEY, value VARCHAR)")
-        state = dict(connection.execute(f"SELECT key, value FROM {_STATE}").fetchall())
-        current = state.get(_CLEAN) == "true" and state.get(_THROUGH) == str(wal_applied_through)
         self._set_state(clean=False, through=wal_applied_through)
-        if current and not force_rebuild:
-            return
-        logger.info("Building the trace index %s from the Parquet trace summaries.", self.path)
-        connection.execute(f"DELETE FROM {TABLE}")
-        connection.execute(f"DELETE FROM {ASSESSMENT_TABLE}")
-        connection.execute(f"DELETE FROM {CURRENT_TABLE}")
         rebuild(connection)
         connection.execute("CHECKPOINT")
 
@@ -206,7 +214,7 @@ class TraceIndex:
         assert self._connection is not None
         self._connection.executemany(
             f"INSERT OR REPLACE INTO {_STATE} VALUES (?, ?)",
-            [[_CLEAN, "true" if clean else "false"], [_THROUGH, str(through)]],
+            [[_CLEAN, "true" if clean else "false"], [_THROUGH, str(through)], [_FORMAT, _FORMAT_VERSION]],
         )
 
     # -- reading -----------------------------------------------------------------------------
