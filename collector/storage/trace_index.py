@@ -283,12 +283,19 @@ def add_sql(connection: duckdb.DuckDBPyConnection, source: str, *, roots: str) -
         )}"""
     )
     body_names = ", ".join(_ROOT_BODY_COLUMNS)
+    # A row rebuilt from Parquet knows neither its root nor its latest start (``last_start``
+    # NULL) and never learns them: an earlier root may be in the files, so a root arriving
+    # now must not become the trace's root. Its readers read the spans instead.
+    connection.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _untracked AS SELECT trace_id FROM {TABLE}
+            WHERE trace_id IN (SELECT trace_id FROM _partials) AND last_start IS NULL"""
+    )
     connection.execute(
         f"""CREATE OR REPLACE TEMP TABLE _roots AS
             SELECT trace_id, {body_names} FROM (
                 SELECT trace_id, {body_names} FROM {TABLE} WHERE trace_id IN (SELECT trace_id FROM _partials)
                 UNION ALL SELECT trace_id, {body_names} FROM {roots}
-            ) WHERE root_start IS NOT NULL
+            ) WHERE root_start IS NOT NULL AND trace_id NOT IN (SELECT trace_id FROM _untracked)
             QUALIFY row_number() OVER (PARTITION BY trace_id ORDER BY root_start) = 1"""
     )
     # Unknown (NULL) for a trace stays unknown: an older part of it may have started later.
@@ -306,7 +313,7 @@ def add_sql(connection: duckdb.DuckDBPyConnection, source: str, *, roots: str) -
             with_roots=True,
         )
     )
-    for temporary in ("_partials", "_combined", "_roots", "_last_starts"):
+    for temporary in ("_partials", "_combined", "_untracked", "_roots", "_last_starts"):
         connection.execute(f"DROP TABLE {temporary}")
 
 
