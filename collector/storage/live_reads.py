@@ -29,6 +29,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from otel_feedback_collector.storage.datasets import ASSESSMENTS, SPANS, TRACE_SUMMARIES, parquet_list_sql
 from otel_feedback_collector.storage.manifest import Manifest
@@ -47,7 +48,7 @@ from otel_feedback_collector.storage.views import create_views, open_read_connec
 logger = logging.getLogger("otel_feedback_collector.storage")
 
 _POOL_SIZE = 8
-_REBUILD_MEMORY = "384MB"
+_REBUILD_MEMORY = "256MB"
 
 
 class LiveReads:
@@ -210,13 +211,19 @@ class LiveReads:
         noted = last.join(roots, "trace_id", join_type="left outer")
         self._flush_roots.append(noted.select(ROOTS_SCHEMA.names).cast(ROOTS_SCHEMA))
 
-    def add(self, summaries: pa.Table | None, assessment_files: list[str]) -> None:
-        """Add a published flush's partial summaries and assessment files (paths relative to
-        the data directory) to the index. A failure (a full disk) switches reads to the
-        Parquet views until :meth:`repair` rebuilds the index."""
+    def read_assessments(self, paths: list[str]) -> pa.Table | None:
+        """The rows of a flush's assessment files (relative paths), for :meth:`add`; None
+        when there are none or the index is not in use."""
+        if not paths or not self._usable:
+            return None
+        return pa.concat_tables([pq.read_table(self.data_dir / path) for path in paths])
+
+    def add(self, summaries: pa.Table | None, assessments: pa.Table | None) -> None:
+        """Add a published flush's partial summaries and assessment rows to the index. A
+        failure (a full disk) switches reads to the Parquet views until :meth:`repair`
+        rebuilds the index."""
         if not self._usable:
             return
-        assessments = parquet_list_sql(self.data_dir, assessment_files) if assessment_files else None
         roots = pa.concat_tables(self._flush_roots) if self._flush_roots else None
         self._flush_roots.clear()
         try:
@@ -241,7 +248,12 @@ class LiveReads:
         assessment_files = [f.path for f in manifest.files[ASSESSMENTS.name]]
         if assessment_files:
             add_assessments_sql(connection, parquet_list_sql(self.data_dir, assessment_files))
-        files = [f.path for f in manifest.files[TRACE_SUMMARIES.name]]
+        # Oldest data first, read in this order (no sort: that needs memory): higher levels
+        # hold older merges, and within a level runs are numbered in time. Later flushes
+        # append newer traces, so the table stays roughly in time order and "the newest" rows
+        # sit together at its end (views.py relies on it to fetch a page's rows).
+        ordered = sorted(manifest.files[TRACE_SUMMARIES.name], key=lambda f: (-f.level, f.run, f.path))
+        files = [f.path for f in ordered]
         if not files:
             return
         source = parquet_list_sql(self.data_dir, files)
@@ -250,16 +262,14 @@ class LiveReads:
         connection.execute(
             f"CREATE OR REPLACE TEMP TABLE _split AS SELECT trace_id FROM {source} GROUP BY trace_id HAVING count(*) > 1"
         )
-        # In start order: later flushes append newer traces, so the table stays roughly in
-        # time order and "the newest" rows sit together at its end (views.py relies on it).
-        # (The sort needs more memory than reads do: allowed for the rebuild alone, which
-        # spills to disk beyond it.)
+        # (Finding and combining split traces needs more memory than reads do: allowed for
+        # the rebuild alone, which spills to disk beyond it.)
         connection.execute("SET preserve_insertion_order = true")
         connection.execute(f"SET memory_limit = '{_REBUILD_MEMORY}'")
         single = f"(SELECT * FROM {source} WHERE trace_id NOT IN (SELECT trace_id FROM _split))"
         combined = f"({merge_summaries_sql(f'(SELECT * FROM {source} WHERE trace_id IN (SELECT trace_id FROM _split))')})"
         connection.execute(
-            insert_sql(f"(SELECT * FROM ({single} UNION ALL {combined}) ORDER BY step_start_time_unix_nano)")
+            insert_sql(f"({single} UNION ALL {combined})")
         )
         connection.execute("DROP TABLE _split")
         connection.execute(f"SET memory_limit = '{self._index.memory_limit}'")

@@ -469,8 +469,10 @@ class SpanStore:
                 new_files.append((TRACE_SUMMARIES.name, summary_file))
         else:
             summary = None
+        # Read back before publishing: once published, compaction may move the files away.
+        assessments = self._reads.read_assessments([f.path for name, f in new_files if name == ASSESSMENTS.name])
         self._publish(new_files, wal_through=wal_through)
-        self._reads.add(summary, [f.path for name, f in new_files if name == ASSESSMENTS.name])
+        self._reads.add(summary, assessments)
 
     def _write_chunk(
         self,

@@ -244,10 +244,10 @@ class TraceIndex:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def add(self, partials: pa.Table | None, assessments: str | None, roots: pa.Table | None = None) -> None:
+    def add(self, partials: pa.Table | None, assessments: pa.Table | None, roots: pa.Table | None = None) -> None:
         """Combine a flush's partial summaries (one per trace, of spans not stored before),
-        its root spans' bodies (``ROOTS_SCHEMA``) and its assessment rows (``assessments``: a
-        SQL source, e.g. ``read_parquet(...)``) into the index, in one transaction."""
+        its root spans' bodies (``ROOTS_SCHEMA``) and its assessment rows into the index, in
+        one transaction."""
         with self._write_lock:
             cursor = self.cursor()
             try:
@@ -256,8 +256,9 @@ class TraceIndex:
                     cursor.register("_incoming", partials)
                     cursor.register("_incoming_roots", roots if roots is not None else ROOTS_SCHEMA.empty_table())
                     add_sql(cursor, "_incoming", roots="_incoming_roots")
-                if assessments is not None:
-                    add_assessments_sql(cursor, assessments)
+                if assessments is not None and assessments.num_rows:
+                    cursor.register("_incoming_assessments", assessments)
+                    add_assessments_sql(cursor, "_incoming_assessments")
                 cursor.execute("COMMIT")
             except BaseException:
                 try:
