@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,13 +41,13 @@ class SenderResult:
     errors: dict[int, int] = field(default_factory=dict)
 
 
-def send_all(url: str, bodies: list[list[bytes]], spans_per_request: int) -> tuple[float, list[SenderResult]]:
+def send_all(url: str, bodies: Sequence[Sequence[bytes]], spans_per_request: int) -> tuple[float, list[SenderResult]]:
     """Each sender thread posts its bodies in order; returns wall time and per-sender results."""
     target = urllib.parse.urlsplit(url)
     results = [SenderResult() for _ in bodies]
     start_gate = threading.Barrier(len(bodies) + 1)
 
-    def run(own: list[bytes], result: SenderResult) -> None:
+    def run(own: Sequence[bytes], result: SenderResult) -> None:
         connection = http.client.HTTPConnection(target.netloc, timeout=60)
         start_gate.wait()
         for body in own:
@@ -129,7 +130,7 @@ def run_sink() -> None:
     server.run(sockets=[sock])
 
 
-def measure_sink(bodies: list[list[bytes]], spans_per_request: int) -> float:
+def measure_sink(bodies: Sequence[Sequence[bytes]], spans_per_request: int) -> float:
     """Spans/s the same senders reach against the minimal sink."""
     sink = subprocess.Popen([sys.executable, __file__, "--serve-sink"], stdout=subprocess.PIPE, text=True)
     try:
