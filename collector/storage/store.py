@@ -226,11 +226,15 @@ class SpanStore:
 
     # -- write path --------------------------------------------------------------------------
 
-    def write_traces(self, request: ExportTraceServiceRequest) -> int:
+    def write_traces(
+        self, request: ExportTraceServiceRequest, *, serialized: bytes | None = None
+    ) -> int:
         """Store the request's spans durably; return how many spans were accepted.
 
         Returns only after the request is in the fsynced write-ahead log. Thread-safe.
-        Raises ``StoreBusy`` when too much is waiting to be written.
+        Raises ``StoreBusy`` when too much is waiting to be written. ``serialized`` is the
+        request's protobuf encoding when the caller has it (the body as received, when the
+        receiver removed nothing): it is logged as is instead of encoding the request again.
         """
         count = sum(
             len(scope_spans.spans)
@@ -238,7 +242,8 @@ class SpanStore:
             for scope_spans in resource_spans.scope_spans
         )
         if count:
-            self._append(RecordKind.TRACES, request.SerializeToString())
+            payload = serialized if serialized is not None else request.SerializeToString()
+            self._append(RecordKind.TRACES, payload)
         return count
 
     def write_logs(self, request: ExportLogsServiceRequest) -> int:
