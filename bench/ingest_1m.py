@@ -84,7 +84,10 @@ def _texts(rng: random.Random) -> list[str]:
 
 
 def build_bodies(path: Path, requests: int, traces_per_request: int) -> list[tuple[int, int]]:
-    """Write (or reuse) ``requests`` serialized export requests; return their (offset, length)."""
+    """Write ``requests`` serialized export requests (or reuse a file holding at least that
+    many: its first ones are sent); return their (offset, length)."""
+    if path.exists() and path.stat().st_size < requests * traces_per_request * SPANS_PER_TRACE * _TEXT_BYTES:
+        path.unlink()  # too few bodies: build them all again
     if not path.exists():
         rng = random.Random(15)
         pool = _texts(rng)
@@ -104,7 +107,7 @@ def build_bodies(path: Path, requests: int, traces_per_request: int) -> list[tup
     spans = []
     with path.open("rb") as handle:
         offset = 0
-        while header := handle.read(_LENGTH.size):
+        while len(spans) < requests and (header := handle.read(_LENGTH.size)):
             (length,) = _LENGTH.unpack(header)
             spans.append((offset + _LENGTH.size, length))
             offset += _LENGTH.size + length
@@ -112,6 +115,12 @@ def build_bodies(path: Path, requests: int, traces_per_request: int) -> list[tup
     if len(spans) != requests:
         raise SystemExit(f"{path} holds {len(spans)} bodies, not {requests}; delete it to rebuild.")
     return spans
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
@@ -184,12 +193,17 @@ def main() -> int:
     parser.add_argument("--bodies", type=Path, help="body file (default: one per size in the temp dir)")
     parser.add_argument("--skip-sink", action="store_true", help="no baseline run (for profiling)")
     parser.add_argument("--collector-arg", action="append", default=[], help="extra argument for otel-feedback serve")
+    parser.add_argument(
+        "--collector-pythonpath",
+        help="PYTHONPATH for the collector only: compare against another checkout (a folder holding "
+        "otel_feedback_collector, otel_feedback and otel_feedback_core)",
+    )
     args = parser.parse_args()
 
     spans_per_request = args.traces_per_request * SPANS_PER_TRACE
     requests = -(-args.spans // spans_per_request)
     requests += -requests % args.senders  # an equal share per sender
-    body_path = args.bodies or Path(tempfile.gettempdir()) / f"otel-feedback-bench-{requests}x{args.traces_per_request}.bodies"
+    body_path = args.bodies or Path(tempfile.gettempdir()) / f"otel-feedback-bench-x{args.traces_per_request}.bodies"
     print(f"{requests} requests of {spans_per_request} spans, {args.senders} senders; bodies in {body_path}", flush=True)
     spans = build_bodies(body_path, requests, args.traces_per_request)
     shares = [BodyFile(body_path, spans[i :: args.senders]) for i in range(args.senders)]
@@ -198,8 +212,11 @@ def main() -> int:
     sink_rate = float("nan") if args.skip_sink else measure_sink(shares, spans_per_request)
 
     env = {}
+    paths = [args.collector_pythonpath, os.environ.get("PYTHONPATH")]
     if os.environ.get("OTEL_FEEDBACK_PROFILE"):
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PROFILING_DIR), os.environ.get("PYTHONPATH")]))
+        paths.insert(0, str(_PROFILING_DIR))
+    if any(paths):
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
     with tempfile.TemporaryDirectory(prefix="otel-feedback-bench-") as tmp:
         data_dir = Path(tmp) / "data"
         log_path = Path(tmp) / "collector.log"
@@ -214,6 +231,7 @@ def main() -> int:
                 elapsed, results = send_all(f"{collector.http_url}/v1/traces", shares, spans_per_request)
                 acked = sum(r.acked_spans for r in results)
                 visible_after, seen = wait_visible(data_dir, acked)
+                cpu = cpu_seconds(collector.pid)
                 rss = sampler.stop()
                 levels = _levels(data_dir)
             finally:
@@ -237,7 +255,10 @@ def main() -> int:
     _row("collector RSS peak (MB)", f"{max(rss):.0f}", "<= 300", "", "")
     _row("collector RSS p95 (MB)", f"{percentile(rss, 0.95):.0f}", "", "", "")
     _row("  lifetime peak incl. stop (MB)", f"{lifetime_peak[-1]:.0f}", "", "", "")
+    _row("collector CPU per span (us)", f"{cpu / acked * 1e6:.0f}", "", "", "")
     _row("ack latency p50 / p99 (ms)", f"{percentile(latencies, 0.5) * 1000:.0f} / {percentile(latencies, 0.99) * 1000:.0f}", "", "", "")
+    print(f"(load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; CPU = user + system "
+          "time of the collector from start until all spans were visible: the figure the load does not skew)")
     print(f"(RSS sampled every 0.1 s from start until all spans were visible: {len(rss)} samples; "
           "ratio = collector/sink)")
     print(f"retried answers: {errors or 'none'}")
