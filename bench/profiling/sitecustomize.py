@@ -4,6 +4,8 @@ Put this folder on ``PYTHONPATH`` (``bench/ingest_1m.py`` does when the variable
 thread gets its own profiler, and at exit one pstats file per thread name is written as
 ``$OTEL_FEEDBACK_PROFILE.<thread name>.pstats`` (worker threads of one kind are combined).
 Read them with ``python -m pstats FILE`` or ``pstats.Stats(FILE).sort_stats("cumtime")``.
+Times are each thread's CPU time (``time.thread_time``), so waiting for the GIL, a lock or a
+socket costs nothing: the figures say where the CPU goes, however loaded the machine is.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import pstats
 import re
 import threading
+import time
 
 _TARGET = os.environ.get("OTEL_FEEDBACK_PROFILE")
 
@@ -21,20 +24,22 @@ _TARGET = os.environ.get("OTEL_FEEDBACK_PROFILE")
 def _install(target: str) -> None:
     profilers: list[tuple[str, cProfile.Profile]] = []
     lock = threading.Lock()
-    original_run = threading.Thread.run
+    # Wrapping the bootstrap, not ``run``: thread classes that override ``run`` (AnyIO's
+    # workers) are profiled too.
+    original_bootstrap = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
 
-    def profiled_run(self: threading.Thread) -> None:
-        profiler = cProfile.Profile()
+    def profiled_bootstrap(self: threading.Thread) -> None:
+        profiler = cProfile.Profile(time.thread_time)
         with lock:
             profilers.append((self.name, profiler))
         profiler.enable()
         try:
-            original_run(self)
+            original_bootstrap(self)
         finally:
             profiler.disable()
 
-    threading.Thread.run = profiled_run  # type: ignore[method-assign]
-    main = cProfile.Profile()
+    threading.Thread._bootstrap_inner = profiled_bootstrap  # type: ignore[attr-defined]
+    main = cProfile.Profile(time.thread_time)
     profilers.append(("main", main))
     main.enable()
 
