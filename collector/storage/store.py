@@ -88,7 +88,7 @@ _MERGE_MEMORY_LIMIT = "64MB"
 _MERGE_PARTITION_BYTES = 16 * 1024 * 1024
 # Span compaction is a streaming merge: this much (uncompressed) is read ahead over all
 # inputs, and an output row group holds at most this much (fewer rows when spans are wide).
-_MERGE_INPUT_BUDGET_BYTES = 16 * 1024 * 1024
+_MERGE_INPUT_BUDGET_BYTES = 4 * 1024 * 1024
 _MERGE_ROW_GROUP_BYTES = 4 * 1024 * 1024
 # Input files one background merge reads at once (the streaming merge's own fan-in: more
 # would first be merged in groups into temporary files, writing every span once more).
