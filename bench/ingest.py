@@ -100,6 +100,15 @@ def watch_peak_rss(pid: int) -> tuple[threading.Thread, list[float]]:
     return thread, readings
 
 
+def retried_answers(results: list[SenderResult]) -> dict[int, int]:
+    """How many answers of each non-200 status all senders got (each was retried)."""
+    errors: dict[int, int] = {}
+    for result in results:
+        for status, count in result.errors.items():
+            errors[status] = errors.get(status, 0) + count
+    return errors
+
+
 def percentile(values: list[float], fraction: float) -> float:
     """The ``fraction`` quantile of ``values`` (nearest rank)."""
     ordered = sorted(values)
@@ -190,10 +199,7 @@ def main() -> int:
 
     acked = sum(r.acked_spans for r in results)
     latencies = [lat for r in results for lat in r.latencies]
-    errors: dict[int, int] = {}
-    for r in results:
-        for status, count in r.errors.items():
-            errors[status] = errors.get(status, 0) + count
+    errors = retried_answers(results)
     rate = acked / elapsed
     print(f"requests: {len(latencies)} x {spans_per_request} spans ({body_kb:.0f} KB each), {args.senders} senders")
     print(f"durable spans/s:        {rate:,.0f}   (goal >= 20,000; acknowledged = fsynced in the write-ahead log)")

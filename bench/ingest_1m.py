@@ -38,7 +38,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ingest import SPANS_PER_TRACE, measure_sink, percentile, send_all, watch_peak_rss  # noqa: E402
+from ingest import (  # noqa: E402
+    SPANS_PER_TRACE,
+    measure_sink,
+    percentile,
+    retried_answers,
+    send_all,
+    watch_peak_rss,
+)
 
 from otel_feedback_collector.otlp.synthetic import genai_trace_request  # noqa: E402
 from otel_feedback_collector.server import CollectorProcess  # noqa: E402
@@ -245,10 +252,7 @@ def main() -> int:
         log_tail = log_path.read_text(errors="replace")[-3000:]
 
     latencies = [lat for r in results for lat in r.latencies]
-    errors: dict[int, int] = {}
-    for r in results:
-        for status, count in r.errors.items():
-            errors[status] = errors.get(status, 0) + count
+    errors = retried_answers(results)
     rate = acked / elapsed
     print(f"\n{requests} requests x {spans_per_request} spans ({body_kb:.0f} KB each), {args.senders} senders, "
           f"{os.cpu_count()} cores; compactor on (live span files at the end: {levels})")
