@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,13 +41,13 @@ class SenderResult:
     errors: dict[int, int] = field(default_factory=dict)
 
 
-def send_all(url: str, bodies: list[list[bytes]], spans_per_request: int) -> tuple[float, list[SenderResult]]:
+def send_all(url: str, bodies: Sequence[Sequence[bytes]], spans_per_request: int) -> tuple[float, list[SenderResult]]:
     """Each sender thread posts its bodies in order; returns wall time and per-sender results."""
     target = urllib.parse.urlsplit(url)
     results = [SenderResult() for _ in bodies]
     start_gate = threading.Barrier(len(bodies) + 1)
 
-    def run(own: list[bytes], result: SenderResult) -> None:
+    def run(own: Sequence[bytes], result: SenderResult) -> None:
         connection = http.client.HTTPConnection(target.netloc, timeout=60)
         start_gate.wait()
         for body in own:
@@ -99,6 +100,15 @@ def watch_peak_rss(pid: int) -> tuple[threading.Thread, list[float]]:
     return thread, readings
 
 
+def retried_answers(results: list[SenderResult]) -> dict[int, int]:
+    """How many answers of each non-200 status all senders got (each was retried)."""
+    errors: dict[int, int] = {}
+    for result in results:
+        for status, count in result.errors.items():
+            errors[status] = errors.get(status, 0) + count
+    return errors
+
+
 def percentile(values: list[float], fraction: float) -> float:
     """The ``fraction`` quantile of ``values`` (nearest rank)."""
     ordered = sorted(values)
@@ -129,7 +139,7 @@ def run_sink() -> None:
     server.run(sockets=[sock])
 
 
-def measure_sink(bodies: list[list[bytes]], spans_per_request: int) -> float:
+def measure_sink(bodies: Sequence[Sequence[bytes]], spans_per_request: int) -> float:
     """Spans/s the same senders reach against the minimal sink."""
     sink = subprocess.Popen([sys.executable, __file__, "--serve-sink"], stdout=subprocess.PIPE, text=True)
     try:
@@ -189,10 +199,7 @@ def main() -> int:
 
     acked = sum(r.acked_spans for r in results)
     latencies = [lat for r in results for lat in r.latencies]
-    errors: dict[int, int] = {}
-    for r in results:
-        for status, count in r.errors.items():
-            errors[status] = errors.get(status, 0) + count
+    errors = retried_answers(results)
     rate = acked / elapsed
     print(f"requests: {len(latencies)} x {spans_per_request} spans ({body_kb:.0f} KB each), {args.senders} senders")
     print(f"durable spans/s:        {rate:,.0f}   (goal >= 20,000; acknowledged = fsynced in the write-ahead log)")

@@ -12,13 +12,18 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import os
 from typing import Any
 
 _logger = logging.getLogger(__name__)
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
 LARGE_ALLOCATION_BYTES = 1024 * 1024
+# Heaps (arenas) the C library may create for the collector's threads; its default is 8 per
+# core. See limit_heaps.
+COLLECTOR_ARENAS = 2
 
 
 def _glibc_function(name: str) -> Any:
@@ -52,3 +57,23 @@ def release_large_allocations(threshold: int = LARGE_ALLOCATION_BYTES) -> bool:
         _logger.debug("mallopt(M_MMAP_THRESHOLD) was refused; large buffers may stay in the heap.")
         return False
     return True
+
+
+def limit_heaps(arenas: int = COLLECTOR_ARENAS) -> bool:
+    """Let glibc create at most ``arenas`` heaps for all threads; False when not on glibc or
+    when the user set ``MALLOC_ARENA_MAX`` (that choice stands).
+
+    Each heap keeps the memory its threads freed, in pieces it cannot give back, so the
+    collector's ~25 threads (export workers, writer, compactor, Arrow's pools) held 20–30 MB
+    each. Measured over 150k spans: peak RSS 399 MB with the default, 358 MB with two heaps, at
+    the same throughput (the threads mostly wait for the GIL, so they rarely contend on a heap).
+    Call it before the threads start: heaps already created stay.
+    """
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return False
+    mallopt = _glibc_function("mallopt")
+    if mallopt is None:
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(_M_ARENA_MAX, arenas) == 1)

@@ -11,7 +11,7 @@ import threading
 from types import FrameType
 
 from otel_feedback_collector.access import ALLOWED_HOSTS_ENV
-from otel_feedback_collector.allocator import release_large_allocations
+from otel_feedback_collector.allocator import limit_heaps, release_large_allocations
 from otel_feedback_collector.api import CORS_ORIGINS_ENV, parse_origins
 from otel_feedback_collector.connection_guard import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, raise_fd_limit
 from otel_feedback_collector.otlp.inflight import DEFAULT_MAX_INFLIGHT_BYTES
@@ -135,6 +135,7 @@ def run_serve(args: argparse.Namespace) -> int:
         return 2
     raise_fd_limit(args.max_connections)
     release_large_allocations()
+    limit_heaps()
     try:
         cors_origins = parse_origins(args.cors_origins or [os.environ.get(CORS_ORIGINS_ENV, "")])
     except ValueError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -44,8 +45,14 @@ def genai_trace_request(
     text_bytes: int = 1500,
     service_name: str = "rag-demo",
     start_unix_nano: int | None = None,
+    texts: Sequence[str] | None = None,
 ) -> ExportTraceServiceRequest:
-    """Return an export request holding ``traces`` three-span GenAI traces with fresh random ids."""
+    """Return an export request holding ``traces`` three-span GenAI traces with fresh random ids.
+
+    With ``texts``, each trace takes its question and answer from it (consecutive entries,
+    rotating), so the stored text is not one repeated string (which compresses unrealistically
+    well); without, every trace asks and answers the same ``text_bytes`` of text.
+    """
     request = ExportTraceServiceRequest()
     resource_spans = request.resource_spans.add()
     resource_spans.resource.attributes.append(_attr("service.name", service_name))
@@ -55,6 +62,9 @@ def genai_trace_request(
     question = _text(text_bytes, 1)
     answer = _text(text_bytes, 2)
     for index in range(traces):
+        if texts:
+            question = texts[(2 * index) % len(texts)]
+            answer = texts[(2 * index + 1) % len(texts)]
         ids = os.urandom(16 + 3 * 8)
         trace_id, root_id, retriever_id, llm_id = ids[:16], ids[16:24], ids[24:32], ids[32:40]
         t0 = start + index * 1_000

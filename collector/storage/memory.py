@@ -19,9 +19,14 @@ _POOL_VARIABLE = "ARROW_DEFAULT_MEMORY_POOL"
 
 
 def use_system_allocator() -> None:
-    """Make pyarrow allocate with the system allocator, unless the user chose a pool through
-    ``ARROW_DEFAULT_MEMORY_POOL`` (then that choice stands)."""
-    if os.environ.get(_POOL_VARIABLE):
+    """Make pyarrow allocate with the system allocator, unless the user chose another pool
+    through ``ARROW_DEFAULT_MEMORY_POOL`` (then that choice stands).
+
+    The package sets the variable to ``system`` when it is first imported (see
+    ``otel_feedback_collector/__init__.py``), which also moves Arrow's C++ allocations; this
+    call covers pyarrow's own calls when pyarrow was in use before that (then its C++ default
+    stays mimalloc)."""
+    if os.environ.get(_POOL_VARIABLE, "system") != "system":
         return
     pa.set_memory_pool(pa.system_memory_pool())
 

@@ -40,7 +40,18 @@ def any_value_to_python(value: AnyValue) -> Any:
 
 def key_values_to_dict(key_values: Iterable[KeyValue]) -> dict[str, Any]:
     """Return an OTLP attribute list as a dict (a repeated key keeps its last value)."""
-    return {kv.key: any_value_to_python(kv.value) for kv in key_values}
+    result: dict[str, Any] = {}
+    for kv in key_values:
+        value = kv.value
+        kind = value.WhichOneof("value")
+        # Strings and ints are nearly every attribute: read them here, without a call.
+        if kind == "string_value":
+            result[kv.key] = value.string_value
+        elif kind == "int_value":
+            result[kv.key] = value.int_value
+        else:
+            result[kv.key] = any_value_to_python(value)
+    return result
 
 
 _ENCODER = json.JSONEncoder(

@@ -51,14 +51,14 @@ def _rows(
     seen: set[tuple[str, str]],
     added: set[tuple[str, str]],
 ) -> tuple[pa.Table, list[AssessmentRecord]]:
-    columns: dict[str, list[Any]] = {name: [] for name in SPAN_SCHEMA.names}
+    columns: dict[str, Any] = {name: [] for name in SPAN_SCHEMA.names}
     (
         c_trace_id, c_span_id, c_parent, c_name, c_type, c_kind, c_service, c_experiment,
         c_start, c_end, c_start_ns, c_end_ns, c_duration, c_status, c_status_message,
         c_input, c_output, _input_preview, _output_preview, c_model, c_in_tokens,
         c_out_tokens, c_total_tokens, c_session, c_user, c_attributes, c_resource,
         c_scope_name, c_scope_version, c_events, c_links, c_trace_state,
-    ) = (columns[name] for name in SPAN_SCHEMA.names)
+    ) = (columns[name].append for name in SPAN_SCHEMA.names)  # bound: one lookup per column, not per span
     assessments: list[AssessmentRecord] = []
     for resource_spans in request.resource_spans:
         resource = key_values_to_dict(resource_spans.resource.attributes)
@@ -88,35 +88,35 @@ def _rows(
                     duration = None  # a clamped time says nothing about how long it took
                 else:
                     duration = (end_ns - start_ns) / 1e6 if end_ns >= start_ns else None
-                c_trace_id.append(trace_id)
-                c_span_id.append(span_id)
-                c_parent.append(hex_id(span.parent_span_id))
-                c_name.append(span.name)
-                c_type.append(fields.span_type)
-                c_kind.append(_SPAN_KINDS[span.kind] if span.kind < 6 else str(span.kind))
-                c_service.append(service_name)
-                c_experiment.append(fields.experiment)
-                c_start.append(start_ns // 1000)
-                c_end.append(end_ns // 1000)
-                c_start_ns.append(start_ns)
-                c_end_ns.append(end_ns)
-                c_duration.append(duration)
+                c_trace_id(trace_id)
+                c_span_id(span_id)
+                c_parent(hex_id(span.parent_span_id))
+                c_name(span.name)
+                c_type(fields.span_type)
+                c_kind(_SPAN_KINDS[span.kind] if span.kind < 6 else str(span.kind))
+                c_service(service_name)
+                c_experiment(fields.experiment)
+                c_start(start_ns // 1000)
+                c_end(end_ns // 1000)
+                c_start_ns(start_ns)
+                c_end_ns(end_ns)
+                c_duration(duration)
                 code = span.status.code
-                c_status.append(_STATUS_CODES[code] if code < 3 else str(code))
-                c_status_message.append(span.status.message or None)
-                c_input.append(fields.input)
-                c_output.append(fields.output)
-                c_model.append(fields.model)
-                c_in_tokens.append(fields.input_tokens)
-                c_out_tokens.append(fields.output_tokens)
-                c_total_tokens.append(fields.total_tokens)
-                c_session.append(fields.session_id)
-                c_user.append(fields.user_id)
-                c_attributes.append(to_json(attributes))
-                c_resource.append(resource_json)
-                c_scope_name.append(scope_name)
-                c_scope_version.append(scope_version)
-                c_trace_state.append(span.trace_state or None)
+                c_status(_STATUS_CODES[code] if code < 3 else str(code))
+                c_status_message(span.status.message or None)
+                c_input(fields.input)
+                c_output(fields.output)
+                c_model(fields.model)
+                c_in_tokens(fields.input_tokens)
+                c_out_tokens(fields.output_tokens)
+                c_total_tokens(fields.total_tokens)
+                c_session(fields.session_id)
+                c_user(fields.user_id)
+                c_attributes(to_json(attributes))
+                c_resource(resource_json)
+                c_scope_name(scope_name)
+                c_scope_version(scope_version)
+                c_trace_state(span.trace_state or None)
                 if span.events:
                     events = []
                     for event in span.events:
@@ -137,11 +137,11 @@ def _rows(
                             )
                             if record is not None:
                                 assessments.append(record)
-                    c_events.append(to_json(events))
+                    c_events(to_json(events))
                 else:
-                    c_events.append(None)
+                    c_events(None)
                 if span.links:
-                    c_links.append(
+                    c_links(
                         to_json(
                             [
                                 {
@@ -155,10 +155,13 @@ def _rows(
                         )
                     )
                 else:
-                    c_links.append(None)
-    # Previews are cut from whole columns at once (vectorised), not per span.
-    columns["input_preview"] = _previews(c_input)
-    columns["output_preview"] = _previews(c_output)
+                    c_links(None)
+    # Previews are cut from whole columns at once (vectorised), not per span, from the same
+    # Arrow arrays the table is built of (each text is converted once).
+    for name, preview in (("input", "input_preview"), ("output", "output_preview")):
+        texts = pa.array(columns[name], type=pa.string())
+        columns[name] = texts
+        columns[preview] = pc.utf8_slice_codeunits(texts, 0, PREVIEW_CHARS)
     return pa.Table.from_pydict(columns, schema=SPAN_SCHEMA), assessments
 
 
@@ -170,6 +173,3 @@ def _span_time(value: int, field: str, attributes: dict[str, Any]) -> int:
         attributes[ORIGINAL_VALUE_PREFIX + field] = str(value)
     return clamped
 
-
-def _previews(texts: list[str | None]) -> pa.Array:
-    return pc.utf8_slice_codeunits(pa.array(texts, type=pa.string()), 0, PREVIEW_CHARS)

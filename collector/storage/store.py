@@ -102,6 +102,9 @@ _MERGE_PARTITION_BYTES = 16 * 1024 * 1024
 # inputs, and an output row group holds at most this much (fewer rows when spans are wide).
 _MERGE_INPUT_BUDGET_BYTES = 4 * 1024 * 1024
 _MERGE_ROW_GROUP_BYTES = 4 * 1024 * 1024
+# Input files one background merge reads at once (the streaming merge's own fan-in: more
+# would first be merged in groups into temporary files, writing every span once more).
+_MERGE_MAX_INPUTS = 16
 # Failures of the machine, not of a record: a flush that meets one is retried as a whole,
 # while any other failure converting a record quarantines that record (see quarantine.py).
 _NOT_THE_RECORDS_FAULT = (MemoryError, OSError, duckdb.IOException, duckdb.OutOfMemoryException)
@@ -247,11 +250,15 @@ class SpanStore:
 
     # -- write path --------------------------------------------------------------------------
 
-    def write_traces(self, request: ExportTraceServiceRequest) -> int:
+    def write_traces(
+        self, request: ExportTraceServiceRequest, *, serialized: bytes | None = None
+    ) -> int:
         """Store the request's spans durably; return how many spans were accepted.
 
         Returns only after the request is in the fsynced write-ahead log. Thread-safe.
-        Raises ``StoreBusy`` when too much is waiting to be written.
+        Raises ``StoreBusy`` when too much is waiting to be written. ``serialized`` is the
+        request's protobuf encoding when the caller has it (the body as received, when the
+        receiver removed nothing): it is logged as is instead of encoding the request again.
         """
         count = sum(
             len(scope_spans.spans)
@@ -259,7 +266,8 @@ class SpanStore:
             for scope_spans in resource_spans.scope_spans
         )
         if count:
-            self._append(RecordKind.TRACES, request.SerializeToString())
+            payload = serialized if serialized is not None else request.SerializeToString()
+            self._append(RecordKind.TRACES, payload)
         return count
 
     def write_logs(self, request: ExportLogsServiceRequest) -> int:
@@ -666,6 +674,7 @@ class SpanStore:
                         file_bytes=_MERGE_PARTITION_BYTES,
                         input_budget_bytes=_MERGE_INPUT_BUDGET_BYTES,
                         scratch_dir=self._scratch_dir(),
+                        max_fan_in=_MERGE_MAX_INPUTS,
                         step_guard=self._memory_turn,
                     )
                 finally:
@@ -984,17 +993,31 @@ def _readable_runs(data_dir: Path, live: list[DataFile]) -> list[DataFile]:
     return [f for f in live if f.run not in spoiled]
 
 
-def _files_to_merge(live: list[DataFile], *, fan_in: int) -> tuple[list[DataFile], int]:
+def _files_to_merge(
+    live: list[DataFile], *, fan_in: int, max_inputs: int = _MERGE_MAX_INPUTS
+) -> tuple[list[DataFile], int]:
     """Merge flushed (level-0) files once there are ``fan_in`` of them, into level 1.
 
-    Whole runs are merged (a run's trace summaries describe all of its files). Higher levels
-    are merged only by ``compact(full=True)``: their files already cover narrow trace-id
-    ranges, so they cost a lookup one footer each, not a scan.
+    Whole runs are merged (a run's trace summaries describe all of its files), the oldest
+    first, as many as fit in ``max_inputs`` files (always at least one run): more inputs than
+    the merge reads at once would be merged in groups into temporary files first, which
+    writes every span one more time. Higher levels are merged only by ``compact(full=True)``:
+    their files already cover narrow trace-id ranges, so they cost a lookup one footer each,
+    not a scan.
     """
     flushed = [data_file for data_file in live if data_file.level == 0]
     if len(flushed) < fan_in:
         return [], 0
-    runs = {data_file.run for data_file in flushed[: fan_in * 4]}
+    files_of_run: dict[int, int] = {}
+    for data_file in flushed:
+        files_of_run[data_file.run] = files_of_run.get(data_file.run, 0) + 1
+    runs: set[int] = set()
+    taken = 0
+    for run, count in files_of_run.items():
+        if runs and taken + count > max_inputs:
+            break
+        runs.add(run)
+        taken += count
     return [data_file for data_file in flushed if data_file.run in runs], 1
 
 

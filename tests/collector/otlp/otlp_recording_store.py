@@ -14,6 +14,7 @@ class RecordingStore:
     def __init__(self) -> None:
         self.traces: list[Any] = []
         self.logs: list[Any] = []
+        self.serialized: list[bytes | None] = []
         self.busy_retry_after: float | None = None
         # When set, writes wait for this event (``entered`` tells a write is waiting).
         self.gate: threading.Event | None = None
@@ -22,8 +23,10 @@ class RecordingStore:
         self.failure: Exception | None = None
         self._lock = threading.Lock()
 
-    def write_traces(self, request: Any) -> int:
-        """Record a copy of the request, or raise StoreBusy when made busy."""
+    def write_traces(self, request: Any, *, serialized: bytes | None = None) -> int:
+        """Record a copy of the request, or raise StoreBusy when made busy; ``serialized``
+        (the body as received, when nothing was removed) is kept in ``serialized``."""
+        self.serialized.append(serialized)
         return self._record(self.traces, request, sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans))
 
     def write_logs(self, request: Any) -> int:

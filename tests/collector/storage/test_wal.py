@@ -15,6 +15,7 @@ import pytest
 from otel_feedback_collector.storage import StoreUnavailable
 from otel_feedback_collector.storage.wal import (
     RecordKind,
+    SegmentReader,
     WriteAheadLog,
     encode_frame,
     list_segments,
@@ -172,3 +173,19 @@ def test_a_length_field_pointing_past_the_end_does_not_hide_later_frames(tmp_pat
     records = read_segment(segment).records
     assert [r.payload for r in records] == [b"[0]", b"[2]", b"[3]", b"[4]"]
     assert zlib.crc32(records[0].payload) == zlib.crc32(b"[0]")
+
+
+def test_a_large_segment_reads_back_whole_while_its_read_pages_are_released(tmp_path: Path) -> None:
+    # 12 MB: the reader gives pages back every 4 MB while later records are still read, and
+    # a damaged frame after a release point is still skipped and resynchronised past.
+    frames = [encode_frame(RecordKind.TRACES, bytes([n]) * 700_000 + b"%d" % n) for n in range(18)]
+    damaged = bytearray(frames[12])
+    damaged[100] ^= 0xFF
+    segment = tmp_path / "segment-000000000001.wal"
+    segment.write_bytes(b"".join([*frames[:12], damaged, *frames[13:]]))
+    reader = SegmentReader(segment)
+    payloads = []
+    for record in reader:
+        payloads.append(record.payload)
+    assert payloads == [frame[13:] for index, frame in enumerate(frames) if index != 12]
+    assert reader.damage is not None and "checksum mismatch" in reader.damage
