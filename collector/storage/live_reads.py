@@ -48,6 +48,8 @@ from otel_feedback_collector.storage.views import create_views, open_read_connec
 logger = logging.getLogger("otel_feedback_collector.storage")
 
 _POOL_SIZE = 8
+# Errors that mean the index database itself broke (not a query's or a file's problem).
+_INDEX_FAILURES = (duckdb.ConnectionException, duckdb.FatalException, duckdb.InternalException)
 _REBUILD_MEMORY = "256MB"
 
 
@@ -101,16 +103,23 @@ class LiveReads:
         close it afterwards. It is a cursor of the index database: creating it and its
         (temporary) views costs about a millisecond, and the Parquet footers it reads stay
         cached for the next request."""
-        if not self._usable:
-            connection = open_read_connection()
-            create_views(connection, self.data_dir, manifest)
-            return connection
-        connection = self._index.cursor()
-        try:
-            create_views(connection, self.data_dir, manifest, indexed=True)
-        except BaseException:
-            connection.close()
-            raise
+        if self._usable:
+            try:
+                connection = self._index.cursor()
+            except (duckdb.Error, RuntimeError) as error:
+                self._fail(error)
+            else:
+                try:
+                    create_views(connection, self.data_dir, manifest, indexed=True)
+                    return connection
+                except _INDEX_FAILURES as error:
+                    _close_quietly(connection)
+                    self._fail(error)
+                except BaseException:
+                    _close_quietly(connection)
+                    raise
+        connection = open_read_connection()
+        create_views(connection, self.data_dir, manifest)
         return connection
 
     @contextlib.contextmanager
@@ -127,7 +136,7 @@ class LiveReads:
                 if self._pool:
                     connection = self._pool.pop()
         for old in stale:
-            old.close()
+            _close_quietly(old)
         if connection is None:
             connection = self.cursor(manifest)
         try:
@@ -145,7 +154,7 @@ class LiveReads:
         with self._pool_lock:
             stale, self._pool, self._pool_manifest = self._pool, [], None
         for old in stale:
-            old.close()
+            _close_quietly(old)
 
     # -- writing (the store's writer thread) ---------------------------------------------------
 
@@ -156,11 +165,16 @@ class LiveReads:
         *,
         manifest: Callable[[], Manifest],
         summarize: Callable[[pa.Table], pa.Table],
-    ) -> tuple[pa.Table, pa.Table | None]:
+    ) -> tuple[pa.Table, pa.Table | None] | None:
         """``spans`` (one flush chunk) without the spans already stored, and their partial
         summaries. Only traces whose stored span-id bits overlap the chunk's are looked up in
-        Parquet; for the rest disjoint bits prove nothing is stored twice."""
-        suspects = self._index.traces_that_may_hold(partials)
+        Parquet; for the rest disjoint bits prove nothing is stored twice. None when the index
+        failed (it cannot be checked cheaply then; the caller stores the chunk unchecked)."""
+        try:
+            suspects = self._index.traces_that_may_hold(partials)
+        except (duckdb.Error, RuntimeError) as error:
+            self._fail(error)
+            return None
         if not suspects:
             self._note_roots(spans)
             return spans, partials
@@ -228,18 +242,26 @@ class LiveReads:
         self._flush_roots.clear()
         try:
             self._index.add(summaries, assessments, roots)
-        except (duckdb.Error, OSError) as error:
-            self._usable = False
-            self._drop_pool()
-            logger.error("The trace index could not take a flush (%s); reading the Parquet summaries until it is rebuilt.", error)
+        except (duckdb.Error, OSError, RuntimeError) as error:
+            self._fail(error)
 
-    def repair(self, manifest: Manifest) -> None:
-        """Rebuild a failed index from the Parquet summaries (called before each flush)."""
+    def _fail(self, error: BaseException) -> None:
+        """The index failed (a full disk, an invalidated database): read the Parquet views
+        until the next flush rebuilds it (:meth:`repair`)."""
         if self._usable:
-            return
+            logger.error("The trace index failed (%s); reading the Parquet files until it is rebuilt.", error)
+        self._usable = False
+        self._drop_pool()
+
+    def repair(self, manifest: Manifest) -> bool:
+        """Rebuild a failed index from the Parquet summaries (called before each flush);
+        True when it was rebuilt now."""
+        if self._usable:
+            return False
         self._open(manifest, force_rebuild=True)
         if self._usable:
             logger.info("The trace index is rebuilt.")
+        return self._usable
 
     def _fill(self, connection: duckdb.DuckDBPyConnection, manifest: Manifest) -> None:
         """Fill the empty index table from the manifest's Parquet summaries. Traces whose
@@ -304,6 +326,13 @@ def has_duplicate_spans(data_dir: Path, manifest: Manifest) -> bool:
     finally:
         connection.close()
     return bool(row and row[0])
+
+
+def _close_quietly(connection: duckdb.DuckDBPyConnection) -> None:
+    try:
+        connection.close()
+    except duckdb.Error:
+        pass
 
 
 __all__ = ["LiveReads", "has_duplicate_spans"]

@@ -414,7 +414,8 @@ class SpanStore:
             sealed = list(self._unflushed_segments)
         if not sealed:
             return
-        self._reads.repair(self._manifest_snapshot())  # after an index failure, if any
+        if self._reads.repair(self._manifest_snapshot()):  # after an index failure
+            self._check_disjoint_spans()  # flushes stored while it was down were not checked
         readers = [SegmentReader(path) for path in sealed]
         # On failure the segments stay in ``_unflushed_segments`` and the next flush retries.
         self._store_records(
@@ -585,13 +586,16 @@ class SpanStore:
         """Keep span runs disjoint: leave out the chunk's spans that an earlier flush stored
         (a resent export). Without a usable index this cannot be checked cheaply; the flush
         then marks the spans as possibly repeated, and readers de-duplicate again."""
-        if not self._reads.usable:
+        assert self._summaries is not None
+        checked = None
+        if self._reads.usable:
+            checked = self._reads.drop_stored_spans(
+                spans, partial, manifest=self._manifest_snapshot, summarize=self._summaries.summarize_spans
+            )
+        if checked is None:
             self._spans_unchecked = True
             return spans, partial
-        assert self._summaries is not None
-        return self._reads.drop_stored_spans(
-            spans, partial, manifest=self._manifest_snapshot, summarize=self._summaries.summarize_spans
-        )
+        return checked
 
     def _check_disjoint_spans(self) -> None:
         """For a directory written by an older version: prove (one scan of the key columns)
