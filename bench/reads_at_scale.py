@@ -30,6 +30,7 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -279,10 +280,22 @@ def main() -> int:
         if args.reuse:
             sample = json.loads(sample_file.read_text())
         else:
+            peak = [0.0]
+            stop_watch = threading.Event()
+
+            def watch() -> None:  # the collector's peak RSS while it ingests
+                while not stop_watch.wait(0.25):
+                    peak[0] = max(peak[0], _rss_mb(collector.pid))
+
+            watcher = threading.Thread(target=watch, daemon=True)
+            watcher.start()
             seconds, sample = fill(collector.http_url, args.spans)
+            stop_watch.set()
+            watcher.join()
             sent = (max(SENDERS, args.spans // 300) // SENDERS) * SENDERS * 300
             print(f"sent {sent:,} spans in {seconds:.1f} s: {sent / seconds:,.0f} spans/s (4 senders on the same machine)")
             print(f"visible {wait_visible(collector.http_url, sent):.1f} s after the last acknowledgement")
+            print(f"collector peak RSS while ingesting: {peak[0]:.0f} MB (goal ≤ 300 MB)")
             sample_file.write_text(json.dumps(sample))
         print(f"collector RSS now: {_rss_mb(collector.pid):.0f} MB")
         served = time_endpoints(collector.http_url, sample, args.samples)

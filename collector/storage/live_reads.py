@@ -142,13 +142,13 @@ class LiveReads:
         try:
             yield connection
         except BaseException:
-            connection.close()
+            _close_quietly(connection)
             raise
         with self._pool_lock:
             if self._pool_manifest is manifest and len(self._pool) < _POOL_SIZE and self._usable:
                 self._pool.append(connection)
                 return
-        connection.close()
+        _close_quietly(connection)
 
     def _drop_pool(self) -> None:
         with self._pool_lock:
