@@ -77,7 +77,11 @@ def chain(
         name="retrieve",
         parent_span_id=root.span_id,
         start_ns=start_ns(step) + 1_000,
-        attributes={"openinference.span.kind": "RETRIEVER", "input.value": f"retrieve {text}"},
+        attributes={
+            "openinference.span.kind": "RETRIEVER",
+            "input.value": f"retrieve {text}",
+            "output.value": f"documents for {text}",
+        },
     )
     children = [retriever]
     if tokens:
