@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from otel_feedback_collector.query.search import find_traces, trace_rows
+from otel_feedback_collector.query.search import find_traces, one_trace_spans_filter, trace_rows
 from otel_feedback_collector.storage import AssessmentRecord, SpanStore
 from otel_feedback_collector.storage import connect as parquet_connect
 from otlp_builders import logs_request, make_span, traces_request
@@ -192,11 +192,24 @@ def reads(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "trace_rows": trace_rows(connection, ids),
         "trace_rows_reversed": trace_rows(connection, ids[::-1]),
         "spans": connection.execute("SELECT trace_id, span_id FROM spans ORDER BY ALL").fetchall(),
+        "one_trace_spans": {trace_id: one_trace_spans(connection, trace_id) for trace_id in ids},
+        "spans_by_trace": {trace_id: one_trace_spans(connection, trace_id, bounded=False) for trace_id in ids},
         "current": connection.execute(
             "SELECT trace_id, name, value FROM current_assessments ORDER BY ALL"
         ).fetchall(),
         "log": connection.execute("SELECT assessment_id, action FROM assessment_log ORDER BY ALL").fetchall(),
     }
+
+
+def one_trace_spans(
+    connection: duckdb.DuckDBPyConnection, trace_id: str, *, bounded: bool = True
+) -> list[tuple[Any, ...]]:
+    """The spans of one trace as the trace page reads them (``bounded`` in start time), or
+    by id alone."""
+    where, params = one_trace_spans_filter(connection, trace_id) if bounded else ("trace_id = ?", [trace_id])
+    return connection.execute(
+        f"SELECT span_id, parent_span_id, name, input, output FROM spans WHERE {where} ORDER BY span_id", params
+    ).fetchall()
 
 
 def collector_reads(store: SpanStore) -> tuple[dict[str, Any], dict[str, Any]]:
