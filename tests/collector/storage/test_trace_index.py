@@ -147,23 +147,23 @@ def test_a_flush_after_the_index_connection_broke_stores_and_rebuilds_it(store: 
 
 def test_an_index_that_fails_taking_a_flush_is_rebuilt_by_the_next(store: SpanStore) -> None:
     fill(store)
-    index = store._reads._index
-
-    def fail(*_: object, **__: object) -> None:
-        raise OSError(28, "No space left on device")
-
-    # The flush's own files are written; only adding it to the index fails (a full disk
-    # under the index's write-ahead log).
-    index.add = fail  # type: ignore[method-assign]
+    # A real I/O error on the index alone: its write-ahead log cannot be created (a directory
+    # stands where the file would go), while the flush's own Parquet files are written.
+    cursor = store._reads._index.cursor()
+    cursor.execute("CHECKPOINT")  # the index's log is empty and removed
+    cursor.close()
+    blocked = store.data_dir / (_INDEX + ".wal")
+    assert not blocked.exists()
+    blocked.mkdir()
     root, children = chain(os.urandom(16), step=9, text="unindexed", tokens=11)
     store.write_traces(traces_request([root, *children]))
     store.flush()
     assert not store._reads.usable
-    del index.add
     unindexed = parquet_reads(store.data_dir)
     assert len(unindexed["traces"]) == 6
     assert_reads_equal_parquet(store, unindexed)  # the Parquet views answer meanwhile
 
+    blocked.rmdir()
     root, children = chain(os.urandom(16), step=10, text="rebuilt", tokens=12)
     store.write_traces(traces_request([root, *children]))
     store.flush()
