@@ -72,34 +72,34 @@ def chain(
             "otel_feedback.experiment": experiment,
         },
     )
-    retriever = make_span(
-        trace_id=trace_id,
-        name="retrieve",
-        parent_span_id=root.span_id,
-        start_ns=start_ns(step) + 1_000,
-        attributes={
+    children = [
+        _child(root, 1_000, "retrieve", {
             "openinference.span.kind": "RETRIEVER",
             "input.value": f"retrieve {text}",
             "output.value": f"documents for {text}",
-        },
-    )
-    children = [retriever]
+        })
+    ]
     if tokens:
         children.append(
-            make_span(
-                trace_id=trace_id,
-                name="chat gpt-4o-mini",
-                parent_span_id=root.span_id,
-                start_ns=start_ns(step) + 2_000,
-                attributes={
-                    "openinference.span.kind": "LLM",
-                    "gen_ai.request.model": "gpt-4o-mini",
-                    "gen_ai.usage.input_tokens": tokens,
-                    "gen_ai.usage.output_tokens": tokens // 2,
-                },
-            )
+            _child(root, 2_000, "chat gpt-4o-mini", {
+                "openinference.span.kind": "LLM",
+                "gen_ai.request.model": "gpt-4o-mini",
+                "gen_ai.usage.input_tokens": tokens,
+                "gen_ai.usage.output_tokens": tokens // 2,
+            })
         )
     return root, children
+
+
+def _child(root: Any, offset_ns: int, name: str, attributes: dict[str, Any]) -> Any:
+    """A child span of ``root`` starting ``offset_ns`` after it."""
+    return make_span(
+        trace_id=root.trace_id,
+        name=name,
+        parent_span_id=root.span_id,
+        start_ns=root.start_time_unix_nano + offset_ns,
+        attributes=attributes,
+    )
 
 
 def feedback_log(trace_id: bytes, assessment_id: str, value: bool) -> Any:

@@ -29,14 +29,38 @@ def open_store(data_dir: Path) -> SpanStore:
     return store
 
 
-def rebuilds(caplog: pytest.LogCaptureFixture) -> int:
-    return sum(_REBUILDING in record.getMessage() for record in caplog.records)
-
-
 def assert_reads_equal_parquet(store: SpanStore, expected: dict) -> None:
     assert parquet_reads(store.data_dir) == expected
     for read in collector_reads(store):
         assert read == expected
+
+
+def assert_reopened_with(data_dir: Path, caplog: pytest.LogCaptureFixture, expected: dict, *, rebuilds: int) -> None:
+    """Open the store again: the index was rebuilt ``rebuilds`` times, every read gives ``expected``."""
+    caplog.clear()
+    caplog.set_level(logging.INFO, logger="otel_feedback_collector.storage")
+    store = open_store(data_dir)
+    try:
+        assert sum(_REBUILDING in record.getMessage() for record in caplog.records) == rebuilds
+        assert store._reads.usable
+        assert_reads_equal_parquet(store, expected)
+    finally:
+        store.close()
+
+
+def add_trace(store: SpanStore, step: int) -> None:
+    """Write one new trace and flush it."""
+    root, children = chain(os.urandom(16), step=step, text=f"trace {step}", tokens=step)
+    store.write_traces(traces_request([root, *children]))
+    store.flush()
+
+
+def assert_index_rebuilt_with(store: SpanStore, traces: int) -> None:
+    """The index is in use again and every read gives the Parquet rows (``traces`` of them)."""
+    assert store._reads.usable
+    after = parquet_reads(store.data_dir)
+    assert len(after["traces"]) == traces
+    assert_reads_equal_parquet(store, after)
 
 
 def test_a_clean_restart_reuses_the_index(data_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -46,15 +70,8 @@ def test_a_clean_restart_reuses_the_index(data_dir: Path, caplog: pytest.LogCapt
     expected = parquet_reads(data_dir)
     store.close()
     inode = (data_dir / _INDEX).stat().st_ino
-    caplog.clear()
-    store = open_store(data_dir)
-    try:
-        assert rebuilds(caplog) == 0
-        assert (data_dir / _INDEX).stat().st_ino == inode
-        assert store._reads.usable
-        assert_reads_equal_parquet(store, expected)
-    finally:
-        store.close()
+    assert_reopened_with(data_dir, caplog, expected, rebuilds=0)
+    assert (data_dir / _INDEX).stat().st_ino == inode
 
 
 _KILLED_CHILD = """
@@ -82,14 +99,7 @@ def test_an_index_left_by_a_killed_collector_is_rebuilt(data_dir: Path, caplog: 
     assert (data_dir / _INDEX).exists()
     expected = parquet_reads(data_dir)
     assert len(expected["traces"]) == 5
-    caplog.set_level(logging.INFO, logger="otel_feedback_collector.storage")
-    store = open_store(data_dir)
-    try:
-        assert rebuilds(caplog) == 1
-        assert store._reads.usable
-        assert_reads_equal_parquet(store, expected)
-    finally:
-        store.close()
+    assert_reopened_with(data_dir, caplog, expected, rebuilds=1)
 
 
 @pytest.mark.parametrize("damage", ["deleted", "garbage"])
@@ -105,14 +115,7 @@ def test_a_missing_or_damaged_index_file_is_rebuilt(
         index.unlink()
     else:
         index.write_bytes(os.urandom(256) + b"not a DuckDB file" * 1000)
-    caplog.set_level(logging.INFO, logger="otel_feedback_collector.storage")
-    store = open_store(data_dir)
-    try:
-        assert rebuilds(caplog) == 1
-        assert store._reads.usable
-        assert_reads_equal_parquet(store, expected)
-    finally:
-        store.close()
+    assert_reopened_with(data_dir, caplog, expected, rebuilds=1)
 
 
 def break_the_index_connection(store: SpanStore) -> None:
@@ -135,14 +138,9 @@ def test_a_flush_after_the_index_connection_broke_stores_and_rebuilds_it(store: 
     break_the_index_connection(store)
     # The flush that meets the broken index still stores its spans; by the next flush at the
     # latest the index is rebuilt.
-    for step in (9, 10):
-        root, children = chain(os.urandom(16), step=step, text=f"after the failure {step}", tokens=11)
-        store.write_traces(traces_request([root, *children]))
-        store.flush()
-    assert store._reads.usable
-    after = parquet_reads(store.data_dir)
-    assert len(after["traces"]) == 7
-    assert_reads_equal_parquet(store, after)
+    add_trace(store, 9)
+    add_trace(store, 10)
+    assert_index_rebuilt_with(store, traces=7)
 
 
 def test_an_index_that_fails_taking_a_flush_is_rebuilt_by_the_next(store: SpanStore) -> None:
@@ -155,22 +153,15 @@ def test_an_index_that_fails_taking_a_flush_is_rebuilt_by_the_next(store: SpanSt
     blocked = store.data_dir / (_INDEX + ".wal")
     assert not blocked.exists()
     blocked.mkdir()
-    root, children = chain(os.urandom(16), step=9, text="unindexed", tokens=11)
-    store.write_traces(traces_request([root, *children]))
-    store.flush()
+    add_trace(store, 9)
     assert not store._reads.usable
     unindexed = parquet_reads(store.data_dir)
     assert len(unindexed["traces"]) == 6
     assert_reads_equal_parquet(store, unindexed)  # the Parquet views answer meanwhile
 
     blocked.rmdir()
-    root, children = chain(os.urandom(16), step=10, text="rebuilt", tokens=12)
-    store.write_traces(traces_request([root, *children]))
-    store.flush()
-    assert store._reads.usable
-    after = parquet_reads(store.data_dir)
-    assert len(after["traces"]) == 7
-    assert_reads_equal_parquet(store, after)
+    add_trace(store, 10)
+    assert_index_rebuilt_with(store, traces=7)
 
 
 def test_the_request_stays_the_earliest_root_input_after_a_rebuild(data_dir: Path) -> None:
