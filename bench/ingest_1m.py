@@ -77,16 +77,18 @@ class BodyFile(Sequence[bytes]):
         return (self[i] for i in range(len(self)))
 
 
-def _texts(rng: random.Random) -> list[str]:
+def text_pool(rng: random.Random, count: int = _TEXT_POOL, size: int = _TEXT_BYTES) -> list[str]:
+    """``count`` texts of ``size`` characters of random words (so Parquet does not compress
+    them unrealistically well); reads_at_scale.py uses it too."""
     words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9))) for _ in range(3000)]
     pool = []
-    for _ in range(_TEXT_POOL):
+    for _ in range(count):
         parts: list[str] = []
-        size = 0
-        while size < _TEXT_BYTES:
+        length = 0
+        while length < size:
             parts.append(rng.choice(words))
-            size += len(parts[-1]) + 1
-        pool.append(" ".join(parts)[:_TEXT_BYTES])
+            length += len(parts[-1]) + 1
+        pool.append(" ".join(parts)[:size])
     return pool
 
 
@@ -97,7 +99,7 @@ def build_bodies(path: Path, requests: int, traces_per_request: int) -> list[tup
         path.unlink()  # too few bodies: build them all again
     if not path.exists():
         rng = random.Random(15)
-        pool = _texts(rng)
+        pool = text_pool(rng)
         began = time.perf_counter()
         partial = path.with_suffix(".partial")
         with partial.open("wb") as out:

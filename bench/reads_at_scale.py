@@ -38,12 +38,14 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import duckdb  # noqa: E402
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest  # noqa: E402
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue  # noqa: E402
 
+from ingest_1m import text_pool  # noqa: E402
 from otel_feedback_collector.server import CollectorProcess  # noqa: E402
 from otel_feedback_core import wire  # noqa: E402
 
@@ -66,19 +68,6 @@ def _kv(key: str, value: str | int | bool) -> KeyValue:
     if isinstance(value, int):
         return KeyValue(key=key, value=AnyValue(int_value=value))
     return KeyValue(key=key, value=AnyValue(string_value=value))
-
-
-def _texts(rng: random.Random, count: int = 2000, size: int = 500) -> list[str]:
-    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9))) for _ in range(3000)]
-    texts = []
-    for _ in range(count):
-        parts: list[str] = []
-        length = 0
-        while length < size:
-            parts.append(rng.choice(words))
-            length += len(parts[-1]) + 1
-        texts.append(" ".join(parts))
-    return texts
 
 
 def build_requests(rng: random.Random, texts: list[str], start_ns: int) -> tuple[bytes, bytes, list[bytes]]:
@@ -153,7 +142,7 @@ def _post(url: str, body: bytes) -> None:
 
 def _sender(base_url: str, seed: int, requests: int, start_ns: int, sample_out: multiprocessing.Queue) -> None:
     rng = random.Random(seed)
-    texts = _texts(rng)
+    texts = text_pool(rng, 2000, 500)
     sample: list[str] = []
     for number in range(requests):
         traces, logs, trace_ids = build_requests(rng, texts, start_ns + (number * SENDERS + seed) * TRACES_PER_REQUEST * 1000)
