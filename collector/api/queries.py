@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 
 from otel_feedback_collector.api.assessment_json import record_from_row
-from otel_feedback_collector.query.search import one_trace_spans_filter, traces_by_id
+from otel_feedback_collector.query.search import one_trace_spans, traces_by_id
 from otel_feedback_collector.storage import AssessmentRecord
 
 
@@ -33,14 +33,14 @@ def trace_exists(connection: duckdb.DuckDBPyConnection, trace_id: str) -> bool:
 
 def span_exists(connection: duckdb.DuckDBPyConnection, trace_id: str, span_id: str) -> bool:
     """True when span ``span_id`` of trace ``trace_id`` is in Parquet."""
-    where, params = one_trace_spans_filter(connection, trace_id)
-    return bool(fetch_dicts(connection, f"SELECT 1 AS found FROM spans WHERE {where} AND span_id = ? LIMIT 1", [*params, span_id]))
+    source, where, params = one_trace_spans(connection, trace_id)
+    return bool(fetch_dicts(connection, f"SELECT 1 AS found FROM {source} WHERE {where} AND span_id = ? LIMIT 1", [*params, span_id]))
 
 
 def trace_spans(connection: duckdb.DuckDBPyConnection, trace_id: str) -> list[dict[str, Any]]:
     """The ``spans`` rows of ``trace_id``, in start order."""
-    where, params = one_trace_spans_filter(connection, trace_id)
-    return fetch_dicts(connection, f"SELECT * FROM spans WHERE {where} ORDER BY start_time_unix_nano, span_id", params)
+    source, where, params = one_trace_spans(connection, trace_id)
+    return fetch_dicts(connection, f"SELECT * FROM {source} WHERE {where} ORDER BY start_time_unix_nano, span_id", params)
 
 
 def trace_assessment_log(connection: duckdb.DuckDBPyConnection, trace_id: str) -> list[AssessmentRecord]:

@@ -20,6 +20,7 @@ from otel_feedback_collector.query.fields import CURRENT_ASSESSMENTS_CTE, Condit
 from otel_feedback_collector.query.filter_parser import parse_filter
 from otel_feedback_collector.query.page_tokens import decode_page_token, encode_page_token, search_fingerprint
 from otel_feedback.tables import traces_table
+from otel_feedback_collector.storage.datasets import parquet_paths_sql
 from otel_feedback_core.json_text import decode_json_text
 
 MAX_RESULTS_LIMIT = 1000
@@ -161,22 +162,40 @@ def traces_by_id(connection: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]
     return _fetch_dicts(connection, "SELECT * FROM traces_in_rows(?, ?, ?)", [ids, first_row, last_row])
 
 
-def one_trace_spans_filter(connection: duckdb.DuckDBPyConnection, trace_id: str) -> tuple[str, list[Any]]:
-    """A WHERE condition (and its parameters) selecting the spans of one trace: the id, and
-    on the collector's connections the window their start times fall in (from the trace
-    index), so DuckDB reads only the files flushed while the trace arrived."""
-    rows = traces_by_id(connection, [trace_id])
-    if not rows:
-        return "trace_id = ?", [trace_id]
-    earliest, latest = span_time_bounds(rows[0])
-    return "trace_id = ? AND start_time_unix_nano BETWEEN ? AND ?", [trace_id, earliest, latest]
+def one_trace_spans(connection: duckdb.DuckDBPyConnection, trace_id: str) -> tuple[str, str, list[Any]]:
+    """``(source, where, params)`` selecting the spans of one trace: ``SELECT ... FROM
+    {source} WHERE {where}``. The condition adds the window the trace's spans started in
+    (from the trace index), and the source lists only the span files whose start times meet
+    that window (the connection's ``span_files`` table, storage/views.py): DuckDB then opens
+    a few files instead of every live one. Falls back to the ``spans`` view."""
+    window = trace_windows(connection, [trace_id]).get(trace_id)
+    if window is None:
+        return "spans", "trace_id = ?", [trace_id]
+    earliest, latest = window
+    where, params = "trace_id = ? AND start_time_unix_nano BETWEEN ? AND ?", [trace_id, earliest, latest]
+    try:
+        files = connection.execute(
+            "SELECT path FROM span_files WHERE coalesce(max_start >= ?, true) AND coalesce(min_start <= ?, true)",
+            [earliest, latest],
+        ).fetchall()
+    except duckdb.CatalogException:  # a view that de-duplicates: read it
+        return "spans", where, params
+    if not files:
+        return "spans", where, params
+    return parquet_paths_sql([row[0] for row in files]), where, params
 
 
-def span_time_bounds(summary: dict[str, Any]) -> tuple[int, int]:
-    """``(earliest, latest)`` possible start (ns) of the spans of one ``traces_by_id`` row:
-    with both, a read of its spans skips every file flushed before or after the trace."""
-    latest = summary.get("_last_start")
-    return earliest_start_ns([summary]), 2**63 - 1 if latest is None else latest
+def trace_windows(connection: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """``{trace_id: (earliest, latest)}``: the window (ns) the traces' spans started in, as
+    far as known (the latest is the maximum where the trace index does not know it). A read
+    of their spans that adds it skips every file flushed before or after them."""
+    ids = list(trace_ids)
+    first_row, last_row = connection.execute("SELECT * FROM trace_row_range(?)", [ids]).fetchone() or (None, None)
+    rows = connection.execute("SELECT * FROM trace_windows(?, ?, ?)", [ids, first_row, last_row]).fetchall()
+    return {
+        trace_id: (earliest_start_ns([{"start_time": start}]), 2**63 - 1 if latest is None else latest)
+        for trace_id, start, latest in rows
+    }
 
 
 def earliest_start_ns(summaries: Sequence[dict[str, Any]]) -> int:

@@ -87,7 +87,12 @@ def data_file_name(layout: DatasetLayout, *, level: int, number: int) -> str:
 
 def parquet_list_sql(data_dir: Path, relative_paths: list[str], *, filename: bool = False) -> str:
     """Return a DuckDB ``read_parquet`` call over the given files."""
-    quoted = ", ".join(_sql_string(str(data_dir / path)) for path in relative_paths)
+    return parquet_paths_sql([str(data_dir / path) for path in relative_paths], filename=filename)
+
+
+def parquet_paths_sql(paths: list[str], *, filename: bool = False) -> str:
+    """Return a DuckDB ``read_parquet`` call over files given by full path."""
+    quoted = ", ".join(_sql_string(path) for path in paths)
     extra = ", filename = true" if filename else ""
     return f"read_parquet([{quoted}]{extra})"
 

@@ -23,6 +23,7 @@ from otel_feedback_collector.storage.datasets import (
     parquet_list_sql,
 )
 from otel_feedback_collector.storage.manifest import Manifest, read_manifest
+from otel_feedback_collector.storage.file_ranges import start_range
 from otel_feedback_collector.storage.readable_files import readable_manifest
 from otel_feedback_collector.storage.current_assessments import current_values_sql, live_assessments_sql
 from otel_feedback_collector.storage.trace_index import ASSESSMENT_TABLE, CURRENT_TABLE, trace_number_sql
@@ -76,9 +77,15 @@ def create_views(
             "AND list_contains(ids, trace_id))",
             with_bodies=True,
         )
+        # Only the start window (narrow columns: a full row decompresses the wide text ones).
+        windows = (
+            f"SELECT trace_id, stored_start_time AS start_time, last_start FROM {TRACE_TABLE} "
+            "WHERE rowid BETWEEN first_row AND last_row AND list_contains(ids, trace_id)"
+        )
     else:
         _create_dataset_view(connection, "assessment_log", ASSESSMENTS, data_dir, manifest)
         traces = traces_sql(data_dir, manifest)
+        windows = "SELECT trace_id, start_time, NULL::BIGINT AS last_start FROM traces WHERE list_contains(ids, trace_id)"
         row_range = "SELECT NULL::BIGINT AS first_row, NULL::BIGINT AS last_row"
         in_rows = (
             "SELECT *, false AS _bodies_known, NULL::VARCHAR AS _request, NULL::VARCHAR AS _response, "
@@ -88,6 +95,7 @@ def create_views(
     connection.execute(f"CREATE OR REPLACE TEMP VIEW traces AS {traces}")
     connection.execute(f"CREATE OR REPLACE TEMP MACRO trace_row_range(ids) AS TABLE {row_range}")
     connection.execute(f"CREATE OR REPLACE TEMP MACRO traces_in_rows(ids, first_row, last_row) AS TABLE {in_rows}")
+    connection.execute(f"CREATE OR REPLACE TEMP MACRO trace_windows(ids, first_row, last_row) AS TABLE {windows}")
     connection.execute(f"CREATE OR REPLACE TEMP VIEW assessments AS {live_assessments_sql('assessment_log')}")
     # Per trace and name, the newest value in force: a table of the index, else computed.
     current = f"SELECT * FROM {CURRENT_TABLE}" if indexed else current_values_sql("assessments")
@@ -144,9 +152,23 @@ def _create_dataset_view(
     if len(runs) == 1 or (layout is SPANS and manifest.disjoint_spans):
         # One flush or one merge, or runs the writer kept disjoint: unique by construction.
         select = f"SELECT * FROM {parquet_list_sql(data_dir, files)}"
+        if layout is SPANS:
+            _create_span_files_table(connection, data_dir, files)
     else:
         select = layout.dedup_sql(parquet_list_sql(data_dir, files, filename=True))
     connection.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {select}")
+
+
+def _create_span_files_table(connection: duckdb.DuckDBPyConnection, data_dir: Path, files: list[str]) -> None:
+    """``span_files(path, min_start, max_start)``: the span view's files and the span start
+    times each holds (file_ranges.py), for reads of one trace to open only its files. Only
+    made when the view is a plain union of the files (no de-duplication to bypass)."""
+    rows = []
+    for path in files:
+        found = start_range(data_dir / path)
+        rows.append((str(data_dir / path), *(found or (None, None))))
+    connection.execute("CREATE OR REPLACE TEMP TABLE span_files (path VARCHAR, min_start BIGINT, max_start BIGINT)")
+    connection.executemany("INSERT INTO span_files VALUES (?, ?, ?)", rows)
 
 
 def traces_sql(data_dir: Path, manifest: Manifest) -> str:

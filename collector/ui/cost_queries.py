@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from otel_feedback_collector.pricing import COST_ATTRIBUTES, PriceTable
-from otel_feedback_collector.query.search import earliest_start_ns, traces_by_id
+from otel_feedback_collector.query.search import trace_windows
 
 _OWN_COST = "coalesce(" + ", ".join(
     f"TRY_CAST(json_extract_string(attributes, '$.\"{name}\"') AS DOUBLE)" for name in COST_ATTRIBUTES
@@ -91,7 +91,8 @@ def trace_costs(
     if not trace_ids:
         return {}
     # The traces' start bounds their spans' starts: older files are skipped unread.
-    earliest = earliest_start_ns(traces_by_id(connection, trace_ids))
+    windows = trace_windows(connection, trace_ids).values()
+    earliest = min((window[0] for window in windows), default=-(2**63))
     return priced_groups(
         connection,
         prices,

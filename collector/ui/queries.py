@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 
 from otel_feedback_collector.api.queries import fetch_dicts
-from otel_feedback_collector.query.search import one_trace_spans_filter, root_bodies_of, traces_by_id
+from otel_feedback_collector.query.search import one_trace_spans, root_bodies_of, traces_by_id
 
 # The compact span list's columns, in the order of each row array (see docs/ui.md).
 COMPACT_SPAN_COLUMNS = ("span_id", "parent_span_id", "name", "span_type", "start_ms", "duration_ms", "status")
@@ -32,10 +32,10 @@ class AssessmentNote:
 def compact_spans(connection: duckdb.DuckDBPyConnection, trace_id: str) -> dict[str, Any] | None:
     """The trace's spans as small arrays (start in ms after the trace start), or
     None when the trace has no span."""
-    where, params = one_trace_spans_filter(connection, trace_id)
+    source, where, params = one_trace_spans(connection, trace_id)
     rows = connection.execute(
         f"""SELECT span_id, parent_span_id, name, span_type, start_time_unix_nano, duration_ms, status_code
-            FROM spans WHERE {where}
+            FROM {source} WHERE {where}
             ORDER BY start_time_unix_nano, span_id""",
         params,
     ).fetchall()
@@ -58,8 +58,8 @@ def compact_spans(connection: duckdb.DuckDBPyConnection, trace_id: str) -> dict[
 
 def span_row(connection: duckdb.DuckDBPyConnection, trace_id: str, span_id: str) -> dict[str, Any] | None:
     """Every column of one span, or None."""
-    where, params = one_trace_spans_filter(connection, trace_id)
-    rows = fetch_dicts(connection, f"SELECT * FROM spans WHERE {where} AND span_id = ? LIMIT 1", [*params, span_id])
+    source, where, params = one_trace_spans(connection, trace_id)
+    rows = fetch_dicts(connection, f"SELECT * FROM {source} WHERE {where} AND span_id = ? LIMIT 1", [*params, span_id])
     return rows[0] if rows else None
 
 
@@ -157,9 +157,9 @@ def span_search(connection: duckdb.DuckDBPyConnection, trace_id: str, text: str)
     """Ids of the trace's spans whose name, span type, input or output contains ``text``
     (case-insensitive, literal), in start order."""
     needle = text.lower()
-    where, params = one_trace_spans_filter(connection, trace_id)
+    source, where, params = one_trace_spans(connection, trace_id)
     rows = connection.execute(
-        f"""SELECT span_id FROM spans WHERE {where}
+        f"""SELECT span_id FROM {source} WHERE {where}
              AND (contains(lower(name), ?) OR contains(lower(coalesce(span_type, 'UNKNOWN')), ?)
                   OR contains(lower(input), ?) OR contains(lower(output), ?))
            ORDER BY start_time_unix_nano, span_id""",

@@ -15,7 +15,8 @@ from typing import Any
 
 import duckdb
 
-from otel_feedback_collector.query.search import find_traces, one_trace_spans_filter, trace_rows
+from otel_feedback_collector.query import search
+from otel_feedback_collector.query.search import find_traces, trace_rows
 from otel_feedback_collector.storage import AssessmentRecord, SpanStore
 from otel_feedback_collector.storage import connect as parquet_connect
 from otlp_builders import logs_request, make_span, traces_request
@@ -206,9 +207,11 @@ def one_trace_spans(
 ) -> list[tuple[Any, ...]]:
     """The spans of one trace as the trace page reads them (``bounded`` in start time), or
     by id alone."""
-    where, params = one_trace_spans_filter(connection, trace_id) if bounded else ("trace_id = ?", [trace_id])
+    source, where, params = (
+        search.one_trace_spans(connection, trace_id) if bounded else ("spans", "trace_id = ?", [trace_id])
+    )
     return connection.execute(
-        f"SELECT span_id, parent_span_id, name, input, output FROM spans WHERE {where} ORDER BY span_id", params
+        f"SELECT span_id, parent_span_id, name, input, output FROM {source} WHERE {where} ORDER BY span_id", params
     ).fetchall()
 
 
