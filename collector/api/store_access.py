@@ -34,6 +34,7 @@ from otel_feedback_collector.api.queries import (
 )
 from otel_feedback_collector.api.recent_writes import RecentAssessmentWrites
 from otel_feedback_collector.query import trace_rows
+from otel_feedback_collector.query.search import root_texts
 from otel_feedback_collector.storage import AssessmentRecord, StoreBusy, StoreUnavailable
 from otel_feedback_collector.storage.moved_files import retry_after_refresh
 
@@ -126,10 +127,13 @@ class ApiStore:
         """
 
         def detail(connection: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
-            found = trace_rows(connection, [trace_id])
+            found = trace_rows(connection, [trace_id], include_bodies=False)
             if not found:
                 return None
-            return found[0], trace_spans(connection, trace_id), trace_assessment_log(connection, trace_id)
+            spans = trace_spans(connection, trace_id)
+            # The root's texts come from the spans read anyway (cheaper than the index's copy).
+            found[0]["request"], found[0]["response"] = root_texts(spans)
+            return found[0], spans, trace_assessment_log(connection, trace_id)
 
         for attempt in range(2):
             read = self.read(detail)

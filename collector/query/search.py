@@ -105,8 +105,6 @@ def trace_rows(
     ids = list(trace_ids)
     summaries = traces_by_id(connection, ids)
     bodies = root_bodies_of(connection, summaries) if include_bodies else {}
-    for row in summaries:
-        del row["_bodies_known"], row["_request"], row["_response"], row["_last_start"]
     values = connection.execute(
         f"""WITH {CURRENT_ASSESSMENTS_CTE}
             SELECT trace_id, name, value FROM _current_assessments
@@ -129,6 +127,16 @@ def trace_rows(
     return [by_id[trace_id] for trace_id in ids if trace_id in by_id]
 
 
+def root_texts(spans: Sequence[dict[str, Any]]) -> tuple[Any, Any]:
+    """A trace's ``(request, response)`` (JSON-decoded) from all its ``spans`` rows, chosen as
+    :func:`root_bodies` chooses them: of the spans without a parent first, then by start time,
+    the first whose input (output) is not NULL."""
+    ordered = sorted(spans, key=lambda span: (span["parent_span_id"] is not None, span["start_time_unix_nano"]))
+    request = next((span["input"] for span in ordered if span["input"] is not None), None)
+    response = next((span["output"] for span in ordered if span["output"] is not None), None)
+    return decode_json_text(request), decode_json_text(response)
+
+
 def root_bodies(connection: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) -> dict[str, tuple[Any, Any]]:
     """``{trace_id: (input, output)}`` of each trace's root span (the earliest span without a
     parent, else the earliest span), as stored (JSON stays text)."""
@@ -138,7 +146,15 @@ def root_bodies(connection: duckdb.DuckDBPyConnection, trace_ids: Sequence[str])
 def root_bodies_of(connection: duckdb.DuckDBPyConnection, summaries: Sequence[dict[str, Any]]) -> dict[str, tuple[Any, Any]]:
     """:func:`root_bodies` for rows of :func:`traces_by_id`: from the trace index where it
     holds them, else from the spans (bounded in time, see :func:`earliest_start_ns`)."""
-    bodies = {row["trace_id"]: (row["_request"], row["_response"]) for row in summaries if row["_bodies_known"]}
+    ids = [row["trace_id"] for row in summaries]
+    first_row, last_row = connection.execute("SELECT * FROM trace_row_range(?)", [ids]).fetchone() or (None, None)
+    bodies = {
+        trace_id: (request, response)
+        for trace_id, known, request, response in connection.execute(
+            "SELECT * FROM trace_bodies(?, ?, ?)", [ids, first_row, last_row]
+        ).fetchall()
+        if known
+    }
     unknown = [row for row in summaries if row["trace_id"] not in bodies]
     if unknown:
         rows = connection.execute(

@@ -106,19 +106,12 @@ def _create_table_sql(name: str, schema: pa.Schema, *, numbered: bool = False) -
     return f"CREATE TABLE IF NOT EXISTS {name} (trace_number BIGINT, {columns}, {stored}, {roots}, last_start BIGINT)"
 
 
-def traces_sql(source: str, *, with_bodies: bool = False) -> str:
-    """The ``traces`` rows of index rows in ``source`` (the table or a query over it);
-    ``with_bodies`` adds ``_bodies_known``, ``_request``, ``_response`` (the root's full
-    input and output, when known)."""
+def traces_sql(source: str) -> str:
+    """The ``traces`` rows of index rows in ``source`` (the table or a query over it)."""
     columns = ", ".join(
         f"stored_{column.name} AS {column.name}" if column.name in _STORED_COLUMNS else f"{column.single} AS {column.name}"
         for column in TRACE_COLUMNS
     )
-    if with_bodies:
-        columns += (
-            ", (root_start IS NOT NULL AND root_request IS NOT NULL AND root_response IS NOT NULL) AS _bodies_known"
-            ", root_request AS _request, root_response AS _response, last_start AS _last_start"
-        )
     return f"SELECT {columns} FROM {source}"
 
 

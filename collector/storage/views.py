@@ -72,10 +72,15 @@ def create_views(
             f"SELECT min(rowid) AS first_row, max(rowid) AS last_row FROM {TRACE_TABLE} "
             f"WHERE list_contains({numbers}, trace_number)"
         )
-        in_rows = indexed_traces_sql(
+        in_range = (
             f"(SELECT * FROM {TRACE_TABLE} WHERE rowid BETWEEN first_row AND last_row "
-            "AND list_contains(ids, trace_id))",
-            with_bodies=True,
+            "AND list_contains(ids, trace_id))"
+        )
+        in_rows = indexed_traces_sql(in_range)
+        # The root's texts apart: the wide columns cost most of a row's read.
+        bodies = (
+            "SELECT trace_id, (root_start IS NOT NULL AND root_request IS NOT NULL AND root_response IS NOT NULL "
+            f"AND last_start IS NOT NULL) AS known, root_request, root_response FROM {in_range}"
         )
         # Only the start window (narrow columns: a full row decompresses the wide text ones).
         windows = (
@@ -87,15 +92,13 @@ def create_views(
         traces = traces_sql(data_dir, manifest)
         windows = "SELECT trace_id, start_time, NULL::BIGINT AS last_start FROM traces WHERE list_contains(ids, trace_id)"
         row_range = "SELECT NULL::BIGINT AS first_row, NULL::BIGINT AS last_row"
-        in_rows = (
-            "SELECT *, false AS _bodies_known, NULL::VARCHAR AS _request, NULL::VARCHAR AS _response, "
-            "NULL::BIGINT AS _last_start "
-            "FROM traces WHERE list_contains(ids, trace_id)"
-        )
+        in_rows = "SELECT * FROM traces WHERE list_contains(ids, trace_id)"
+        bodies = "SELECT NULL::VARCHAR AS trace_id, false AS known, NULL::VARCHAR, NULL::VARCHAR WHERE false"
     connection.execute(f"CREATE OR REPLACE TEMP VIEW traces AS {traces}")
     connection.execute(f"CREATE OR REPLACE TEMP MACRO trace_row_range(ids) AS TABLE {row_range}")
     connection.execute(f"CREATE OR REPLACE TEMP MACRO traces_in_rows(ids, first_row, last_row) AS TABLE {in_rows}")
     connection.execute(f"CREATE OR REPLACE TEMP MACRO trace_windows(ids, first_row, last_row) AS TABLE {windows}")
+    connection.execute(f"CREATE OR REPLACE TEMP MACRO trace_bodies(ids, first_row, last_row) AS TABLE {bodies}")
     connection.execute(f"CREATE OR REPLACE TEMP VIEW assessments AS {live_assessments_sql('assessment_log')}")
     # Per trace and name, the newest value in force: a table of the index, else computed.
     current = f"SELECT * FROM {CURRENT_TABLE}" if indexed else current_values_sql("assessments")

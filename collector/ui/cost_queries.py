@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from otel_feedback_collector.pricing import COST_ATTRIBUTES, PriceTable
-from otel_feedback_collector.query.search import trace_windows
+from otel_feedback_collector.query.search import one_trace_spans, trace_windows
 
 _OWN_COST = "coalesce(" + ", ".join(
     f"TRY_CAST(json_extract_string(attributes, '$.\"{name}\"') AS DOUBLE)" for name in COST_ATTRIBUTES
@@ -33,10 +33,12 @@ def priced_groups(
     where_sql: str,
     params: Sequence[Any],
     every_own_cost: bool = True,
+    source: str = "spans",
 ) -> dict[Any, float]:
     """Dollars per value of ``group_sql`` over the spans matching ``where_sql`` (both SQL
     written by this package, never from a request; values travel in ``params``). A group
-    whose spans have no known price is left out.
+    whose spans have no known price is left out. ``source``: the spans to read (the view, or
+    a ``read_parquet`` of the files that can hold them).
 
     ``every_own_cost=False`` is for scans of a whole experiment: a span's ``attributes`` (which
     hold its input and output too) are then read only where the table cannot price the span
@@ -47,14 +49,14 @@ def priced_groups(
             f"""SELECT grp, model, own IS NOT NULL AS has_own,
                        sum(input_tokens)::DOUBLE, sum(output_tokens)::DOUBLE, sum(own)
                 FROM (SELECT {group_sql} AS grp, model, input_tokens, output_tokens, {_OWN_COST} AS own
-                      FROM spans WHERE ({where_sql}) AND {_PRICED_SPAN})
+                      FROM {source} WHERE ({where_sql}) AND {_PRICED_SPAN})
                 GROUP BY ALL""",
             list(params),
         ).fetchall())
     token_rows = connection.execute(
         f"""SELECT {group_sql} AS grp, model, false, sum(input_tokens)::DOUBLE, sum(output_tokens)::DOUBLE, NULL,
                    count(*) FILTER (WHERE input_tokens IS NULL AND output_tokens IS NULL)
-            FROM spans WHERE ({where_sql}) AND {_PRICED_SPAN}
+            FROM {source} WHERE ({where_sql}) AND {_PRICED_SPAN}
             GROUP BY ALL""",
         list(params),
     ).fetchall()
@@ -64,7 +66,7 @@ def priced_groups(
     if any(row[1] not in priced or row[6] for row in token_rows):
         rows += connection.execute(
             f"""SELECT grp, NULL, true, NULL, NULL, sum(own) FROM (
-                    SELECT {group_sql} AS grp, {_OWN_COST} AS own FROM spans
+                    SELECT {group_sql} AS grp, {_OWN_COST} AS own FROM {source}
                     WHERE ({where_sql}) AND {_PRICED_SPAN}
                       AND ((input_tokens IS NULL AND output_tokens IS NULL) OR model IS NULL
                            OR NOT list_contains(?, model)))
@@ -90,6 +92,9 @@ def trace_costs(
     """Dollars per trace, for the traces that have a known price."""
     if not trace_ids:
         return {}
+    if len(trace_ids) == 1:  # one trace (its page): only the files of its time are opened
+        source, where, params = one_trace_spans(connection, trace_ids[0])
+        return priced_groups(connection, prices, group_sql="trace_id", where_sql=where, params=params, source=source)
     # The traces' start bounds their spans' starts: older files are skipped unread.
     windows = trace_windows(connection, trace_ids).values()
     earliest = min((window[0] for window in windows), default=-(2**63))
