@@ -4,6 +4,7 @@
 
     otel-feedback users add alice [--data DIR] [--password-stdin]   prints alice's password once
     otel-feedback users list [--data DIR]
+    otel-feedback users remove alice [--data DIR]                 signs alice out everywhere
 
 Users live in the data directory's catalog; this works while the collector runs (the catalog is
 opened only for each unit of work). The password is generated unless read from stdin; only its
@@ -19,12 +20,12 @@ import os
 import sys
 
 from otel_feedback_collector.catalog import CatalogDatabase, CatalogLocked
-from otel_feedback_collector.catalog.users import UserExists, add_user, list_users
+from otel_feedback_collector.catalog.users import UnknownUser, UserExists, add_user, list_users, remove_user
 from otel_feedback_core.layout import DATA_DIR_ENV, DEFAULT_DATA_DIR
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``users add`` and ``users list`` to the top-level CLI."""
+    """Add ``users add``, ``users list`` and ``users remove`` to the top-level CLI."""
     users = subparsers.add_parser("users", help="manage the review app's users", description=__doc__.split("::")[0])
     actions = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
     add = actions.add_parser("add", help="add a user and print their password once")
@@ -32,11 +33,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin instead of generating one "
                      "(12+ characters, at least two kinds: letters, digits, others)")
     listing = actions.add_parser("list", help="list the users")
-    for parser in (add, listing):
+    remove = actions.add_parser("remove", help="remove a user and sign them out (their feedback stays)")
+    remove.add_argument("name", help="user name")
+    for parser in (add, listing, remove):
         parser.add_argument("--data", default=os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR),
                             help=f"data directory (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR})")
     add.set_defaults(func=_add)
     listing.set_defaults(func=_list)
+    remove.set_defaults(func=_remove)
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -55,6 +59,17 @@ def _add(args: argparse.Namespace) -> int:
         print(f"Added user {args.name}.")
     else:
         print(f"Added user {args.name}. Password (shown once, only its hash is kept): {password}")
+    return 0
+
+
+def _remove(args: argparse.Namespace) -> int:
+    try:
+        ended = remove_user(CatalogDatabase(args.data), args.name)
+    except (UnknownUser, ValueError, CatalogLocked) as exc:
+        print(f"otel-feedback users remove: {exc}", file=sys.stderr)
+        return 1
+    signed_out = f" and signed out of {ended} session{'s' if ended != 1 else ''}" if ended else ""
+    print(f"Removed user {args.name}{signed_out}. Their feedback and labels stay in the data.")
     return 0
 
 

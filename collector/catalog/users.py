@@ -28,6 +28,10 @@ class UserExists(ValueError):
     """A user with that name already exists."""
 
 
+class UnknownUser(ValueError):
+    """No user has that name."""
+
+
 def check_user_name(name: str) -> str:
     """``name`` if it is a valid user name (letters, digits, ``_ . @ -``, at most 64); else ValueError."""
     if not isinstance(name, str) or not _USER_NAME.match(name):
@@ -71,6 +75,23 @@ def add_user(catalog: CatalogDatabase, name: str, *, password: str | None = None
             "INSERT INTO users VALUES (?, ?, ?)", [name, stored, dt.datetime.now(dt.timezone.utc)]
         )
     return password
+
+
+def remove_user(catalog: CatalogDatabase, name: str) -> int:
+    """Delete user ``name`` and end their review-app sessions; return how many sessions ended.
+
+    Their feedback and labels stay: they are events in the Parquet log, signed with the name.
+    A user added again later under the same name starts with no session."""
+    check_user_name(name)
+    with catalog.transaction() as connection:
+        if not connection.execute("SELECT 1 FROM users WHERE name = ?", [name]).fetchone():
+            raise UnknownUser(f"No user named {name!r}; `otel-feedback users list` shows the users.")
+        ended = connection.execute(
+            "SELECT count(*) FROM reviewer_sessions WHERE reviewer = ?", [name]
+        ).fetchone()[0]
+        connection.execute("DELETE FROM reviewer_sessions WHERE reviewer = ?", [name])
+        connection.execute("DELETE FROM users WHERE name = ?", [name])
+    return int(ended)
 
 
 def list_users(catalog: CatalogDatabase) -> list[tuple[str, dt.datetime]]:
