@@ -1,8 +1,10 @@
 """Reading a JSON request body: capped in size, must be a JSON object.
 
 The rule: a body over :data:`MAX_API_BODY_BYTES` is refused with 413 before it is all read; a
-body that is not JSON is 400; valid JSON that is not an object is 422. An empty body counts as
-``{}`` only where the caller allows it (DELETE's body is optional).
+body that is not JSON is 400; valid JSON that is not an object is 422; a body that does not
+arrive within the collector's body-read timeout (``body_read_timeout``, the one the OTLP routes
+use; 60 s by default) is 408, so a stalled client cannot hold a connection and its memory. An
+empty body counts as ``{}`` only where the caller allows it (DELETE's body is optional).
 
 A body must be sent as ``Content-Type: application/json`` (else 415). This is a security rule,
 not pedantry: a browser sends ``text/plain`` POSTs cross-origin without asking first, while a JSON
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 from starlette.requests import Request
 
 from otel_feedback_collector.api.errors import ApiError
@@ -22,6 +25,8 @@ from otel_feedback_collector.otlp.errors import PayloadTooLarge
 from otel_feedback_core.json_text import parse_json_text
 
 MAX_API_BODY_BYTES = 1024 * 1024
+# Used when the app carries no AppContext (an app built without one, as some tests do).
+DEFAULT_BODY_READ_TIMEOUT = 60.0
 
 
 async def read_json_object(
@@ -30,13 +35,20 @@ async def read_json_object(
     """Return the request body as a dict, or raise :class:`ApiError` (400, 413 or 422)."""
     try:
         check_content_length(request.headers.get("content-length"), limit=limit)
-        raw = await read_bounded(request.stream(), limit=limit)
+        timeout = _body_read_timeout(request)
+        with anyio.move_on_after(timeout) as timer:
+            raw = await read_bounded(request.stream(), limit=limit)
     except PayloadTooLarge:
         raise ApiError(
             413,
             f"The request body is larger than {limit} bytes; send a smaller value, rationale "
             "or metadata.",
         ) from None
+    if timer.cancelled_caught:
+        raise ApiError(
+            408, f"The request body did not arrive within {timeout:g} s; the connection is too slow or "
+            "the client stalled. Send the whole body at once."
+        )
     if not raw.strip():
         if allow_empty:
             return {}
@@ -56,6 +68,12 @@ async def read_json_object(
     if not isinstance(body, dict):
         raise ApiError(422, f"The request body must be a JSON object, not a JSON {type(body).__name__}.")
     return body
+
+
+def _body_read_timeout(request: Request) -> float:
+    # The API is a mounted app: its request.app is the mount, which carries the context too.
+    context = getattr(request.app.state, "context", None)
+    return float(getattr(context, "body_read_timeout", DEFAULT_BODY_READ_TIMEOUT))
 
 
 def _reject_constant(name: str) -> Any:

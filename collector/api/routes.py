@@ -42,6 +42,7 @@ def api_routes(context: AppContext) -> Sequence[BaseRoute]:
         *assessment_routes(api),
     ]
     api_app = Starlette(routes=routes, exception_handlers={HTTPException: http_exception_handler})
+    api_app.state.context = context  # read by json_body (the body-read timeout)
     return [
         Route("/api/openapi.json", openapi, methods=["GET"], name="openapi"),
         Mount(API_V1_PATH, app=api_app, name="api_v1"),
