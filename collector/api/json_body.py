@@ -32,23 +32,15 @@ DEFAULT_BODY_READ_TIMEOUT = 60.0
 async def read_json_object(
     request: Request, *, allow_empty: bool = False, limit: int = MAX_API_BODY_BYTES
 ) -> dict[str, Any]:
-    """Return the request body as a dict, or raise :class:`ApiError` (400, 413 or 422)."""
+    """Return the request body as a dict, or raise :class:`ApiError` (400, 408, 413, 415 or 422)."""
     try:
-        check_content_length(request.headers.get("content-length"), limit=limit)
-        timeout = _body_read_timeout(request)
-        with anyio.move_on_after(timeout) as timer:
-            raw = await read_bounded(request.stream(), limit=limit)
+        raw = await read_body(request, limit=limit)
     except PayloadTooLarge:
         raise ApiError(
             413,
             f"The request body is larger than {limit} bytes; send a smaller value, rationale "
             "or metadata.",
         ) from None
-    if timer.cancelled_caught:
-        raise ApiError(
-            408, f"The request body did not arrive within {timeout:g} s; the connection is too slow or "
-            "the client stalled. Send the whole body at once."
-        )
     if not raw.strip():
         if allow_empty:
             return {}
@@ -68,6 +60,21 @@ async def read_json_object(
     if not isinstance(body, dict):
         raise ApiError(422, f"The request body must be a JSON object, not a JSON {type(body).__name__}.")
     return body
+
+
+async def read_body(request: Request, *, limit: int) -> bytes:
+    """The whole body, at most ``limit`` bytes (:class:`PayloadTooLarge` past it, before it is all
+    read); :class:`ApiError` 408 when it does not arrive within the body-read timeout."""
+    check_content_length(request.headers.get("content-length"), limit=limit)
+    timeout = _body_read_timeout(request)
+    with anyio.move_on_after(timeout) as timer:
+        raw = await read_bounded(request.stream(), limit=limit)
+    if timer.cancelled_caught:
+        raise ApiError(
+            408, f"The request body did not arrive within {timeout:g} s; the connection is too slow or "
+            "the client stalled. Send the whole body at once."
+        )
+    return raw
 
 
 def _body_read_timeout(request: Request) -> float:

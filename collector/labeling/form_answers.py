@@ -16,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 
 from otel_feedback_collector.api.errors import ApiError
-from otel_feedback_collector.otlp.body import check_content_length, read_bounded
+from otel_feedback_collector.api.json_body import read_body
 from otel_feedback_collector.otlp.errors import PayloadTooLarge
 from otel_feedback.label_schemas import InputCategoricalList, InputNumeric, InputText, InputTextList, LabelSchema
 
@@ -40,10 +40,9 @@ class ReviewForm:
 
 
 async def read_form(request: Request) -> ReviewForm:
-    """Parse the body of a form POST (413 past 1 MiB, 415 unless URL-encoded)."""
+    """Parse the body of a form POST (413 past 1 MiB, 408 when it stalls, 415 unless URL-encoded)."""
     try:
-        check_content_length(request.headers.get("content-length"), limit=MAX_FORM_BYTES)
-        raw = await read_bounded(request.stream(), limit=MAX_FORM_BYTES)
+        raw = await read_body(request, limit=MAX_FORM_BYTES)
     except PayloadTooLarge:
         raise ApiError(413, "The form is larger than 1 MiB; shorten the answers.") from None
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
