@@ -34,11 +34,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "then the manifest listing them, then delete the objects of files compaction retired. "
         "Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, ~/.aws).",
     )
-    ship.add_argument(
-        "--data",
-        default=os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR),
-        help=f"data directory (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR})",
-    )
+    data_help = f"the collector's data directory, only read (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR})"
+    ship.add_argument("--data", default=os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR), help=data_help)
     ship.add_argument("--to", required=True, metavar="s3://BUCKET/PREFIX", help="where the files go")
     ship.add_argument(
         "--endpoint-url",
@@ -61,13 +58,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="keep the objects of files compaction replaced this long after they leave the shipped "
         f"manifest, for readers of the previous one (default: {DEFAULT_GRACE_SECONDS:g})",
     )
-    ship.add_argument(
-        "--log-level",
-        type=str.upper,
-        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
-        default="INFO",
-        help="logging level (default: INFO)",
-    )
+    levels = ("DEBUG", "INFO", "WARNING", "ERROR")
+    ship.add_argument("--log-level", type=str.upper, choices=levels, default="INFO", help="logging level (default: INFO)")
     ship.set_defaults(func=run_ship)
 
 
