@@ -99,8 +99,10 @@ def open_filesystem(destination: Destination) -> pafs.S3FileSystem:
         endpoint = urlsplit(destination.endpoint_url)
         options["endpoint_override"] = endpoint.netloc + endpoint.path
         options["scheme"] = endpoint.scheme
-        # An S3-compatible store (MinIO, Ceph, moto) rarely has a region of its own.
-        options.setdefault("region", "us-east-1")
+        # An S3-compatible store (MinIO, Ceph, moto) rarely has a region of its own; AWS S3
+        # without an endpoint finds its region through the AWS chain itself.
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        options.setdefault("region", region)
     return pafs.S3FileSystem(**options)
 
 
