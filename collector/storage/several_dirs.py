@@ -1,0 +1,88 @@
+"""Reading several data directories as one: the views over every collector's files at once.
+
+Several collectors behind a front that routes by trace id (docs/scaling.md) each write their
+own data directory. A reader opens the views (``spans``, ``traces``, ``assessment_log``,
+``assessments``, ``current_assessments``) over all of them, from their manifests and Parquet
+files only: no directory's ``collector.lock``, catalog or trace index is touched, so the
+owning collectors may be running.
+
+Exactness: a trace id is normally in one directory, but nothing forbids a split trace (a
+front re-balanced, a sender that bypassed it). The directories' manifests are combined into
+one whose file paths are absolute and whose run numbers are renumbered so no two directories
+share one. The views' existing rules then give exact rows across directories too: spans and
+assessments from several runs are de-duplicated on their key (``(trace_id, span_id)``,
+``assessment_id``), and the ``traces`` view combines each trace's partial summaries from
+every run, recomputing from the de-duplicated spans the traces whose partials might share a
+span (trace_summaries.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+
+from otel_feedback_collector.storage.manifest import DATASETS, Manifest, read_manifest
+from otel_feedback_collector.storage.views import create_views, data_directory, open_read_connection
+
+DataDirs = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+"""One data directory, or several to read as one."""
+
+
+def data_directories(data_dirs: DataDirs) -> list[Path]:
+    """The directories resolved, each checked to exist, without repeats (in the given order)."""
+    given = [data_dirs] if isinstance(data_dirs, (str, os.PathLike)) else list(data_dirs)
+    if not given:
+        raise ValueError("Name at least one data directory to read (--data DIR, repeatable).")
+    found: list[Path] = []
+    for directory in (data_directory(entry) for entry in given):
+        if directory not in found:  # the same directory twice would only cost de-duplication
+            found.append(directory)
+    return found
+
+
+def combined_manifest(directories: Sequence[Path], manifests: Sequence[Manifest]) -> Manifest:
+    """One manifest listing the live files of every directory, for ``create_views``.
+
+    Its paths are absolute, so ``data_dir / path`` (what the views compute) is the file itself
+    whatever ``data_dir`` is. Run ``r`` of the ``i``-th directory becomes run ``r * n + i``:
+    runs stay distinct, so the views de-duplicate across directories as they do across runs.
+    Spans count as disjoint only when at most one directory holds any."""
+    count = len(directories)
+    files: dict[str, list] = {name: [] for name in DATASETS}
+    for index, (directory, manifest) in enumerate(zip(directories, manifests)):
+        for dataset, entries in manifest.files.items():
+            files.setdefault(dataset, []).extend(
+                dataclasses.replace(f, path=str(directory / f.path), run=f.run * count + index) for f in entries
+            )
+    with_spans = [m for m in manifests if m.files["spans"]]
+    disjoint = len(with_spans) == 0 or (len(with_spans) == 1 and with_spans[0].disjoint_spans)
+    return Manifest(files=files, disjoint_spans=disjoint)
+
+
+def create_views_over(connection: duckdb.DuckDBPyConnection, directories: Sequence[Path]) -> list[Path]:
+    """Create the views on ``connection`` over the live files of ``directories`` (one or more);
+    returns the files they read. Each manifest is read once here: one consistent snapshot per
+    directory (a new connection sees newer files)."""
+    manifests = [read_manifest(directory) for directory in directories]
+    if len(directories) == 1:
+        return create_views(connection, directories[0], manifests[0])
+    return create_views(connection, directories[0], combined_manifest(directories, manifests))
+
+
+def connect_several(data_dirs: DataDirs) -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB connection with the views over one or several data directories."""
+    directories = data_directories(data_dirs)
+    connection = open_read_connection()
+    try:
+        create_views_over(connection, directories)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+__all__ = ["DataDirs", "combined_manifest", "connect_several", "create_views_over", "data_directories"]
