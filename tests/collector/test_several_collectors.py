@@ -28,6 +28,8 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
+from otel_feedback.evaluation import evaluate
+from otel_feedback.scorers import scorer
 from otel_feedback_collector.read_only import ReadOnlyStore
 from otel_feedback_collector.server import CollectorProcess, CollectorServer
 from otel_feedback_testing.trace_router import TraceRouter, backend_index
@@ -300,3 +302,15 @@ def test_the_read_only_server_reads_beside_running_collectors_and_sees_their_new
             collector.store.flush()
             assert sorted(t["trace_id"] for t in listed()) == [bytes([n]).hex() * 16 for n in range(1, number + 1)]
     store.close()
+
+
+def test_evaluate_reads_both_directories_and_writes_the_run_under_the_first(routed: RoutedData) -> None:
+    @scorer
+    def span_count(trace) -> int:  # noqa: ANN001 - the scorer protocol's argument
+        return len(trace.spans)
+
+    result = evaluate(list(routed.data_dirs), scorers=[span_count])
+
+    rows = {row["trace_id"]: row["span_count/value"] for row in result.rows.to_pylist()}
+    assert rows == {trace_id: 3 for trace_id in [*routed.routed_traces, SPLIT_TRACE]}
+    assert result.path is not None and Path(result.path).resolve().is_relative_to(routed.data_dirs[0].resolve())
