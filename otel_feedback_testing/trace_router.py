@@ -55,43 +55,34 @@ def backend_index(trace_id: bytes, backends: int) -> int:
 
 def split_traces(request: ExportTraceServiceRequest, backends: int) -> list[ExportTraceServiceRequest]:
     """One request per backend holding the spans whose trace it gets (resource and scope kept)."""
-    parts = [ExportTraceServiceRequest() for _ in range(backends)]
-    for resource_spans in request.resource_spans:
-        for scope_spans in resource_spans.scope_spans:
-            targets: dict[int, Any] = {}
-            for span in scope_spans.spans:
-                index = backend_index(span.trace_id, backends)
-                if index not in targets:
-                    targets[index] = _copy_around(parts[index].resource_spans, resource_spans, scope_spans, "spans")
-                targets[index].spans.append(span)
-    return parts
+    return _split(request, backends, ("resource_spans", "scope_spans", "spans"))
 
 
 def split_logs(request: ExportLogsServiceRequest, backends: int) -> list[ExportLogsServiceRequest]:
     """One request per backend holding the log records about the traces it gets."""
-    parts = [ExportLogsServiceRequest() for _ in range(backends)]
-    for resource_logs in request.resource_logs:
-        for scope_logs in resource_logs.scope_logs:
+    return _split(request, backends, ("resource_logs", "scope_logs", "log_records"))
+
+
+def _split(request: Any, backends: int, fields: tuple[str, str, str]) -> list[Any]:
+    """Split an export request by its items' trace ids. ``fields`` names the three levels of
+    the signal's message (resource entries, scope entries, items): traces and logs are shaped
+    alike, only the names differ."""
+    resources, scopes, items = fields
+    parts = [type(request)() for _ in range(backends)]
+    for resource_entry in getattr(request, resources):
+        for scope_entry in getattr(resource_entry, scopes):
             targets: dict[int, Any] = {}
-            for record in scope_logs.log_records:
-                index = backend_index(record.trace_id, backends)
+            for item in getattr(scope_entry, items):
+                index = backend_index(item.trace_id, backends)
                 if index not in targets:
-                    targets[index] = _copy_around(parts[index].resource_logs, resource_logs, scope_logs, "log_records")
-                targets[index].log_records.append(record)
+                    resource_copy = getattr(parts[index], resources).add()
+                    resource_copy.resource.CopyFrom(resource_entry.resource)
+                    resource_copy.schema_url = resource_entry.schema_url
+                    targets[index] = getattr(resource_copy, scopes).add()
+                    targets[index].scope.CopyFrom(scope_entry.scope)
+                    targets[index].schema_url = scope_entry.schema_url
+                getattr(targets[index], items).append(item)
     return parts
-
-
-def _copy_around(into: Any, resource_entry: Any, scope_entry: Any, items: str) -> Any:
-    """A new resource entry in ``into`` with ``resource_entry``'s resource and one scope entry
-    like ``scope_entry`` but without its ``items``; returns that scope entry to fill."""
-    resource_copy = into.add()
-    resource_copy.resource.CopyFrom(resource_entry.resource)
-    resource_copy.schema_url = resource_entry.schema_url
-    scopes = resource_copy.scope_spans if items == "spans" else resource_copy.scope_logs
-    scope_copy = scopes.add()
-    scope_copy.scope.CopyFrom(scope_entry.scope)
-    scope_copy.schema_url = scope_entry.schema_url
-    return scope_copy
 
 
 class TraceRouter:
