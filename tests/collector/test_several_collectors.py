@@ -314,3 +314,13 @@ def test_evaluate_reads_both_directories_and_writes_the_run_under_the_first(rout
     rows = {row["trace_id"]: row["span_count/value"] for row in result.rows.to_pylist()}
     assert rows == {trace_id: 3 for trace_id in [*routed.routed_traces, SPLIT_TRACE]}
     assert result.path is not None and Path(result.path).resolve().is_relative_to(routed.data_dirs[0].resolve())
+
+
+def test_a_writing_collector_takes_one_directory(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "otel_feedback.cli", "serve", "--data", str(tmp_path / "a"), "--data",
+         str(tmp_path / "b"), "--port", "0"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 2 and "add --read-only" in done.stderr
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
