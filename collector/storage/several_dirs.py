@@ -25,7 +25,10 @@ from pathlib import Path
 
 import duckdb
 
+from otel_feedback_collector.storage.datasets import SPANS, TRACE_SUMMARIES, parquet_list_sql
 from otel_feedback_collector.storage.manifest import DATASETS, Manifest, read_manifest
+from otel_feedback_collector.storage.readable_files import readable_manifest
+from otel_feedback_collector.storage.trace_summaries import traces_from_summaries_sql, traces_from_unique_summaries_sql
 from otel_feedback_collector.storage.views import create_views, data_directory, open_read_connection
 
 DataDirs = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
@@ -70,7 +73,43 @@ def create_views_over(connection: duckdb.DuckDBPyConnection, directories: Sequen
     manifests = [read_manifest(directory) for directory in directories]
     if len(directories) == 1:
         return create_views(connection, directories[0], manifests[0])
-    return create_views(connection, directories[0], combined_manifest(directories, manifests))
+    combined = readable_manifest(directories[0], combined_manifest(directories, manifests))
+    files = create_views(connection, directories[0], combined)
+    _combine_split_traces_once(connection, combined)
+    return files
+
+
+def _combine_split_traces_once(connection: duckdb.DuckDBPyConnection, manifest: Manifest) -> None:
+    """Replace the ``traces`` view by one that combines the partial summaries of the traces
+    with several (split across directories or flushes) once, into a table of this
+    connection, and reads every other trace's single partial as it is: the same rows as the
+    view ``create_views`` made, without combining every trace's partials on each query (that
+    query alone cost most of a page over two small directories). Kept as it is when some span
+    run has no summaries (the view then summarises spans, see ``views.traces_sql``)."""
+    span_runs = {f.run for f in manifest.files[SPANS.name]}
+    summary_files = manifest.files[TRACE_SUMMARIES.name]
+    if not summary_files or span_runs - manifest.runs_with_summaries():
+        return
+    summaries = parquet_list_sql(Path("/"), [f.path for f in summary_files])  # absolute paths
+    spans = parquet_list_sql(Path("/"), [f.path for f in manifest.files[SPANS.name]], filename=True)
+    connection.execute(
+        f"CREATE OR REPLACE TEMP TABLE _several_partials AS "
+        f"SELECT trace_id FROM {summaries} GROUP BY trace_id HAVING count(*) > 1"
+    )
+    deduplicated = (
+        f"(SELECT * EXCLUDE (filename) FROM {spans} WHERE trace_id IN {{trace_ids}} "
+        "QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY filename) = 1)"
+    )
+    several = f"(SELECT * FROM {summaries} WHERE trace_id IN (SELECT trace_id FROM _several_partials))"
+    connection.execute(
+        "CREATE OR REPLACE TEMP TABLE _combined_traces AS "
+        + traces_from_summaries_sql(several, deduplicated_spans_of=deduplicated)
+    )
+    single = f"(SELECT * FROM {summaries} WHERE trace_id NOT IN (SELECT trace_id FROM _several_partials))"
+    connection.execute(
+        f"CREATE OR REPLACE TEMP VIEW traces AS {traces_from_unique_summaries_sql(single)} "
+        "UNION ALL SELECT * FROM _combined_traces"
+    )
 
 
 def connect_several(data_dirs: DataDirs) -> duckdb.DuckDBPyConnection:
