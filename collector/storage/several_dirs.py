@@ -75,17 +75,19 @@ def create_views_over(connection: duckdb.DuckDBPyConnection, directories: Sequen
         return create_views(connection, directories[0], manifests[0])
     combined = readable_manifest(directories[0], combined_manifest(directories, manifests))
     files = create_views(connection, directories[0], combined)
-    _combine_split_traces_once(connection, combined)
+    _read_split_traces_apart(connection, combined)
     return files
 
 
-def _combine_split_traces_once(connection: duckdb.DuckDBPyConnection, manifest: Manifest) -> None:
-    """Replace the ``traces`` view by one that combines the partial summaries of the traces
-    with several (split across directories or flushes) once, into a table of this
-    connection, and reads every other trace's single partial as it is: the same rows as the
-    view ``create_views`` made, without combining every trace's partials on each query (that
-    query alone cost most of a page over two small directories). Kept as it is when some span
-    run has no summaries (the view then summarises spans, see ``views.traces_sql``)."""
+def _read_split_traces_apart(connection: duckdb.DuckDBPyConnection, manifest: Manifest) -> None:
+    """Replace the ``traces`` and ``spans`` views by ones that do the cross-run work for the
+    traces with several partial summaries (split across directories or flushes) only: their
+    partials are combined once, into a table of this connection, and only their spans are
+    de-duplicated; every other trace's single partial and spans are read as they are. Same rows
+    as the views ``create_views`` made (a span in two runs has its trace's partial in both),
+    without combining every trace and de-duplicating every span on each query (that cost most
+    of a page over two small directories). Kept as they are when some span run has no
+    summaries (the views then summarise spans, see ``views.traces_sql``)."""
     span_runs = {f.run for f in manifest.files[SPANS.name]}
     summary_files = manifest.files[TRACE_SUMMARIES.name]
     if not summary_files or span_runs - manifest.runs_with_summaries():
@@ -109,6 +111,12 @@ def _combine_split_traces_once(connection: duckdb.DuckDBPyConnection, manifest: 
     connection.execute(
         f"CREATE OR REPLACE TEMP VIEW traces AS {traces_from_unique_summaries_sql(single)} "
         "UNION ALL SELECT * FROM _combined_traces"
+    )
+    plain_spans = parquet_list_sql(Path("/"), [f.path for f in manifest.files[SPANS.name]])
+    split_spans = f"(SELECT * FROM {spans} WHERE trace_id IN (SELECT trace_id FROM _several_partials))"
+    connection.execute(
+        f"CREATE OR REPLACE TEMP VIEW spans AS SELECT * FROM {plain_spans} "
+        f"WHERE trace_id NOT IN (SELECT trace_id FROM _several_partials) UNION ALL SELECT * FROM ({SPANS.dedup_sql(split_spans)})"
     )
 
 
