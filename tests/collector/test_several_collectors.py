@@ -22,6 +22,7 @@ import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -324,3 +325,22 @@ def test_a_writing_collector_takes_one_directory(tmp_path: Path) -> None:
     )
     assert done.returncode == 2 and "add --read-only" in done.stderr
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_the_read_only_ui_shows_the_split_trace_whole_and_the_refusal(
+    read_only_server: CollectorProcess, browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{read_only_server.http_url}/traces/{SPLIT_TRACE}")
+    expect(page.locator(".span-row")).to_have_count(3)
+    expect(page.locator("#assessment-list")).to_contain_text("user_feedback")
+    page.locator("#add-assessment").click()
+    page.locator("#f-name").fill("accuracy")
+    page.locator("#f-submit").click()
+    expect(page.locator("#form-error")).to_contain_text("read-only")
+    page.close()
+    assert errors == []
