@@ -344,3 +344,15 @@ def test_the_read_only_ui_shows_the_split_trace_whole_and_the_refusal(
     expect(page.locator("#form-error")).to_contain_text("read-only")
     page.close()
     assert errors == []
+
+
+def test_search_traces_reads_a_list_of_data_directories(routed: RoutedData) -> None:
+    from otel_feedback import search_traces
+
+    dirs = [str(directory) for directory in routed.data_dirs]
+    found = search_traces(data_dir=dirs, filter="assessments.user_feedback = false", return_type="list")
+    assert sorted(row["trace_id"] for row in found) == sorted(routed.assessed)
+    assert {row["span_count"] for row in found} == {3}
+    split = search_traces(data_dir=dirs, sql=f"SELECT span_count FROM traces WHERE trace_id = '{SPLIT_TRACE}'",
+                          return_type="list")
+    assert split == [{"span_count": 3}]
