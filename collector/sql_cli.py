@@ -77,7 +77,8 @@ def run_sql_command(args: argparse.Namespace, *, out: TextIO | None = None) -> i
         directories = data_directories(data_dirs_of(args))
         for directory in directories:
             for path, reason in unreadable_files(directory, read_manifest(directory)):
-                print(f"warning: {directory / path} is left out of the views: {reason}.", file=sys.stderr)
+                where = path if len(directories) == 1 else directory / path
+                print(f"warning: {where} is left out of the views: {reason}.", file=sys.stderr)
         connection = connect_for_user_sql(directories)
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
