@@ -116,7 +116,8 @@ def _read_split_traces_apart(connection: duckdb.DuckDBPyConnection, manifest: Ma
     split_spans = f"(SELECT * FROM {spans} WHERE trace_id IN (SELECT trace_id FROM _several_partials))"
     connection.execute(
         f"CREATE OR REPLACE TEMP VIEW spans AS SELECT * FROM {plain_spans} "
-        f"WHERE trace_id NOT IN (SELECT trace_id FROM _several_partials) UNION ALL SELECT * FROM ({SPANS.dedup_sql(split_spans)})"
+        "WHERE trace_id NOT IN (SELECT trace_id FROM _several_partials) "
+        f"UNION ALL SELECT * FROM ({SPANS.dedup_sql(split_spans)})"
     )
 
 

@@ -12,7 +12,7 @@ from otel_feedback_collector.storage.several_dirs import connect_several, data_d
 from otlp_builders import make_span, traces_request
 
 TRACE = bytes.fromhex("0123456789abcdef0123456789abcdef")
-ROOT, CHILD, OTHER = bytes.fromhex("00000000000000a1"), bytes.fromhex("00000000000000a2"), bytes.fromhex("00000000000000a3")
+ROOT, CHILD, OTHER = (bytes.fromhex(f"00000000000000a{n}") for n in (1, 2, 3))
 START = 1_700_000_000_000_000_000
 
 
@@ -37,7 +37,8 @@ def split_dirs(tmp_path: Path) -> list[Path]:
     dirs = [tmp_path / "a", tmp_path / "b"]
     _store_once(dirs[0], [root, child], "same-assessment")
     _store_once(dirs[1], [child, other], "same-assessment")  # the child and the assessment in both
-    runs = [{f["run"] for f in json.loads((d / "manifest.json").read_text())["datasets"]["trace_summaries"]} for d in dirs]
+    manifests = [json.loads((d / "manifest.json").read_text()) for d in dirs]
+    runs = [{f["run"] for f in manifest["datasets"]["trace_summaries"]} for manifest in manifests]
     assert runs[0] == runs[1] and len(runs[0]) == 1  # the case renumbering the runs is for
     return dirs
 
