@@ -24,6 +24,7 @@ from otel_feedback_collector.app_context import AppContext, RouteProvider
 from otel_feedback_collector.labeling import labeling_routes
 from otel_feedback_collector.otlp.auth import DEFAULT_PUBLIC_PATHS, BearerTokenMiddleware, check_token_settings
 from otel_feedback_collector.otlp.http_routes import OtlpHttpReceiver
+from otel_feedback_collector.read_only import ReadOnlyMiddleware
 from otel_feedback_collector.storage.readable_files import health_warnings
 from otel_feedback_collector.ui import cross_site_middleware, ui_routes
 from otel_feedback_collector.ui.evaluation_pages import evaluation_routes
@@ -82,6 +83,9 @@ ROUTE_PROVIDERS: list[RouteProvider] = [
     evaluation_routes,
     labeling_page_routes,
 ]
+# ``serve --read-only``: reads only. No receivers; no labeling (its sessions live in one
+# collector's catalog, which a reader of several directories must not open).
+READ_ONLY_PROVIDERS: list[RouteProvider] = [health_routes, api_routes, ui_routes, evaluation_routes]
 
 
 def build_app(
@@ -92,13 +96,15 @@ def build_app(
     extra_routes: Sequence[BaseRoute] = (),
     read_token: str | None = None,
     public_read: bool = False,
+    read_only: bool = False,
 ) -> Starlette:
     """Return the collector's ASGI app with every provider's routes and ``extra_routes``.
 
     ``read_token`` / ``public_read`` (need ``token``) open reads to a second token or to everyone
-    while writes still need ``token`` (see :mod:`otel_feedback_collector.otlp.auth`)."""
+    while writes still need ``token`` (see :mod:`otel_feedback_collector.otlp.auth`).
+    ``read_only``: the read routes only, and every write answered 403 (otel_feedback_collector.read_only)."""
     routes: list[BaseRoute] = []
-    for provider in ROUTE_PROVIDERS:
+    for provider in READ_ONLY_PROVIDERS if read_only else ROUTE_PROVIDERS:
         routes.extend(provider(context))
     routes.extend(extra_routes)
     check_token_settings(token, read_token, public_read)
@@ -109,6 +115,8 @@ def build_app(
     # Then the cross-site check: a write from another site's page is refused before anything runs.
     middleware = [Middleware(AllowedHostsMiddleware, allowed_hosts=context.allowed_hosts),
                   *cors_middleware(context.cors_origins), *cross_site_middleware(context.cors_origins), *auth]
+    if read_only:  # innermost: a request is refused only once it would otherwise be served
+        middleware.append(Middleware(ReadOnlyMiddleware))
     app = Starlette(routes=routes, middleware=middleware)
     app.state.context = context
     return app

@@ -39,8 +39,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     serve.add_argument(
         "--data",
-        default=os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR),
-        help=f"data directory (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR})",
+        action="append",
+        metavar="DIR",
+        help=f"data directory (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR}); with --read-only, repeat it "
+        "to serve several collectors' directories as one",
+    )
+    serve.add_argument(
+        "--read-only",
+        action="store_true",
+        help="serve the UI and REST API over the --data directories' Parquet files without receiving or "
+        "storing anything (their collectors may be running); writes get 403",
     )
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default: {DEFAULT_HOST})")
     serve.add_argument(
@@ -148,14 +156,16 @@ def run_serve(args: argparse.Namespace) -> int:
         return 2
     try:
         access = _access_settings(args)
-    except ValueError as exc:
+        data_dirs = _data_dirs(args)
+        read_only_store = _read_only_store(data_dirs) if args.read_only else None
+    except (ValueError, FileNotFoundError) as exc:
         print(f"otel-feedback serve: {exc}", file=sys.stderr)
         return 2
     server = CollectorServer(
-        args.data,
+        None if read_only_store else data_dirs[0],
         host=args.host,
         port=args.port,
-        grpc_port=None if args.grpc_port < 0 else args.grpc_port,
+        grpc_port=None if args.grpc_port < 0 or read_only_store else args.grpc_port,
         forward_url=args.forward,
         token=args.token,
         max_body_bytes=args.max_body_bytes,
@@ -166,6 +176,8 @@ def run_serve(args: argparse.Namespace) -> int:
         max_connections=args.max_connections,
         max_inflight_bytes=args.max_inflight_bytes,
         prices=prices,
+        store=read_only_store,
+        read_only=read_only_store is not None,
     )
     stop = threading.Event()
 
@@ -184,17 +196,35 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"otel-feedback serve: {exc}", file=sys.stderr)
         return 1
     grpc_text = server.grpc_endpoint or "off"
-    print(
-        f"otel-feedback collector ready: http={server.http_url} grpc={grpc_text} data={os.path.abspath(args.data)}",
-        flush=True,
-    )
+    data_text = ",".join(os.path.abspath(d) for d in data_dirs)
+    print(f"otel-feedback collector ready: http={server.http_url} grpc={grpc_text} data={data_text}", flush=True)
     try:
         while not stop.wait(0.5):
             pass
     finally:
         server.stop()
+        if read_only_store is not None:
+            read_only_store.close()
     print("otel-feedback collector stopped", flush=True)
     return 0
+
+
+def _data_dirs(args: argparse.Namespace) -> list[str]:
+    """The ``--data`` directories (default: one); ValueError when a writing collector gets several."""
+    given = args.data or [os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR)]
+    if len(given) > 1 and not args.read_only:
+        raise ValueError(
+            "A collector writes one data directory: give --data once, or add --read-only to serve "
+            "several collectors' directories as one."
+        )
+    return given
+
+
+def _read_only_store(data_dirs: list[str]) -> object:
+    """The store of ``serve --read-only``: views over every directory, nothing opened for writing."""
+    from otel_feedback_collector.read_only import ReadOnlyStore
+
+    return ReadOnlyStore(data_dirs)
 
 
 def _add_access_arguments(serve: argparse.ArgumentParser) -> None:

@@ -8,7 +8,6 @@ storage views, so it works with the collector stopped.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,19 +15,20 @@ import duckdb
 import pyarrow as pa
 
 from otel_feedback_collector.query import connect_for_user_sql, find_traces, run_readonly_select
-from otel_feedback_collector.storage.views import connect as _connect_views
+from otel_feedback_collector.storage.several_dirs import DataDirs, connect_several
 
 _PAGE_SIZE = 1000
 
 
-def connect(data_dir: str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:
+def connect(data_dir: DataDirs) -> duckdb.DuckDBPyConnection:
     """A new DuckDB connection with the views (``spans``, ``traces``, ``assessments``,
-    ``assessment_log``) over the data directory's live files; the caller closes it."""
-    return _connect_views(os.fspath(data_dir))
+    ``assessment_log``) over the data directory's live files (or several directories' read as
+    one, storage/several_dirs.py); the caller closes it."""
+    return connect_several(data_dir)
 
 
 def find_trace_rows(
-    data_dir: str | os.PathLike[str],
+    data_dir: DataDirs,
     *,
     max_results: int,
     filter: str | None = None,  # noqa: A002 - the search language's name
@@ -54,9 +54,9 @@ def find_trace_rows(
         connection.close()
 
 
-def run_select(data_dir: str | os.PathLike[str], sql: str) -> pa.Table:
+def run_select(data_dir: DataDirs, sql: str) -> pa.Table:
     """Run one read-only SELECT over the views; it can read the views' files and nothing else."""
-    connection = connect_for_user_sql(os.fspath(data_dir))
+    connection = connect_for_user_sql(data_dir)
     try:
         return run_readonly_select(connection, sql)
     finally:

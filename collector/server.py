@@ -82,6 +82,10 @@ class CollectorServer:
 
     ``prices``: the model prices the UI's cost figures use (default: the built-in table, extended
     by the file named in ``$OTEL_FEEDBACK_PRICES``; see :mod:`otel_feedback_collector.pricing`).
+
+    ``read_only``: serve the UI and REST API over ``store`` (a ``ReadOnlyStore`` over several
+    data directories, :mod:`otel_feedback_collector.read_only`) without receivers; requests
+    that would write get 403 (``serve --read-only``).
     """
 
     def __init__(
@@ -108,7 +112,10 @@ class CollectorServer:
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES,
         prices: PriceTable | None = None,
+        read_only: bool = False,
     ) -> None:
+        if read_only and store is None:
+            raise ValueError("A read-only server reads the store it is given (a ReadOnlyStore); pass store=.")
         if store is None and data_dir is None:
             raise ValueError("Give the collector a data directory (or an opened store).")
         if max_body_bytes < 1:
@@ -144,6 +151,7 @@ class CollectorServer:
         self._http_thread: threading.Thread | None = None
         self._http_port: int | None = None
         self._grpc: OtlpGrpcReceiver | None = None
+        self._read_only = read_only
         self._started = False
 
     # -- public surface -------------------------------------------------------------------
@@ -242,12 +250,13 @@ class CollectorServer:
             )
             store.open()
             self._store = store
-        if self._forward_url:
+        if self._forward_url and not self._read_only:
             self._forwarder = Forwarder(self._forward_url)
-        self._pipeline = ExportPipeline(self._store, forwarder=self._forwarder)
+        # A read-only server receives nothing: no pipeline, no OTLP routes, no gRPC.
+        self._pipeline = None if self._read_only else ExportPipeline(self._store, forwarder=self._forwarder)
         context = AppContext(
             store=self._store,
-            pipeline=self._pipeline,
+            pipeline=self._pipeline,  # type: ignore[arg-type]  # None only when read-only
             data_dir=self.data_dir,
             max_body_bytes=self._max_body_bytes,
             max_pending_requests=self._max_pending_requests,
@@ -257,7 +266,9 @@ class CollectorServer:
             inflight=self.inflight,
             prices=self._prices,
         )
-        app = build_app(context, token=self._token, read_token=self._read_token, public_read=self._public_read)
+        app = build_app(
+            context, token=self._token, read_token=self._read_token, public_read=self._public_read, read_only=self._read_only
+        )
         sock = _bind_tcp(self._host, self._port)
         self._http_port = sock.getsockname()[1]
         config = uvicorn.Config(
@@ -286,7 +297,7 @@ class CollectorServer:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"The HTTP server did not start within {_STARTUP_TIMEOUT:g} s.")
             time.sleep(0.01)
-        if self._grpc_port is not None:
+        if self._grpc_port is not None and self._pipeline is not None:
             self._grpc = OtlpGrpcReceiver(
                 self._pipeline,
                 host=self._host,

@@ -1,7 +1,9 @@
 """``otel-feedback sql``: run one SQL query over a data directory's views and print the result.
 
 Works whether or not a collector is running on the directory: it reads the manifest and the
-Parquet files only. ``--data`` defaults to ``$OTEL_FEEDBACK_DATA`` or ``./otel-feedback-data``.
+Parquet files only. ``--data`` defaults to ``$OTEL_FEEDBACK_DATA`` or ``./otel-feedback-data``;
+given several times, the views read all those directories as one (storage/several_dirs.py:
+rows de-duplicated on their key, a trace split across directories combined exactly).
 
 The query is untrusted text: it must be one SELECT, and it runs in a connection that can read
 the views' files and nothing else (collector/query/sandbox.py). Its output is untrusted too:
@@ -27,7 +29,7 @@ from otel_feedback_collector.cell_safety import defuse_formula, escape_controls,
 from otel_feedback_collector.query import check_single_select, connect_for_user_sql
 from otel_feedback_collector.storage.manifest import read_manifest
 from otel_feedback_collector.storage.readable_files import unreadable_files
-from otel_feedback_collector.storage.views import data_directory
+from otel_feedback_collector.storage.several_dirs import data_directories
 from otel_feedback_core.layout import DATA_DIR_ENV, DEFAULT_DATA_DIR
 
 FORMATS = ("table", "csv", "json")
@@ -51,8 +53,10 @@ def register_sql_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("query", help='the query, e.g. "SELECT * FROM traces LIMIT 10"')
     parser.add_argument(
         "--data",
-        default=os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR),
-        help=f"data directory (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR})",
+        action="append",
+        metavar="DIR",
+        help=f"data directory (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR}); repeat it to query "
+        "several collectors' directories as one (rows are de-duplicated on their key across them)",
     )
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
     parser.add_argument(
@@ -70,10 +74,12 @@ def run_sql_command(args: argparse.Namespace, *, out: TextIO | None = None) -> i
     """Run the query in ``args`` and print it; returns the exit code (1 on a SQL error)."""
     stream = sys.stdout if out is None else out
     try:
-        directory = data_directory(args.data)
-        for path, reason in unreadable_files(directory, read_manifest(directory)):
-            print(f"warning: {path} is left out of the views: {reason}.", file=sys.stderr)
-        connection = connect_for_user_sql(directory)
+        directories = data_directories(data_dirs_of(args))
+        for directory in directories:
+            for path, reason in unreadable_files(directory, read_manifest(directory)):
+                where = path if len(directories) == 1 else directory / path
+                print(f"warning: {where} is left out of the views: {reason}.", file=sys.stderr)
+        connection = connect_for_user_sql(directories)
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -94,6 +100,12 @@ def run_sql_command(args: argparse.Namespace, *, out: TextIO | None = None) -> i
         columns, rows, output_format=args.format, out=stream, raw_csv=getattr(args, "raw_csv", False)
     )
     return 0
+
+
+def data_dirs_of(args: argparse.Namespace) -> list[str]:
+    """The ``--data`` directories given (``--data`` repeats), else the default one."""
+    given = args.data if isinstance(args.data, list) else [args.data] if args.data else []
+    return given or [os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR)]
 
 
 def write_result(

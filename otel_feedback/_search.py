@@ -21,7 +21,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Union
 
 from otel_feedback import _client, _extras
 from otel_feedback._config import settings
@@ -29,6 +29,8 @@ from otel_feedback.tables import trace_records, traces_table, typed_array
 from otel_feedback_core.layout import DATA_DIR_ENV
 
 ReturnType = Literal["pyarrow", "pandas", "list"]
+DataDirs = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]]
+"""One data directory, or several (several collectors') read as one."""
 _RETURN_TYPES = ("pyarrow", "pandas", "list")
 _PAGE_SIZE = 1000
 
@@ -40,7 +42,7 @@ def search_traces(
     order_by: str | Sequence[str] | None = None,
     experiment: str | None = None,
     sql: str | None = None,
-    data_dir: str | os.PathLike[str] | None = None,
+    data_dir: DataDirs | None = None,
     return_type: ReturnType = "pyarrow",
     labeling_session: Any = None,
 ) -> Any:
@@ -51,6 +53,8 @@ def search_traces(
       ``experiment``: only traces of that experiment; ``max_results``: how many rows at most.
     - ``data_dir``: read this data directory's files directly; without it, the configured
       collector is asked, or ``OTEL_FEEDBACK_DATA`` is read when no collector is configured.
+      A list of directories (several collectors', docs/scaling.md) is read as one: a trace
+      split across them is one row, each span and assessment counted once.
     - ``sql``: run this read-only SELECT over the views (``spans``, ``traces``,
       ``assessments``, ``assessment_log``) instead; files only.
     - ``labeling_session``: a ``LabelingSession`` (or its id): that session's traces, in session
@@ -89,9 +93,14 @@ def search_traces(
     return _convert(traces_table(rows), return_type)
 
 
-def _data_dir(data_dir: str | os.PathLike[str] | None, *, needs_files: bool) -> Path | None:
-    if data_dir is not None:
+def _data_dir(data_dir: DataDirs | None, *, needs_files: bool) -> Path | list[Path] | None:
+    if isinstance(data_dir, (str, os.PathLike)):
         return Path(data_dir)
+    if data_dir is not None:
+        directories = [Path(entry) for entry in data_dir]
+        if not directories:
+            raise ValueError("data_dir= is an empty list: name at least one data directory")
+        return directories
     from_env = os.environ.get(DATA_DIR_ENV)
     if settings.endpoint and not needs_files:
         return None

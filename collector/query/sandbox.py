@@ -18,16 +18,17 @@ from pathlib import Path
 
 import duckdb
 
-from otel_feedback_collector.storage.manifest import read_manifest
-from otel_feedback_collector.storage.views import create_views, data_directory, open_read_connection
+from otel_feedback_collector.storage.several_dirs import DataDirs, create_views_over, data_directories
+from otel_feedback_collector.storage.views import open_read_connection
 
 
-def connect_for_user_sql(data_dir: str | Path) -> duckdb.DuckDBPyConnection:
-    """A read connection with the views over ``data_dir``, locked down for untrusted SQL."""
-    directory = data_directory(data_dir)
+def connect_for_user_sql(data_dir: DataDirs) -> duckdb.DuckDBPyConnection:
+    """A read connection with the views over ``data_dir`` (one data directory or several read
+    as one, see storage/several_dirs.py), locked down for untrusted SQL."""
+    directories = data_directories(data_dir)
     connection = open_read_connection()
     try:
-        files = create_views(connection, directory, read_manifest(directory))
+        files = create_views_over(connection, directories)
         lock_down(connection, files)
     except BaseException:
         connection.close()

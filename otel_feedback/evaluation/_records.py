@@ -49,7 +49,7 @@ def load_eval_data(data: Any, *, data_dir: str | os.PathLike[str] | None) -> Eva
     """Normalise ``data`` (see the module docstring); raise ``ValueError`` for shapes we do not know."""
     if callable(getattr(data, "to_eval_records", None)):  # an EvaluationDataset (_datasets imports us)
         return EvalData(records=data.to_eval_records(), stored_spans=_stored(data_dir))
-    if isinstance(data, (str, os.PathLike)):
+    if isinstance(data, (str, os.PathLike)) or (isinstance(data, (list, tuple)) and _trace_files.is_data_dir(data)):
         return _from_path(data, data_dir=data_dir)
     rows = table_rows(data)
     names = _expectation_names(rows, data_dir)
@@ -118,14 +118,15 @@ def _expectation_names(rows: list[dict[str, Any]], data_dir: str | os.PathLike[s
     return _trace_files.expectation_names(data_dir)
 
 
-def _from_path(path: str | os.PathLike[str], *, data_dir: str | os.PathLike[str] | None) -> EvalData:
+def _from_path(path: Any, *, data_dir: Any) -> EvalData:
+    """A data directory, a list of them (read as one), or a path or glob of span files."""
     if _trace_files.is_data_dir(path):
         from otel_feedback._search import search_traces
 
         rows = search_traces(data_dir=path, max_results=10**9, order_by="start_time ASC", return_type="list")
         names = _trace_files.expectation_names(path)
         records = [record_from_row(row, expectation_names=names) for row in rows]
-        return EvalData(records=records, stored_spans=_trace_files.StoredSpans(data_dir=Path(path)))
+        return EvalData(records=records, stored_spans=_trace_files.StoredSpans(data_dir=path))
     files = _trace_files.span_file_paths(path)
     rows = _trace_files.root_rows_from_span_files(files)
     return EvalData(records=[record_from_row(row) for row in rows], stored_spans=_trace_files.StoredSpans(span_files=files))

@@ -43,7 +43,7 @@ from otel_feedback.evaluation._results import (
 from otel_feedback.evaluation._scorer import Scorer, run_scorer
 from otel_feedback.evaluation._span_capture import SpanCapture, capture_for
 from otel_feedback.evaluation._trace import Trace
-from otel_feedback.evaluation._trace_files import StoredSpans, is_data_dir
+from otel_feedback.evaluation._trace_files import StoredSpans, first_dir, is_data_dir
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def evaluate(
     experiment: str | None = None,
     max_workers: int | None = None,
     run_name: str | None = None,
-    data_dir: str | os.PathLike[str] | None = None,
+    data_dir: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
 ) -> EvaluationResult:
     """Score every row of ``data`` with ``scorers``, re-running the app first when ``predict_fn`` is given.
 
@@ -74,7 +74,9 @@ def evaluate(
     - ``max_workers``: rows evaluated at once (default ``$OTEL_FEEDBACK_EVAL_MAX_WORKERS`` or 8).
     - ``data_dir``: where traces are read for trace-reading scorers and where the run is written
       (``<data_dir>/evaluations/<run_id>/``); default: ``data`` itself when it is a data
-      directory, else ``$OTEL_FEEDBACK_DATA``. Without one, nothing is written.
+      directory, else ``$OTEL_FEEDBACK_DATA``. Without one, nothing is written. A list of data
+      directories (several collectors', docs/scaling.md) is read as one, and the run is
+      written under the first; ``data`` may be such a list too.
 
     Each score is also logged as feedback on the row's trace (source ``LLM_JUDGE`` or ``CODE``,
     source id = the scorer's name, metadata ``{"run_id": ...}``) when tracing is configured.
@@ -115,7 +117,7 @@ def evaluate(
     path = None
     if directory is not None:
         path = write_run(
-            Path(directory), run_id=run_id, run_name=run_name, experiment=experiment, created=created,
+            first_dir(directory), run_id=run_id, run_name=run_name, experiment=experiment, created=created,
             duration_ms=(time.monotonic() - started) * 1000, scorer_names=[s.name for s in active_scorers],
             predict_fn=getattr(predict_fn, "__name__", None) if predict_fn else None, metrics=metrics, rows=table,
         )
@@ -261,10 +263,14 @@ def _max_workers(max_workers: int | None) -> int:
     return max_workers
 
 
-def _resolve_data_dir(data: Any, data_dir: str | os.PathLike[str] | None) -> Path | None:
-    if data_dir is not None:
+def _resolve_data_dir(data: Any, data_dir: Any) -> Path | list[Path] | None:
+    if isinstance(data_dir, (str, os.PathLike)):
         return Path(data_dir)
+    if data_dir is not None:
+        return [Path(entry) for entry in data_dir]
     if isinstance(data, (str, os.PathLike)) and is_data_dir(data):
         return Path(data)
+    if isinstance(data, (list, tuple)) and is_data_dir(data):
+        return [Path(entry) for entry in data]
     from_env = os.environ.get(DATA_DIR_ENV)
     return Path(from_env) if from_env else None

@@ -27,9 +27,19 @@ _ROOT_FIRST = "(parent_span_id IS NOT NULL, start_time_unix_nano)"
 _EXPECTATION_NAMES = frozenset({"expected_response", "expected_facts", "guidelines"})
 
 
-def is_data_dir(path: str | os.PathLike[str]) -> bool:
-    """True when ``path`` is a collector data directory (it has a manifest)."""
-    return (Path(path) / MANIFEST_NAME).is_file()
+def is_data_dir(path: Any) -> bool:
+    """True when ``path`` is a collector data directory (it has a manifest), or a list of
+    such directories (several collectors', read as one: docs/scaling.md)."""
+    if isinstance(path, (str, os.PathLike)):
+        return (Path(path) / MANIFEST_NAME).is_file()
+    if isinstance(path, (list, tuple)) and path:
+        return all(isinstance(entry, (str, os.PathLike)) and is_data_dir(entry) for entry in path)
+    return False
+
+
+def first_dir(data_dir: Any) -> Path:
+    """Where a run over ``data_dir`` is written: the directory, or the first of a list."""
+    return Path(data_dir if isinstance(data_dir, (str, os.PathLike)) else data_dir[0])
 
 
 def looks_like_expectation(name: str) -> bool:
@@ -37,7 +47,7 @@ def looks_like_expectation(name: str) -> bool:
     return name in _EXPECTATION_NAMES or name.startswith("expected_")
 
 
-def expectation_names(data_dir: str | os.PathLike[str]) -> set[str]:
+def expectation_names(data_dir: Any) -> set[str]:
     """The names stored as expectations (``type = 'expectation'``) in a data directory."""
     connection = _extras.data_files("evaluate over a data directory").connect(data_dir)
     try:
@@ -90,7 +100,7 @@ def root_rows_from_span_files(paths: Sequence[str]) -> list[dict[str, Any]]:
 class StoredSpans:
     """Loads a trace's spans from a data directory or span files; safe to share between threads."""
 
-    def __init__(self, *, data_dir: str | os.PathLike[str] | None = None, span_files: Sequence[str] | None = None) -> None:
+    def __init__(self, *, data_dir: Any = None, span_files: Sequence[str] | None = None) -> None:
         if (data_dir is None) == (span_files is None):
             raise ValueError("StoredSpans reads either a data directory or span files")
         self._data_dir = data_dir

@@ -52,8 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--data", default=os.environ.get(DATA_ENV) or DEFAULT_DATA,
-                        help=f"the data directory (default ${DATA_ENV} or {DEFAULT_DATA})")
+    parser.add_argument("--data", action="append", metavar="DIR",
+                        help=f"the data directory (default ${DATA_ENV} or {DEFAULT_DATA}); repeat it to read several "
+                             "collectors' directories as one (the run is written under the first)")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--dataset", help="evaluate this evaluation dataset (latest version unless --version)")
     source.add_argument("--labeling-session", metavar="NAME",
@@ -81,20 +82,22 @@ def run(args: argparse.Namespace) -> int:
 
     from otel_feedback import CollectorError
 
+    data_dirs = args.data or [os.environ.get(DATA_ENV) or DEFAULT_DATA]
+    data_dir: Any = data_dirs[0] if len(data_dirs) == 1 else data_dirs
     try:
         scorers = _scorers(args)
         predict_fn = _import_function(args.predict) if args.predict else None
         if args.labeling_session:
             data = _labeling_session_traces(args)
         elif args.dataset:
-            data: Any = get_dataset(args.dataset, version=args.version, data_dir=args.data)
+            data: Any = get_dataset(args.dataset, version=args.version, data_dir=data_dirs[0])
         else:
             from otel_feedback import search_traces
 
-            data = search_traces(data_dir=args.data, filter=args.filter, max_results=args.max_results,
+            data = search_traces(data_dir=data_dir, filter=args.filter, max_results=args.max_results,
                                  order_by="start_time ASC")
         result = evaluate(data, predict_fn=predict_fn, scorers=scorers, max_workers=args.max_workers,
-                          run_name=args.run_name, data_dir=args.data)
+                          run_name=args.run_name, data_dir=data_dir)
     except (ValueError, LookupError, FileNotFoundError, ImportError, CollectorError) as exc:
         print(f"otel-feedback evaluate: {exc}", file=sys.stderr)
         return 2
