@@ -72,7 +72,7 @@ from otel_feedback_collector.storage.swap import (
     swap_files,
     unlisted_retired_files,
 )
-from otel_feedback_collector.storage.summary_upgrade import upgrade_unsigned_summaries
+from otel_feedback_collector.storage.summary_upgrade import rewrite_older_summaries
 from otel_feedback_collector.storage.trace_summaries import SummaryCalculator, spans_to_summaries_sql
 from otel_feedback_collector.storage.views import create_views, open_read_connection
 from otel_feedback_collector.storage.wal import (
@@ -195,7 +195,7 @@ class SpanStore:
             self._delete_expired_retired_files()
         except OSError as error:  # a full disk must not stop start-up; retried later
             logger.warning("Could not delete retired files yet: %s", error)
-        self._upgrade_unsigned_summaries()
+        self._rewrite_older_summaries()
         self._summaries = SummaryCalculator()
         self._summarize_runs_without_summaries()
         self._check_disjoint_spans()
@@ -799,13 +799,13 @@ class SpanStore:
 
         self._commit_manifest(forget)
 
-    def _upgrade_unsigned_summaries(self) -> None:
-        """Rewrite summary files an older version wrote with uint64 columns (summary_upgrade.py)."""
+    def _rewrite_older_summaries(self) -> None:
+        """Rewrite summary files an older version wrote (uint64 columns, no timestamps; summary_upgrade.py)."""
 
         def publish(old: list[DataFile], new: list[DataFile]) -> None:
             self._commit_manifest(lambda manifest: manifest.replace(TRACE_SUMMARIES.name, old, new))
 
-        upgrade_unsigned_summaries(
+        rewrite_older_summaries(
             self.data_dir, self._manifest, take_file_number=self._manifest.take_file_number, publish=publish
         )
 

@@ -1,4 +1,4 @@
-"""Trace summary files of an older version, with unsigned columns, rewritten as signed ones.
+"""Trace summary files of an older version (unsigned columns, no timestamps) rewritten at start-up.
 
 Versions before this one wrote the ``trace_summaries`` sort keys and span-id bit sets as
 ``uint64``, and no timestamp columns. Spark reads ``uint64`` as ``decimal(20,0)`` and Iceberg
@@ -61,20 +61,20 @@ def as_current_layout(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=TRACE_SUMMARY_SCHEMA)
 
 
-def upgrade_unsigned_summaries(
+def rewrite_older_summaries(
     data_dir: Path,
     manifest: Manifest,
     *,
     take_file_number: Callable[[], int],
     publish: Callable[[list[DataFile], list[DataFile]], None],
 ) -> int:
-    """Rewrite the live summary files of ``manifest`` that have unsigned columns; returns how
-    many. ``take_file_number`` hands out new file numbers; ``publish(old, new)`` commits a
+    """Rewrite the live summary files of ``manifest`` in an older layout (unsigned columns, no
+    timestamps); returns how many. ``take_file_number`` hands out new file numbers; ``publish(old, new)`` commits a
     manifest in which ``new`` replaces ``old`` (called once, inside the swap)."""
     old = [f for f in manifest.files[TRACE_SUMMARIES.name] if is_older_layout(data_dir / f.path)]
     if not old:
         return 0
-    logger.info("Rewriting %d trace summary files written by an older version with signed integers.", len(old))
+    logger.info("Rewriting %d trace summary files written by an older version (signed integers, timestamps).", len(old))
     new: list[DataFile] = []
     try:
         for data_file in old:
@@ -102,4 +102,4 @@ def upgrade_unsigned_summaries(
     return len(old)
 
 
-__all__ = ["as_current_layout", "is_older_layout", "upgrade_unsigned_summaries"]
+__all__ = ["as_current_layout", "is_older_layout", "rewrite_older_summaries"]
