@@ -13,8 +13,9 @@ spans would give:
 
 Sums over-count only if one span is in two partials (a resent export that landed in two
 flushes). Each partial carries a 128-bit set of its spans' id bits (two ``BIGINT`` masks, bit
-= the span id's last 7 bits; bit 63 is the sign bit); when the partials of a trace have overlapping bits, a repeated
-span is *possible* and the view recomputes that trace from its de-duplicated spans instead.
+= the span id's last 7 bits; bit 63 is the sign bit); when the partials of a trace have
+overlapping bits, a repeated span is *possible* and the view recomputes that trace from its
+de-duplicated spans instead.
 Disjoint bits prove no span repeats, so the fast path is exact.
 
 Assessments arrive as OTLP log records, never as spans, so every span is a step of its trace.
