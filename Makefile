@@ -1,11 +1,12 @@
 # Two entry points, each doing its own set-up on a fresh machine:
 #   make demo   -- the whole flow on the embedded default (no account, no API key, no network)
-#   make test   -- the test suite (installs Debian's chromium for the browser tests when missing)
+#   make test   -- the test suite (installs Debian's chromium for the browser tests and Java for
+#                  the Spark tests when missing)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test venv chromium bench clean
+.PHONY: demo test venv chromium java bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,12 +19,15 @@ venv: $(BIN)/.installed
 chromium:
 	@bash scripts/install-chromium.sh
 
+java:
+	@bash scripts/install-java.sh
+
 # DEMO_ARGS, e.g. DEMO_ARGS="--no-serve --data /tmp/demo", are passed to `otel-feedback demo`.
 demo: venv
 	$(BIN)/otel-feedback demo $(DEMO_ARGS)
 
 # pytest exits 5 when it collected nothing: that is a failure here, not a pass.
-test: venv chromium
+test: venv chromium java
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status

@@ -72,6 +72,7 @@ from otel_feedback_collector.storage.swap import (
     swap_files,
     unlisted_retired_files,
 )
+from otel_feedback_collector.storage.summary_upgrade import rewrite_older_summaries
 from otel_feedback_collector.storage.trace_summaries import SummaryCalculator, spans_to_summaries_sql
 from otel_feedback_collector.storage.views import create_views, open_read_connection
 from otel_feedback_collector.storage.wal import (
@@ -194,6 +195,7 @@ class SpanStore:
             self._delete_expired_retired_files()
         except OSError as error:  # a full disk must not stop start-up; retried later
             logger.warning("Could not delete retired files yet: %s", error)
+        self._rewrite_older_summaries()
         self._summaries = SummaryCalculator()
         self._summarize_runs_without_summaries()
         self._check_disjoint_spans()
@@ -796,6 +798,16 @@ class SpanStore:
             manifest.retired = [r for r in manifest.retired if r not in expired]
 
         self._commit_manifest(forget)
+
+    def _rewrite_older_summaries(self) -> None:
+        """Rewrite summary files an older version wrote (uint64 columns, no timestamps; summary_upgrade.py)."""
+
+        def publish(old: list[DataFile], new: list[DataFile]) -> None:
+            self._commit_manifest(lambda manifest: manifest.replace(TRACE_SUMMARIES.name, old, new))
+
+        rewrite_older_summaries(
+            self.data_dir, self._manifest, take_file_number=self._manifest.take_file_number, publish=publish
+        )
 
     def _summarize_runs_without_summaries(self) -> None:
         """Write trace summaries for span runs that have none (data written by an older

@@ -49,13 +49,13 @@ _STATE = "trace_index_state"
 # it describes goes (the manifest's ``wal_applied_through`` at close).
 _CLEAN = "clean"
 _THROUGH = "wal_applied_through"
-# The tables' layout: an index of another layout is rebuilt (bump when the tables change).
+# The tables' layout: an index of another layout is rebuilt (bump when the tables change;
+# 2: the summary keys and span-id bits are BIGINT, no longer UBIGINT).
 _FORMAT = "format"
-_FORMAT_VERSION = "1"
+_FORMAT_VERSION = "2"
 
 _DUCKDB_TYPES = {
     pa.string(): "VARCHAR",
-    pa.uint64(): "UBIGINT",
     pa.int64(): "BIGINT",
     pa.bool_(): "BOOLEAN",
     pa.float64(): "DOUBLE",

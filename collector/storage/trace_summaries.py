@@ -12,9 +12,10 @@ spans would give:
   key*, so the combination picks the same span as an aggregate over all spans would.
 
 Sums over-count only if one span is in two partials (a resent export that landed in two
-flushes). Each partial carries a 128-bit set of its spans' id bits (two ``UBIGINT`` masks, bit
-= the span id's last 7 bits); when the partials of a trace have overlapping bits, a repeated
-span is *possible* and the view recomputes that trace from its de-duplicated spans instead.
+flushes). Each partial carries a 128-bit set of its spans' id bits (two ``BIGINT`` masks, bit
+= the span id's last 7 bits; bit 63 is the sign bit); when the partials of a trace have
+overlapping bits, a repeated span is *possible* and the view recomputes that trace from its
+de-duplicated spans instead.
 Disjoint bits prove no span repeats, so the fast path is exact.
 
 Assessments arrive as OTLP log records, never as spans, so every span is a step of its trace.
@@ -35,19 +36,22 @@ TRACE_SUMMARY_SCHEMA = pa.schema(
     [
         pa.field("trace_id", pa.string(), nullable=False),
         pa.field("name", pa.string()),
-        pa.field("name_key", pa.uint64()),
+        pa.field("name_key", pa.int64()),
         pa.field("request_preview", pa.string()),
-        pa.field("request_preview_key", pa.uint64()),
+        pa.field("request_preview_key", pa.int64()),
         pa.field("response_preview", pa.string()),
-        pa.field("response_preview_key", pa.uint64()),
+        pa.field("response_preview_key", pa.int64()),
         pa.field("experiment", pa.string()),
-        pa.field("experiment_key", pa.uint64()),
+        pa.field("experiment_key", pa.int64()),
         pa.field("service_name", pa.string()),
-        pa.field("service_name_key", pa.uint64()),
+        pa.field("service_name_key", pa.int64()),
         pa.field("step_start_time_unix_nano", pa.int64()),
         pa.field("step_end_time_unix_nano", pa.int64()),
         pa.field("any_start_time_unix_nano", pa.int64()),
         pa.field("any_end_time_unix_nano", pa.int64()),
+        # The same first start and last end as timestamps, for engines reading the files.
+        pa.field("start_time", pa.timestamp("us", tz="UTC")),
+        pa.field("end_time", pa.timestamp("us", tz="UTC")),
         pa.field("span_count", pa.int64()),
         pa.field("input_tokens", pa.int64()),
         pa.field("output_tokens", pa.int64()),
@@ -56,8 +60,8 @@ TRACE_SUMMARY_SCHEMA = pa.schema(
         pa.field("has_ok", pa.bool_()),
         pa.field("session_id", pa.string()),
         pa.field("user_id", pa.string()),
-        pa.field("span_bits_low", pa.uint64()),
-        pa.field("span_bits_high", pa.uint64()),
+        pa.field("span_bits_low", pa.int64()),
+        pa.field("span_bits_high", pa.int64()),
     ]
 )
 
@@ -72,12 +76,17 @@ _ROOT_COLUMNS = (
 )
 
 # One sortable number per span: has-parent flag, then the start time (clamped to 62 bits,
-# which lasts until the year 2116). Smallest = the trace's root.
+# which lasts until the year 2116). Smallest = the trace's root. At most 2^63 - 1, so it is a
+# non-negative BIGINT: no unsigned column (Spark reads uint64 as decimal(20,0), Iceberg has none).
 _SPAN_KEY = (
-    "((parent_span_id IS NOT NULL)::UBIGINT << 62)"
-    " | least(greatest(start_time_unix_nano, 0), 4611686018427387903)::UBIGINT"
+    "((parent_span_id IS NOT NULL)::BIGINT << 62)"
+    " | least(greatest(start_time_unix_nano, 0), 4611686018427387903)::BIGINT"
 )
 _SPAN_BIT = "(('0x' || right(span_id, 2))::UTINYINT & 127)"
+# Bit ``b`` (0-63) of a BIGINT bit set: bit 63 is the sign bit (``1 << 63`` overflows in
+# DuckDB), so it is written as the smallest BIGINT. The sets are only and-ed, or-ed and
+# counted, which the sign does not change.
+_BIT_OF = "(CASE WHEN {b} = 63 THEN (-9223372036854775807)::BIGINT - 1 ELSE 1::BIGINT << {b} END)"
 
 
 def _saturated_sum(column: str) -> str:
@@ -104,6 +113,8 @@ def spans_to_summaries_sql(source: str) -> str:
         max(end_time_unix_nano) AS step_end_time_unix_nano,
         min(start_time_unix_nano) AS any_start_time_unix_nano,
         max(end_time_unix_nano) AS any_end_time_unix_nano,
+        min(start_time) AS start_time,
+        max(end_time) AS end_time,
         count(*) AS span_count,
         {_saturated_sum("input_tokens")} AS input_tokens,
         {_saturated_sum("output_tokens")} AS output_tokens,
@@ -112,15 +123,15 @@ def spans_to_summaries_sql(source: str) -> str:
         bool_or(status_code = 'OK') AS has_ok,
         max(session_id) AS session_id,
         max(user_id) AS user_id,
-        bit_or(CASE WHEN span_bit < 64 THEN 1::UBIGINT << span_bit ELSE 0::UBIGINT END)
+        bit_or(CASE WHEN span_bit < 64 THEN {_BIT_OF.format(b="span_bit")} ELSE 0::BIGINT END)
             AS span_bits_low,
-        bit_or(CASE WHEN span_bit >= 64 THEN 1::UBIGINT << (span_bit - 64) ELSE 0::UBIGINT END)
+        bit_or(CASE WHEN span_bit >= 64 THEN {_BIT_OF.format(b="(span_bit - 64)")} ELSE 0::BIGINT END)
             AS span_bits_high
     FROM (
         SELECT *, {_SPAN_KEY} AS span_key, {_SPAN_BIT} AS span_bit
         FROM (
             SELECT trace_id, span_id, parent_span_id, name, input_preview, output_preview,
-                experiment, service_name, start_time_unix_nano, end_time_unix_nano,
+                experiment, service_name, start_time_unix_nano, end_time_unix_nano, start_time, end_time,
                 status_code, input_tokens, output_tokens, total_tokens, session_id, user_id
             FROM {source}
         )
@@ -233,9 +244,9 @@ def merge_summaries_sql(source: str) -> str:
             expression = f"min({name})"
         elif any(name == column for column, _ in _ROOT_COLUMNS):
             expression = f"arg_min({name}, {name}_key)"
-        elif name.startswith(("step_start", "any_start")):
+        elif name.startswith(("step_start", "any_start", "start_time")):
             expression = f"min({name})"
-        elif name.startswith(("step_end", "any_end")):
+        elif name.startswith(("step_end", "any_end", "end_time")):
             expression = f"max({name})"
         elif name in ("span_count", "input_tokens", "output_tokens", "total_tokens"):
             expression = _saturated_sum(name)

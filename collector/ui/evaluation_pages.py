@@ -6,10 +6,11 @@
     GET /evaluations/compare?a=RUN&b=RUN  two runs' rows matched by inputs, regressions counted
     GET /evaluations/{run_id}             one run's rows: inputs, outputs, expected, each verdict
 
-``evaluate(..., data_dir=...)`` writes ``<data_dir>/evaluations/<run_id>/rows.parquet`` and then
-``run.parquet`` (docs/evaluation.md), each by an atomic rename. The pages read those files per
-request in a worker thread, so a run shows up on reload; a run without a readable
-``run.parquet`` has not finished (or is damaged) and is skipped, never an error page.
+``evaluate(..., data_dir=...)`` writes ``<data_dir>/evaluations/run_id=<run_id>/`` (older
+versions ``<run_id>/``), ``run.parquet`` last (docs/evaluation.md), each file by an atomic
+rename; evaluation_files.py reads both layouts. The pages read those files per request in a
+worker thread, so a run shows up on reload; a run without a readable ``run.parquet`` has not
+finished (or is damaged) and is skipped, never an error page.
 
 A row regressed when a verdict both runs have got worse from A to B: pass (``true``/``yes``)
 became fail (``false``/``no``) or an error, a number went down, or a value became an error.
@@ -20,32 +21,24 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from otel_feedback_collector.ui.evaluation_files import read_run_files, run_ids
 from otel_feedback_collector.ui.rendering import format_time, render_page
 
 if TYPE_CHECKING:
     from otel_feedback_collector.app_context import AppContext
 
-EVALUATIONS_DIR = "evaluations"
-RUN_FILE = "run.parquet"
-ROWS_FILE = "rows.parquet"
-# Run ids are uuid hex today; anything else that could be a path segment is refused.
-_RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _PASS = frozenset({"yes", "pass", "true"})
 _FAIL = frozenset({"no", "fail", "false"})
-_READ_ERRORS = (OSError, pa.ArrowException, ValueError)
 NO_RUNS_HINT = (
     "No evaluation runs yet: call evaluate(..., data_dir=<this collector's data directory>) or "
     "`otel-feedback evaluate --data <data directory>`; runs appear here on reload."
@@ -212,10 +205,7 @@ def _run_not_found(run_id: str) -> Response:
 
 def list_runs(data_dir: Path) -> list[EvaluationRun]:
     """Every finished, readable run under ``data_dir``, newest first (rows not read)."""
-    root = data_dir / EVALUATIONS_DIR
-    if not root.is_dir():
-        return []
-    runs = [run for child in root.iterdir() if (run := read_run(data_dir, child.name, with_rows=False))]
+    runs = [run for run_id in run_ids(data_dir) if (run := read_run(data_dir, run_id, with_rows=False))]
     oldest = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
     return sorted(runs, key=lambda run: (run.created_time or oldest, run.run_id), reverse=True)
 
@@ -223,17 +213,10 @@ def list_runs(data_dir: Path) -> list[EvaluationRun]:
 def read_run(data_dir: Path | None, run_id: str, *, with_rows: bool) -> EvaluationRun | None:
     """Run ``run_id`` (with its rows when ``with_rows``), or None when it is unknown, unfinished or
     unreadable."""
-    if data_dir is None or not _RUN_ID.fullmatch(run_id):
+    found = read_run_files(data_dir, run_id, with_rows=with_rows) if data_dir is not None else None
+    if found is None:
         return None
-    directory = data_dir / EVALUATIONS_DIR / run_id
-    try:
-        found = pq.read_table(directory / RUN_FILE).to_pylist()
-        rows = pq.read_table(directory / ROWS_FILE).to_pylist() if with_rows else []
-    except _READ_ERRORS:
-        return None
-    if not found:
-        return None
-    run = found[0]
+    run, rows = found
     return EvaluationRun(
         run_id=str(run.get("run_id") or run_id),
         run_name=run.get("run_name"),

@@ -1,15 +1,12 @@
-"""An evaluation's result: per-row outcomes, the table of rows, the metrics, and their files.
+"""An evaluation's result: per-row outcomes, the table of rows and the metrics.
 
-On disk a run is a directory ``<data_dir>/evaluations/<run_id>/`` with ``rows.parquet`` (the
-rows table) and ``run.parquet`` (one row: id, name, time, scorers, metrics). ``run.parquet`` is
-written last, so a directory without it is a run that did not finish. docs/evaluation.md
-documents the columns.
+``EvaluationResult.rows`` has a column per score (``<name>/value``...), convenient in memory; on
+disk a run has one schema whatever its scorers (_run_files.py). docs/evaluation.md documents
+both.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,22 +16,7 @@ import pyarrow as pa
 
 from otel_feedback.tables import typed_array
 from otel_feedback_core.assessments import Assessment
-from otel_feedback.evaluation._files import write_parquet_atomically
 
-EVALUATIONS_DIR = "evaluations"
-RUN_SCHEMA = pa.schema(
-    [
-        pa.field("run_id", pa.string()),
-        pa.field("run_name", pa.string()),
-        pa.field("experiment", pa.string()),
-        pa.field("created_time", pa.timestamp("us", tz="UTC")),
-        pa.field("duration_ms", pa.float64()),
-        pa.field("row_count", pa.int64()),
-        pa.field("scorers", pa.list_(pa.string())),
-        pa.field("predict_fn", pa.string()),
-        pa.field("metrics", pa.string()),
-    ]
-)
 _PASS = "yes"
 _FAIL = "no"
 
@@ -61,7 +43,7 @@ class EvaluationResult:
     - ``metrics``: ``{"<name>/pass_rate": ...}`` for yes/no and boolean scores,
       ``{"<name>/mean": ...}`` for numbers, and ``"<name>/error_count"`` for every name;
     - ``rows``: a pyarrow table, one row per data row (see docs/evaluation.md);
-    - ``path``: the run's directory under ``<data_dir>/evaluations/``, when it was written.
+    - ``path``: the run's folder ``<data_dir>/evaluations/run_id=<run_id>/``, when it was written.
     """
 
     run_id: str
@@ -125,37 +107,3 @@ def _values(values: list[Any]) -> pa.Array:
     if not values or all(value is None for value in values):
         return pa.array(values, type=pa.string())
     return typed_array(values)
-
-
-def write_run(
-    data_dir: Path,
-    *,
-    run_id: str,
-    run_name: str | None,
-    experiment: str | None,
-    created: dt.datetime,
-    duration_ms: float,
-    scorer_names: Sequence[str],
-    predict_fn: str | None,
-    metrics: dict[str, float],
-    rows: pa.Table,
-) -> Path:
-    """Write ``rows.parquet`` then ``run.parquet`` under ``<data_dir>/evaluations/<run_id>/``."""
-    directory = data_dir / EVALUATIONS_DIR / run_id
-    write_parquet_atomically(rows, directory / "rows.parquet")
-    run = pa.table(
-        {
-            "run_id": [run_id],
-            "run_name": [run_name],
-            "experiment": [experiment],
-            "created_time": [created],
-            "duration_ms": [duration_ms],
-            "row_count": [rows.num_rows],
-            "scorers": [list(scorer_names)],
-            "predict_fn": [predict_fn],
-            "metrics": [json.dumps(metrics)],
-        },
-        schema=RUN_SCHEMA,
-    )
-    write_parquet_atomically(run, directory / "run.parquet")
-    return directory

@@ -38,8 +38,8 @@ from otel_feedback.evaluation._results import (
     RowOutcome,
     compute_metrics,
     rows_table,
-    write_run,
 )
+from otel_feedback.evaluation._run_files import write_run
 from otel_feedback.evaluation._scorer import Scorer, run_scorer
 from otel_feedback.evaluation._span_capture import SpanCapture, capture_for
 from otel_feedback.evaluation._trace import Trace
@@ -73,7 +73,7 @@ def evaluate(
     - ``scorers``: built-in scorers (``otel_feedback.scorers``) or ``@scorer`` functions.
     - ``max_workers``: rows evaluated at once (default ``$OTEL_FEEDBACK_EVAL_MAX_WORKERS`` or 8).
     - ``data_dir``: where traces are read for trace-reading scorers and where the run is written
-      (``<data_dir>/evaluations/<run_id>/``); default: ``data`` itself when it is a data
+      (``<data_dir>/evaluations/run_id=<run_id>/``); default: ``data`` itself when it is a data
       directory, else ``$OTEL_FEEDBACK_DATA``. Without one, nothing is written. A list of data
       directories (several collectors', docs/scaling.md) is read as one, and the run is
       written under the first; ``data`` may be such a list too.
@@ -119,7 +119,7 @@ def evaluate(
         path = write_run(
             first_dir(directory), run_id=run_id, run_name=run_name, experiment=experiment, created=created,
             duration_ms=(time.monotonic() - started) * 1000, scorer_names=[s.name for s in active_scorers],
-            predict_fn=getattr(predict_fn, "__name__", None) if predict_fn else None, metrics=metrics, rows=table,
+            predict_fn=getattr(predict_fn, "__name__", None) if predict_fn else None, metrics=metrics, outcomes=outcomes,
         )
     return EvaluationResult(run_id=run_id, run_name=run_name, metrics=metrics, rows=table, path=path)
 

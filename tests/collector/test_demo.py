@@ -133,11 +133,12 @@ def test_demo_evaluates_with_correctness_and_stores_the_run_and_the_judges_feedb
     [run_dir] = (data_dir / "evaluations").iterdir()
     run = duckdb.sql(f"select run_id, row_count, scorers, metrics from read_parquet('{run_dir}/run.parquet')").fetchall()
     [(run_id, row_count, scorers, metrics)] = run
-    assert (run_id, row_count, scorers) == (run_dir.name, 1, ["correctness"])
+    assert (f"run_id={run_id}", row_count, scorers) == (run_dir.name, 1, ["correctness"])
     # The stand-in chatbot's one-sentence answer lacks most of the expert's expected response.
     assert json.loads(metrics) == {"correctness/pass_rate": 0.0, "correctness/error_count": 0.0}
     [(new_trace, source_trace, verdict)] = duckdb.sql(
-        f"select trace_id, source_trace_id, \"correctness/value\" from read_parquet('{run_dir}/rows.parquet')"
+        f"select trace_id, source_trace_id, value ->> '$' from read_parquet('{run_dir}/rows.parquet') as r "
+        f"join read_parquet('{run_dir}/scores.parquet') as s using (row) where name = 'correctness'"
     ).fetchall()
     assert verdict == "no"
 

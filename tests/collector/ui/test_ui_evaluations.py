@@ -171,10 +171,47 @@ def test_runs_are_listed_newest_first(collector: CollectorServer) -> None:
     assert collector.data_dir is not None
     newer = make_run(collector.data_dir, name="newer", answers={"q": "Q"})
     older = make_run(collector.data_dir, name="older", answers={"q": "Q"})
-    run_file = collector.data_dir / "evaluations" / older / "run.parquet"
+    run_file = collector.data_dir / "evaluations" / f"run_id={older}" / "run.parquet"
     table = pq.read_table(run_file)
     index = table.schema.get_field_index("created_time")
     table = table.set_column(index, table.schema.field(index), pa.array([created], type=table.schema.field(index).type))
     pq.write_table(table, run_file)
     text = get(collector, "/evaluations").text
     assert text.index(f'data-run-id="{newer}"') < text.index(f'data-run-id="{older}"')
+
+
+def write_older_layout_run(data_dir: Path, run_id: str, rows: pa.Table, *, name: str) -> None:
+    """A run as versions before the ``run_id=`` folders wrote it: ``evaluations/<id>/`` with the
+    per-score columns of ``EvaluationResult.rows`` and a ``run.parquet`` holding the id."""
+    directory = data_dir / "evaluations" / run_id
+    directory.mkdir(parents=True)
+    pq.write_table(rows, directory / "rows.parquet")
+    run = {
+        "run_id": [run_id], "run_name": [name], "experiment": [None],
+        "created_time": [dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)], "duration_ms": [1.0],
+        "row_count": [rows.num_rows], "scorers": [["exact_match", "length"]], "predict_fn": [None],
+        "metrics": ['{"exact_match/pass_rate": 0.5}'],
+    }
+    pq.write_table(pa.table(run), directory / "run.parquet")
+
+
+def test_runs_of_the_older_layout_read_like_new_ones(collector: CollectorServer) -> None:
+    assert collector.data_dir is not None
+    answers = {"a": "A", "b": "nope", HOSTILE: "x"}
+    rows = [
+        {"inputs": {"question": q}, "outputs": a, "expectations": {"expected_response": q.upper()}, "trace_id": TRACE_ID}
+        for q, a in answers.items()
+    ]
+    result = evaluate(rows, scorers=[ExactMatch(), length], data_dir=collector.data_dir, run_name="new")
+    write_older_layout_run(collector.data_dir, "older0000", result.rows, name="old")
+
+    new, old = read_run(collector.data_dir, result.run_id, with_rows=True), read_run(collector.data_dir, "older0000", with_rows=True)
+    assert new is not None and old is not None
+    assert (old.run_name, old.row_count, old.score_names) == ("old", 3, ["exact_match", "length"])
+    assert old.rows == new.rows  # the same display rows from either layout
+    assert [row.verdicts["length"].value for row in new.rows] == [1.0, 4.0, 1.0]
+    listing = get(collector, "/evaluations").text
+    assert 'data-run-id="older0000"' in listing and f'data-run-id="{result.run_id}"' in listing
+    assert "0 regressions ·" in get(collector, "/evaluations/compare", a="older0000", b=result.run_id).text
+    # A folder name that is not a run id (the Hive form is not one either) is no run.
+    assert get(collector, f"/evaluations/run_id={result.run_id}").status_code == 404

@@ -70,8 +70,20 @@ def test_the_run_is_written_under_the_data_dir(tmp_path: Path, monkeypatch):
 
     result = evaluate(ROWS, scorers=[ExactMatch()], run_name="nightly", experiment="faq")
 
-    run_dir = tmp_path / "evaluations" / result.run_id
-    assert sorted(p.name for p in run_dir.iterdir()) == ["rows.parquet", "run.parquet"]
-    run = duckdb.sql(f"SELECT run_name, experiment, row_count, scorers, metrics FROM read_parquet('{run_dir}/run.parquet')")
-    assert run.fetchall() == [("nightly", "faq", 2, ["exact_match"], json.dumps(result.metrics))]
-    assert pq.read_table(run_dir / "rows.parquet").equals(result.rows)
+    run_dir = tmp_path / "evaluations" / f"run_id={result.run_id}"
+    assert result.path == run_dir
+    assert sorted(p.name for p in run_dir.iterdir()) == ["rows.parquet", "run.parquet", "scores.parquet"]
+    run = duckdb.sql(
+        f"SELECT run_id, run_name, experiment, row_count, scorers, metrics FROM read_parquet('{run_dir}/run.parquet')"
+    )
+    assert run.fetchall() == [(result.run_id, "nightly", "faq", 2, ["exact_match"], json.dumps(result.metrics))]
+    # One schema whatever the scorers: the open-ended values as JSON text, scores one per row.
+    rows = pq.read_table(run_dir / "rows.parquet").to_pylist()
+    assert [(r["row"], json.loads(r["inputs"]), json.loads(r["outputs"])) for r in rows] == [
+        (row, r["inputs"], r["outputs"]) for row, r in enumerate(result.rows.to_pylist())
+    ]
+    scores = pq.read_table(run_dir / "scores.parquet").to_pylist()
+    assert [(s["row"], s["name"], json.loads(s["value"]), s["score_value"], s["score_label"]) for s in scores] == [
+        (row, "exact_match", r["exact_match/value"], float(r["exact_match/value"]), str(r["exact_match/value"]).lower())
+        for row, r in enumerate(result.rows.to_pylist())
+    ]

@@ -123,10 +123,13 @@ def test_step_6_evaluates_labeled_traces_with_correctness(tutorial: Tutorial):
     assert sorted(json.loads(text)["user_question"] for _, _, text in roots) == sorted(QUESTIONS)
 
     # The run and its rows are Parquet next to the traces.
-    assert result.path == data_dir / "evaluations" / result.run_id
+    assert result.path == data_dir / "evaluations" / f"run_id={result.run_id}"
     run = duckdb.sql(f"SELECT run_id, row_count, scorers, metrics FROM read_parquet('{result.path}/run.parquet')").fetchall()
     assert run == [(result.run_id, 3, ["correctness"], json.dumps(result.metrics))]
-    on_disk = duckdb.sql(f"SELECT trace_id, \"correctness/value\" FROM read_parquet('{result.path}/rows.parquet') ORDER BY row")
+    on_disk = duckdb.sql(
+        f"SELECT trace_id, value ->> '$' FROM read_parquet('{result.path}/rows.parquet') AS r "
+        f"JOIN read_parquet('{result.path}/scores.parquet') AS s USING (run_id, row) WHERE name = 'correctness' ORDER BY row"
+    )
     assert on_disk.fetchall() == [(row["trace_id"], row["correctness/value"]) for row in rows]
 
 
