@@ -92,7 +92,7 @@ def routed_collectors_data(data: RoutedData) -> tuple[tuple[Path, Path], dict[st
     """SPARK CHECK HOOK: the two data directories and the exact counts a reader of both must
     give (``traces``, ``spans``, ``assessments``, ``joined``: span rows joined with assessment
     rows on trace_id; ``split_trace_spans``: the split trace's span count), for a check in
-    another engine (Spark) to add at merge time with the ``routed`` fixture below."""
+    another engine (Spark: ``test_spark_reads_both_directories_with_exact_counts``)."""
     counts = {
         "traces": data.expected_traces,
         "spans": data.expected_spans,
@@ -223,6 +223,34 @@ def test_sql_over_both_directories_counts_each_span_and_assessment_once(routed: 
         routed,
     )
     assert {row["trace_id"]: (row["spans"], row["assessment_id"]) for row in joined} == {
+        **{trace_id: (3, assessment_id) for trace_id, assessment_id in routed.assessed.items()},
+        SPLIT_TRACE: (3, SPLIT_ASSESSMENT),
+    }
+
+
+def test_spark_reads_both_directories_with_exact_counts(routed: RoutedData, spark: Any) -> None:
+    """Spark (local mode) over the same two directories, de-duplicating by key as docs/scaling.md
+    says: the counts and the join equal those of `otel-feedback sql`."""
+    (first, second), counts = routed_collectors_data(routed)
+    raw_spans = spark.read.parquet(str(first / "spans"), str(second / "spans"))
+    raw_log = spark.read.parquet(str(first / "assessments"), str(second / "assessments"))
+    # The split trace's child 1 and its assessment sit in both directories: a plain union counts them twice.
+    assert (raw_spans.count(), raw_log.count()) == (counts["spans"] + 1, counts["assessments"] + 1)
+
+    raw_spans.dropDuplicates(["trace_id", "span_id"]).createOrReplaceTempView("routed_spans")
+    raw_log.dropDuplicates(["assessment_id"]).createOrReplaceTempView("routed_assessments")
+    row = spark.sql(
+        "SELECT (SELECT count(DISTINCT trace_id) FROM routed_spans) AS traces, "
+        "(SELECT count(*) FROM routed_spans) AS spans, (SELECT count(*) FROM routed_assessments) AS assessments, "
+        "(SELECT count(*) FROM routed_spans JOIN routed_assessments USING (trace_id)) AS joined, "
+        f"(SELECT count(*) FROM routed_spans WHERE trace_id = '{SPLIT_TRACE}') AS split_trace_spans"
+    ).first()
+    assert row.asDict() == counts
+    per_trace = spark.sql(
+        "SELECT s.trace_id, count(*) AS spans, first(a.assessment_id) AS assessment_id FROM routed_spans s "
+        "JOIN routed_assessments a USING (trace_id) WHERE a.name = 'user_feedback' GROUP BY s.trace_id"
+    ).collect()
+    assert {r.trace_id: (r.spans, r.assessment_id) for r in per_trace} == {
         **{trace_id: (3, assessment_id) for trace_id, assessment_id in routed.assessed.items()},
         SPLIT_TRACE: (3, SPLIT_ASSESSMENT),
     }
