@@ -182,8 +182,9 @@ def one_trace_spans(connection: duckdb.DuckDBPyConnection, trace_id: str) -> tup
     """``(source, where, params)`` selecting the spans of one trace: ``SELECT ... FROM
     {source} WHERE {where}``. The condition adds the window the trace's spans started in
     (from the trace index), and the source lists only the span files whose start times meet
-    that window (the connection's ``span_files`` table, storage/views.py): DuckDB then opens
-    a few files instead of every live one. Falls back to the ``spans`` view."""
+    that window and whose trace-id range holds the id (the connection's ``span_files`` table,
+    storage/views.py): DuckDB then opens a few files instead of every live one. Falls back to
+    the ``spans`` view."""
     window = trace_windows(connection, [trace_id]).get(trace_id)
     if window is None:
         return "spans", "trace_id = ?", [trace_id]
@@ -191,8 +192,9 @@ def one_trace_spans(connection: duckdb.DuckDBPyConnection, trace_id: str) -> tup
     where, params = "trace_id = ? AND start_time_unix_nano BETWEEN ? AND ?", [trace_id, earliest, latest]
     try:
         files = connection.execute(
-            "SELECT path FROM span_files WHERE coalesce(max_start >= ?, true) AND coalesce(min_start <= ?, true)",
-            [earliest, latest],
+            "SELECT path FROM span_files WHERE coalesce(max_start >= ?, true) AND coalesce(min_start <= ?, true)"
+            " AND coalesce(min_trace <= ?, true) AND coalesce(max_trace >= ?, true)",
+            [earliest, latest, trace_id, trace_id],
         ).fetchall()
     except duckdb.CatalogException:  # a view that de-duplicates: read it
         return "spans", where, params
