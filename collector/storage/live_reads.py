@@ -202,6 +202,32 @@ class LiveReads:
         self._note_roots(kept)
         return kept, summarize(kept)
 
+    def stored_assessment_ids(self, ids: list[str], *, manifest: Callable[[], Manifest]) -> set[str]:
+        """Which of ``ids`` are stored already (a resent assessment), so a flush leaves them
+        out and no id is in two assessment files. Reads the index's assessment log (one row
+        per id); without a usable index, the Parquet files' (the same ids, slower)."""
+        if not ids:
+            return set()
+
+        def stored() -> set[str]:
+            connection = self.cursor(manifest())
+            try:
+                rows = connection.execute(
+                    "SELECT DISTINCT assessment_id FROM assessment_log WHERE list_contains(?, assessment_id)", [ids]
+                ).fetchall()
+            finally:
+                connection.close()
+            return {row[0] for row in rows}
+
+        # A compaction may move a file away while this reads: then once more, on the new files.
+        try:
+            return retry_after_refresh(stored, lambda: None)
+        except (duckdb.Error, RuntimeError) as error:
+            if not self._usable:
+                raise  # the Parquet files failed: the flush fails and is retried
+            self._fail(error)  # the index broke: ask the Parquet files
+        return retry_after_refresh(stored, lambda: None)
+
     def start_flush(self) -> None:
         """Forget the roots noted by a flush that did not finish (it is retried whole)."""
         self._flush_roots.clear()

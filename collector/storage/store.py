@@ -37,6 +37,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -523,7 +524,7 @@ class SpanStore:
             partial_summaries.append(partial)
         tables = {
             SPANS.name: spans_table,
-            ASSESSMENTS.name: pa.concat_tables(assessment_parts) if assessment_parts else None,
+            ASSESSMENTS.name: self._drop_stored_assessments(assessment_parts),
         }
         del span_parts, spans_table, assessment_parts
         written: list[tuple[str, DataFile]] = []
@@ -536,6 +537,19 @@ class SpanStore:
             if data_file is not None:
                 written.append((name, data_file))
         return written
+
+    def _drop_stored_assessments(self, parts: list[pa.Table]) -> pa.Table | None:
+        """The chunk's assessment rows without the ids an earlier flush stored (a resent
+        record), so a glob over ``assessments/*.parquet`` never sees an id twice."""
+        if not parts:
+            return None
+        table = pa.concat_tables(parts)
+        stored = self._reads.stored_assessment_ids(
+            table.column("assessment_id").to_pylist(), manifest=self._manifest_snapshot
+        )
+        if not stored:
+            return table
+        return table.filter(pc.invert(pc.is_in(table["assessment_id"], value_set=pa.array(sorted(stored)))))
 
     def _convert_record(
         self, record: WalRecord, seen_spans: set[tuple[str, str]]
