@@ -36,6 +36,7 @@ from otel_feedback_collector.storage.manifest import Manifest
 from otel_feedback_collector.storage.moved_files import retry_after_refresh
 from otel_feedback_collector.storage.trace_index import (
     INDEX_FILE_NAME,
+    ROOT_TEXT_LIMIT_BYTES,
     TABLE,
     TraceIndex,
     ROOTS_SCHEMA,
@@ -243,8 +244,8 @@ class LiveReads:
             {
                 "trace_id": roots["trace_id"],
                 "root_start": roots["start_time_unix_nano"],
-                "root_request": roots["input"],
-                "root_response": roots["output"],
+                "root_request": _capped(roots["input"]),
+                "root_response": _capped(roots["output"]),
             }
         )
         last = last.rename_columns(["trace_id", "last_start"])
@@ -352,6 +353,13 @@ def has_duplicate_spans(data_dir: Path, manifest: Manifest) -> bool:
     finally:
         connection.close()
     return bool(row and row[0])
+
+
+def _capped(texts: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``texts`` with those longer than ``ROOT_TEXT_LIMIT_BYTES`` left out (NULL: unknown to
+    the index, so readers take them from the spans)."""
+    too_long = pc.fill_null(pc.greater(pc.binary_length(texts), ROOT_TEXT_LIMIT_BYTES), False)
+    return pc.if_else(too_long, pa.scalar(None, texts.type), texts)
 
 
 def _close_quietly(connection: duckdb.DuckDBPyConnection) -> None:
