@@ -98,10 +98,14 @@ _SPILL_DIR = "tmp"
 # DuckDB's memory for merging assessments (narrow rows) and for building missing summaries;
 # it spills to ``tmp/`` beyond this.
 _MERGE_MEMORY_LIMIT = "64MB"
-# Compressed bytes per compaction output file (one trace-id range each) at level 1; higher
-# levels write larger files, up to the second bound (see ``_merge_file_bytes``).
+# Compressed bytes per assessment compaction output file (one trace-id range each: DuckDB
+# sorts each range on its own).
 _MERGE_PARTITION_BYTES = 16 * 1024 * 1024
-_MERGE_MAX_FILE_BYTES = 256 * 1024 * 1024
+# Compressed bytes per span compaction output file at level 1 (one trace-id range each); higher
+# levels write larger files, up to the second bound (see ``_merge_file_bytes``). The streaming
+# merge's memory does not depend on them; a read opens one file per run.
+_SPAN_FILE_BYTES = 64 * 1024 * 1024
+_MERGE_MAX_FILE_BYTES = 1024 * 1024 * 1024
 # Span compaction is a streaming merge: this much (uncompressed) is read ahead over all
 # inputs, and an output row group holds at most this much (fewer rows when spans are wide).
 _MERGE_INPUT_BUDGET_BYTES = 4 * 1024 * 1024
@@ -1060,4 +1064,4 @@ def _oldest_runs(
 def _merge_file_bytes(level: int, fan_in: int) -> int:
     """Output file size of a merge into ``level``: larger as levels hold more (so the file
     count stays small), up to a bound (a lookup skips a file's other row groups anyway)."""
-    return min(_MERGE_PARTITION_BYTES * fan_in ** max(0, level - 1), _MERGE_MAX_FILE_BYTES)
+    return min(_SPAN_FILE_BYTES * fan_in ** max(0, level - 1), _MERGE_MAX_FILE_BYTES)
