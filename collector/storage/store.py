@@ -1023,25 +1023,35 @@ def _files_to_merge(
     live: list[DataFile], *, fan_in: int, max_inputs: int = _MERGE_MAX_INPUTS
 ) -> tuple[list[DataFile], int]:
     """The next background merge (size-tiered): flushed (level-0) files once there are
-    ``fan_in`` of them, into level 1; else, at the lowest level ``n >= 1`` holding ``fan_in``
-    runs, its oldest runs into level ``n + 1``. Returns the files and their new level.
+    ``fan_in`` of them, into level 1; the runs of a level ``n >= 1`` once it holds ``fan_in``
+    runs, into level ``n + 1``. Returns the files and their new level.
 
     Each level's runs hold about ``fan_in`` times the spans of the level below, so the live
     runs stay fewer than ``fan_in`` per level, a few levels in all (the file count grows with
-    the logarithm of the data), and each span is rewritten once per level. Whole runs are
-    merged (a run's trace summaries describe all of its files), the oldest first, as many as
-    the merge reads at once (``max_inputs``: flushed files, or runs of higher levels, whose
-    files are read one after the other; always at least one run): more would first be merged
-    in groups into temporary files, writing every span one more time.
+    the logarithm of the data), and each span is rewritten once per level. Of several full
+    levels the fullest (relative to ``fan_in``) goes first, the lower one on a tie: a writer
+    that is behind keeps level 0 full, and merging level 0 first every time would leave the
+    runs above unmerged for as long as that lasts. Whole runs are merged (a run's trace
+    summaries describe all of its files), the oldest first, as many as the merge reads at
+    once (``max_inputs``: flushed files, or runs of higher levels, whose files are read one
+    after the other; always at least one run): more would first be merged in groups into
+    temporary files, writing every span one more time.
     """
+    fullness: list[tuple[float, int]] = []
     flushed = [data_file for data_file in live if data_file.level == 0]
     if len(flushed) >= fan_in:
-        return _oldest_runs(flushed, max_inputs, cost=lambda files: len(files)), 1
+        fullness.append((len(flushed) / fan_in, 0))
     for level in sorted({f.level for f in live if f.level > 0}):
-        at_level = [data_file for data_file in live if data_file.level == level]
-        if len({f.run for f in at_level}) >= fan_in:
-            return _oldest_runs(at_level, max_inputs, cost=lambda files: 1), level + 1
-    return [], 0
+        runs = len({f.run for f in live if f.level == level})
+        if runs >= fan_in:
+            fullness.append((runs / fan_in, level))
+    if not fullness:
+        return [], 0
+    _, level = max(fullness, key=lambda item: (item[0], -item[1]))
+    at_level = [data_file for data_file in live if data_file.level == level]
+    if level == 0:
+        return _oldest_runs(at_level, max_inputs, cost=lambda files: len(files)), 1
+    return _oldest_runs(at_level, max_inputs, cost=lambda files: 1), level + 1
 
 
 def _oldest_runs(

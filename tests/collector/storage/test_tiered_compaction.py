@@ -73,10 +73,15 @@ def _runs(levels: dict[int, int]) -> list[DataFile]:
     ]
 
 
-def test_the_lowest_full_level_is_merged_first_into_the_next() -> None:
+def test_the_fullest_level_is_merged_first_into_the_next() -> None:
     live = _runs({1: 2, 2: 4, 3: 4})
     chosen, level = _files_to_merge(live, fan_in=4)
-    assert level == 3 and {f.level for f in chosen} == {2} and len(chosen) == 4
+    assert level == 3 and {f.level for f in chosen} == {2} and len(chosen) == 4  # a tie: the lower
+    # A writer that is behind keeps level 0 full; a fuller level above still gets its turn.
+    chosen, level = _files_to_merge(_runs({0: 9, 1: 12}), fan_in=4)
+    assert level == 2 and {f.level for f in chosen} == {1}
+    chosen, level = _files_to_merge(_runs({0: 20, 1: 12}), fan_in=4)
+    assert level == 1 and {f.level for f in chosen} == {0}
     assert _files_to_merge(_runs({0: 3, 1: 3, 2: 3}), fan_in=4) == ([], 0)
     chosen, level = _files_to_merge(_runs({1: 6}), fan_in=4, max_inputs=5)
     assert level == 2 and [f.run for f in chosen] == [1, 2, 3, 4, 5]  # the oldest, up to the fan-in
