@@ -157,11 +157,12 @@ def root_bodies_of(connection: duckdb.DuckDBPyConnection, summaries: Sequence[di
     }
     unknown = [row for row in summaries if row["trace_id"] not in bodies]
     if unknown:
+        earliest = earliest_start_ns(unknown)
         rows = connection.execute(
             f"""SELECT trace_id, arg_min(input, {_ROOT_FIRST}), arg_min(output, {_ROOT_FIRST})
-                FROM spans WHERE list_contains(?, trace_id) AND start_time_unix_nano >= ?
+                FROM {spans_since(connection, earliest)} WHERE list_contains(?, trace_id) AND start_time_unix_nano >= ?
                 GROUP BY trace_id""",
-            [[row["trace_id"] for row in unknown], earliest_start_ns(unknown)],
+            [[row["trace_id"] for row in unknown], earliest],
         ).fetchall()
         bodies.update((trace_id, (request, response)) for trace_id, request, response in rows)
     return bodies
@@ -182,8 +183,9 @@ def one_trace_spans(connection: duckdb.DuckDBPyConnection, trace_id: str) -> tup
     """``(source, where, params)`` selecting the spans of one trace: ``SELECT ... FROM
     {source} WHERE {where}``. The condition adds the window the trace's spans started in
     (from the trace index), and the source lists only the span files whose start times meet
-    that window (the connection's ``span_files`` table, storage/views.py): DuckDB then opens
-    a few files instead of every live one. Falls back to the ``spans`` view."""
+    that window and whose trace-id range holds the id (the connection's ``span_files`` table,
+    storage/views.py): DuckDB then opens a few files instead of every live one. Falls back to
+    the ``spans`` view."""
     window = trace_windows(connection, [trace_id]).get(trace_id)
     if window is None:
         return "spans", "trace_id = ?", [trace_id]
@@ -191,8 +193,9 @@ def one_trace_spans(connection: duckdb.DuckDBPyConnection, trace_id: str) -> tup
     where, params = "trace_id = ? AND start_time_unix_nano BETWEEN ? AND ?", [trace_id, earliest, latest]
     try:
         files = connection.execute(
-            "SELECT path FROM span_files WHERE coalesce(max_start >= ?, true) AND coalesce(min_start <= ?, true)",
-            [earliest, latest],
+            "SELECT path FROM span_files WHERE coalesce(max_start >= ?, true) AND coalesce(min_start <= ?, true)"
+            " AND coalesce(min_trace <= ?, true) AND coalesce(max_trace >= ?, true)",
+            [earliest, latest, trace_id, trace_id],
         ).fetchall()
     except duckdb.CatalogException:  # a view that de-duplicates: read it
         return "spans", where, params
@@ -212,6 +215,19 @@ def trace_windows(connection: duckdb.DuckDBPyConnection, trace_ids: Sequence[str
         trace_id: (earliest_start_ns([{"start_time": start}]), 2**63 - 1 if latest is None else latest)
         for trace_id, start, latest in rows
     }
+
+
+def spans_since(connection: duckdb.DuckDBPyConnection, earliest: int) -> str:
+    """A source of the spans that started at ``earliest`` (ns) or later, and others: the files
+    (the connection's ``span_files`` table) holding a span that started then or later, so the
+    older files are not even opened; the ``spans`` view where that is not known."""
+    try:
+        files = connection.execute(
+            "SELECT path FROM span_files WHERE coalesce(max_start >= ?, true)", [earliest]
+        ).fetchall()
+    except duckdb.CatalogException:  # a view that de-duplicates: read it
+        return "spans"
+    return parquet_paths_sql([row[0] for row in files]) if files else "spans"
 
 
 def earliest_start_ns(summaries: Sequence[dict[str, Any]]) -> int:

@@ -12,7 +12,7 @@ folder, so a glob never sees a merge and its inputs together.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from otel_feedback_collector.storage.file_ranges import file_ranges
 from otel_feedback_collector.storage.manifest import DataFile
 from otel_feedback_collector.storage.schema import ASSESSMENT_SCHEMA, SPAN_SCHEMA
 from otel_feedback_collector.storage.sorted_merge import merge_sorted_files
@@ -188,10 +189,30 @@ def merge_data_files(
     return merged
 
 
+def sorted_streams(data_dir: Path, files: Sequence[DataFile]) -> list[list[str]]:
+    """The files to merge as streams (see sorted_merge.py): the files of one run, in trace-id
+    order, when their trace-id ranges (from the footers) are disjoint, as compaction writes
+    them; else (a flush's chunk files, unknown ranges) each file alone."""
+    runs: dict[int, list[DataFile]] = {}
+    for data_file in files:
+        runs.setdefault(data_file.run, []).append(data_file)
+    streams: list[list[str]] = []
+    for members in runs.values():
+        ranged = [(file_ranges(data_dir / f.path).trace_id, f.path) for f in members]
+        known = sorted((found, path) for found, path in ranged if found is not None)
+        if len(members) > 1 and len(known) == len(members) and all(
+            earlier[0][1] < later[0][0] for earlier, later in zip(known, known[1:])
+        ):
+            streams.append([path for _, path in known])
+        else:
+            streams.extend([path] for _, path in ranged)
+    return streams
+
+
 def merge_span_files(
     summaries: SummaryCalculator,
     *,
-    inputs: list[str],
+    inputs: Sequence[Sequence[str]],
     data_dir: Path,
     relative_paths: Callable[[DatasetLayout], str],
     level: int,
@@ -207,15 +228,16 @@ def merge_span_files(
     """Merge live span files (a streaming k-way merge: memory stays bounded) into sorted files
     covering disjoint trace-id ranges, and write the run's trace summaries alongside.
 
-    Each open input costs read buffers, so at most ``max_fan_in`` files are merged at once:
-    more inputs are first merged in groups into temporary files in ``scratch_dir``.
+    ``inputs`` are streams (``sorted_streams``). Each open stream costs read buffers, so at
+    most ``max_fan_in`` streams are merged at once: more are first merged in groups into
+    temporary files in ``scratch_dir``.
     Returns the new span files and the new summary file, left fsynced at their
     ``pending_file`` for the swap to rename. ``relative_paths(layout)`` hands out a new file
     name in that dataset. Nothing is left behind when it fails.
     """
     scratch: list[Path] = []
     try:
-        sources = [data_dir / path for path in inputs]
+        sources: list[list[Path]] = [[data_dir / path for path in stream] for stream in inputs]
         while len(sources) > max_fan_in:
             grouped = []
             for start in range(0, len(sources), max_fan_in):
@@ -228,7 +250,7 @@ def merge_span_files(
                     row_group_bytes=row_group_bytes,
                     step_guard=step_guard,
                 )
-                grouped.append(target)
+                grouped.append([target])
             sources = grouped
         return _merge_span_sources(
             summaries,
@@ -249,7 +271,7 @@ def merge_span_files(
 
 
 def _merge_spans_into_one_file(
-    sources: list[Path],
+    sources: list[list[Path]],
     target: Path,
     *,
     input_budget_bytes: int,
@@ -275,7 +297,7 @@ def _merge_spans_into_one_file(
 def _merge_span_sources(
     summaries: SummaryCalculator,
     *,
-    sources: list[Path],
+    sources: list[list[Path]],
     data_dir: Path,
     relative_paths: Callable[[DatasetLayout], str],
     level: int,

@@ -36,6 +36,7 @@ from otel_feedback_collector.storage.manifest import Manifest
 from otel_feedback_collector.storage.moved_files import retry_after_refresh
 from otel_feedback_collector.storage.trace_index import (
     INDEX_FILE_NAME,
+    ROOT_TEXT_LIMIT_BYTES,
     TABLE,
     TraceIndex,
     ROOTS_SCHEMA,
@@ -202,6 +203,32 @@ class LiveReads:
         self._note_roots(kept)
         return kept, summarize(kept)
 
+    def stored_assessment_ids(self, ids: list[str], *, manifest: Callable[[], Manifest]) -> set[str]:
+        """Which of ``ids`` are stored already (a resent assessment), so a flush leaves them
+        out and no id is in two assessment files. Reads the index's assessment log (one row
+        per id); without a usable index, the Parquet files' (the same ids, slower)."""
+        if not ids:
+            return set()
+
+        def stored() -> set[str]:
+            connection = self.cursor(manifest())
+            try:
+                rows = connection.execute(
+                    "SELECT DISTINCT assessment_id FROM assessment_log WHERE list_contains(?, assessment_id)", [ids]
+                ).fetchall()
+            finally:
+                connection.close()
+            return {row[0] for row in rows}
+
+        # A compaction may move a file away while this reads: then once more, on the new files.
+        try:
+            return retry_after_refresh(stored, lambda: None)
+        except (duckdb.Error, RuntimeError) as error:
+            if not self._usable:
+                raise  # the Parquet files failed: the flush fails and is retried
+            self._fail(error)  # the index broke: ask the Parquet files
+        return retry_after_refresh(stored, lambda: None)
+
     def start_flush(self) -> None:
         """Forget the roots noted by a flush that did not finish (it is retried whole)."""
         self._flush_roots.clear()
@@ -217,8 +244,8 @@ class LiveReads:
             {
                 "trace_id": roots["trace_id"],
                 "root_start": roots["start_time_unix_nano"],
-                "root_request": roots["input"],
-                "root_response": roots["output"],
+                "root_request": _capped(roots["input"]),
+                "root_response": _capped(roots["output"]),
             }
         )
         last = last.rename_columns(["trace_id", "last_start"])
@@ -326,6 +353,13 @@ def has_duplicate_spans(data_dir: Path, manifest: Manifest) -> bool:
     finally:
         connection.close()
     return bool(row and row[0])
+
+
+def _capped(texts: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``texts`` with those longer than ``ROOT_TEXT_LIMIT_BYTES`` left out (NULL: unknown to
+    the index, so readers take them from the spans)."""
+    too_long = pc.fill_null(pc.greater(pc.binary_length(texts), ROOT_TEXT_LIMIT_BYTES), False)
+    return pc.if_else(too_long, pa.scalar(None, texts.type), texts)
 
 
 def _close_quietly(connection: duckdb.DuckDBPyConnection) -> None:

@@ -8,6 +8,10 @@ and appended to the output; the inputs that ran dry are refilled. A step therefo
 whole traces, which lets the caller summarize each trace once, and lets output files and row
 groups end between traces, so the files cover disjoint trace-id ranges.
 
+An input is a *stream*: one file, or several files of one merge run read one after the other
+(a run's files cover disjoint trace-id ranges, in the order they were written), so merging
+runs of many files costs read buffers per run, not per file.
+
 Memory: up to one and a half small batches per input (``input_budget_bytes`` shared among
 them, in decoded bytes measured on a sample), plus one output row group (at most
 ``row_group_bytes`` uncompressed; a row group of wide spans gets fewer rows). Parquet pages are
@@ -16,7 +20,7 @@ read through a small buffer, not whole column chunks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 from dataclasses import dataclass
@@ -65,8 +69,15 @@ def decoded_row_bytes(paths: list[Path], *, sample_rows: int = 256) -> float:
     return widest
 
 
+def _stream_batches(paths: Sequence[Path], batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """The batches of ``paths`` read one file after the other (each opened when reached)."""
+    for path in paths:
+        parquet = pq.ParquetFile(path, buffer_size=_READ_BUFFER_BYTES, pre_buffer=False)
+        yield from parquet.iter_batches(batch_size=batch_rows)
+
+
 def merge_sorted_files(
-    inputs: list[Path],
+    inputs: Sequence[Path | Sequence[Path]],
     *,
     schema: pa.Schema,
     key_columns: tuple[str, ...],
@@ -82,6 +93,8 @@ def merge_sorted_files(
 ) -> None:
     """Merge files sorted on ``sort_columns`` (the first is the trace id) into new files.
 
+    Each input is a file, or a sequence of files whose concatenation is sorted (a stream).
+
     ``open_output`` returns a path to write the next output file to; ``close_output(path,
     rows)`` is called once it is complete (written and closed). ``on_row_group`` sees every
     row group (merged, de-duplicated, sorted, whole traces) before it is written. Each merge
@@ -90,15 +103,15 @@ def merge_sorted_files(
     """
     guard = step_guard if step_guard is not None else nullcontext()
     group_column = sort_columns[0]
-    row_bytes = decoded_row_bytes(inputs)
-    batch_rows = max(_MIN_BATCH_ROWS, int(input_budget_bytes / max(1, len(inputs)) / row_bytes))
+    streams = [[item] if isinstance(item, Path) else list(item) for item in inputs]
+    row_bytes = decoded_row_bytes([path for stream in streams for path in stream])
+    batch_rows = max(_MIN_BATCH_ROWS, int(input_budget_bytes / max(1, len(streams)) / row_bytes))
     rows_per_group = max(_MIN_BATCH_ROWS, min(row_group_rows, int(row_group_bytes / row_bytes)))
     readers = []
-    for path in inputs:
-        parquet = pq.ParquetFile(path, buffer_size=_READ_BUFFER_BYTES, pre_buffer=False)
+    for stream in streams:
         readers.append(
             _Input(
-                parquet.iter_batches(batch_size=batch_rows),
+                _stream_batches(stream, batch_rows),
                 schema.empty_table(),
                 schema,
                 low_water=max(1, batch_rows // 2),

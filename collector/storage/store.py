@@ -37,6 +37,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -53,6 +54,7 @@ from otel_feedback_collector.storage.datasets import (
     merge_data_files,
     merge_span_files,
     parquet_list_sql,
+    sorted_streams,
     write_table_file,
 )
 from otel_feedback_collector.storage.errors import StoreBusy, StoreLocked, StoreUnavailable
@@ -97,14 +99,21 @@ _SPILL_DIR = "tmp"
 # DuckDB's memory for merging assessments (narrow rows) and for building missing summaries;
 # it spills to ``tmp/`` beyond this.
 _MERGE_MEMORY_LIMIT = "64MB"
-# Compressed bytes per compaction output file (one trace-id range each).
+# Compressed bytes per assessment compaction output file (one trace-id range each: DuckDB
+# sorts each range on its own).
 _MERGE_PARTITION_BYTES = 16 * 1024 * 1024
+# Compressed bytes per span compaction output file at level 1 (one trace-id range each); higher
+# levels write larger files, up to the second bound (see ``_merge_file_bytes``). The streaming
+# merge's memory does not depend on them; a read opens one file per run.
+_SPAN_FILE_BYTES = 64 * 1024 * 1024
+_MERGE_MAX_FILE_BYTES = 1024 * 1024 * 1024
 # Span compaction is a streaming merge: this much (uncompressed) is read ahead over all
 # inputs, and an output row group holds at most this much (fewer rows when spans are wide).
 _MERGE_INPUT_BUDGET_BYTES = 4 * 1024 * 1024
 _MERGE_ROW_GROUP_BYTES = 4 * 1024 * 1024
-# Input files one background merge reads at once (the streaming merge's own fan-in: more
-# would first be merged in groups into temporary files, writing every span once more).
+# Inputs one background merge reads at once: flushed files, or runs of a higher level (the
+# streaming merge's own fan-in: more would first be merged in groups into temporary files,
+# writing every span once more).
 _MERGE_MAX_INPUTS = 16
 # Failures of the machine, not of a record: a flush that meets one is retried as a whole,
 # while any other failure converting a record quarantines that record (see quarantine.py).
@@ -521,7 +530,7 @@ class SpanStore:
             partial_summaries.append(partial)
         tables = {
             SPANS.name: spans_table,
-            ASSESSMENTS.name: pa.concat_tables(assessment_parts) if assessment_parts else None,
+            ASSESSMENTS.name: self._drop_stored_assessments(assessment_parts),
         }
         del span_parts, spans_table, assessment_parts
         written: list[tuple[str, DataFile]] = []
@@ -534,6 +543,19 @@ class SpanStore:
             if data_file is not None:
                 written.append((name, data_file))
         return written
+
+    def _drop_stored_assessments(self, parts: list[pa.Table]) -> pa.Table | None:
+        """The chunk's assessment rows without the ids an earlier flush stored (a resent
+        record), so a glob over ``assessments/*.parquet`` never sees an id twice."""
+        if not parts:
+            return None
+        table = pa.concat_tables(parts)
+        stored = self._reads.stored_assessment_ids(
+            table.column("assessment_id").to_pylist(), manifest=self._manifest_snapshot
+        )
+        if not stored:
+            return table
+        return table.filter(pc.invert(pc.is_in(table["assessment_id"], value_set=pa.array(sorted(stored)))))
 
     def _convert_record(
         self, record: WalRecord, seen_spans: set[tuple[str, str]]
@@ -643,7 +665,7 @@ class SpanStore:
                 self._remove_orphans()
 
     def _compact_dataset(self, layout: DatasetLayout, *, full: bool) -> int:
-        """Merge files of one dataset: ``fan_in`` flushed files into level 1, or with ``full``
+        """Merge files of one dataset: the next tier of ``_files_to_merge``, or with ``full``
         every live file. Returns how many files were merged away."""
         with self._compaction_mutex:
             with self._manifest_lock:
@@ -670,14 +692,14 @@ class SpanStore:
                 try:
                     merged, summary = merge_span_files(
                         summaries,
-                        inputs=[f.path for f in chosen],
+                        inputs=sorted_streams(self.data_dir, chosen),
                         data_dir=self.data_dir,
                         relative_paths=next_path,
                         level=level,
                         run=run,
                         row_group_size=self._row_group_size,
                         row_group_bytes=_MERGE_ROW_GROUP_BYTES,
-                        file_bytes=_MERGE_PARTITION_BYTES,
+                        file_bytes=_merge_file_bytes(level, self._fan_in),
                         input_budget_bytes=_MERGE_INPUT_BUDGET_BYTES,
                         scratch_dir=self._scratch_dir(),
                         max_fan_in=_MERGE_MAX_INPUTS,
@@ -1012,28 +1034,56 @@ def _readable_runs(data_dir: Path, live: list[DataFile]) -> list[DataFile]:
 def _files_to_merge(
     live: list[DataFile], *, fan_in: int, max_inputs: int = _MERGE_MAX_INPUTS
 ) -> tuple[list[DataFile], int]:
-    """Merge flushed (level-0) files once there are ``fan_in`` of them, into level 1.
+    """The next background merge (size-tiered): flushed (level-0) files once there are
+    ``fan_in`` of them, into level 1; the runs of a level ``n >= 1`` once it holds ``fan_in``
+    runs, into level ``n + 1``. Returns the files and their new level.
 
-    Whole runs are merged (a run's trace summaries describe all of its files), the oldest
-    first, as many as fit in ``max_inputs`` files (always at least one run): more inputs than
-    the merge reads at once would be merged in groups into temporary files first, which
-    writes every span one more time. Higher levels are merged only by ``compact(full=True)``:
-    their files already cover narrow trace-id ranges, so they cost a lookup one footer each,
-    not a scan.
+    Each level's runs hold about ``fan_in`` times the spans of the level below, so the live
+    runs stay fewer than ``fan_in`` per level, a few levels in all (the file count grows with
+    the logarithm of the data), and each span is rewritten once per level. Of several full
+    levels the fullest (relative to ``fan_in``) goes first, the lower one on a tie: a writer
+    that is behind keeps level 0 full, and merging level 0 first every time would leave the
+    runs above unmerged for as long as that lasts. Whole runs are merged (a run's trace
+    summaries describe all of its files), the oldest first, as many as the merge reads at
+    once (``max_inputs``: flushed files, or runs of higher levels, whose files are read one
+    after the other; always at least one run): more would first be merged in groups into
+    temporary files, writing every span one more time.
     """
+    fullness: list[tuple[float, int]] = []
     flushed = [data_file for data_file in live if data_file.level == 0]
-    if len(flushed) < fan_in:
+    if len(flushed) >= fan_in:
+        fullness.append((len(flushed) / fan_in, 0))
+    for level in sorted({f.level for f in live if f.level > 0}):
+        runs = len({f.run for f in live if f.level == level})
+        if runs >= fan_in:
+            fullness.append((runs / fan_in, level))
+    if not fullness:
         return [], 0
-    files_of_run: dict[int, int] = {}
-    for data_file in flushed:
-        files_of_run[data_file.run] = files_of_run.get(data_file.run, 0) + 1
-    runs: set[int] = set()
-    taken = 0
-    for run, count in files_of_run.items():
-        if runs and taken + count > max_inputs:
+    _, level = max(fullness, key=lambda item: (item[0], -item[1]))
+    at_level = [data_file for data_file in live if data_file.level == level]
+    if level == 0:
+        return _oldest_runs(at_level, max_inputs, cost=lambda files: len(files)), 1
+    return _oldest_runs(at_level, max_inputs, cost=lambda files: 1), level + 1
+
+
+def _oldest_runs(
+    files: list[DataFile], budget: int, *, cost: Callable[[list[DataFile]], int]
+) -> list[DataFile]:
+    """The files of the oldest runs whose summed ``cost`` fits ``budget`` (at least one run)."""
+    by_run: dict[int, list[DataFile]] = {}
+    for data_file in files:
+        by_run.setdefault(data_file.run, []).append(data_file)
+    chosen: list[DataFile] = []
+    spent = 0
+    for run in sorted(by_run):
+        if chosen and spent + cost(by_run[run]) > budget:
             break
-        runs.add(run)
-        taken += count
-    return [data_file for data_file in flushed if data_file.run in runs], 1
+        chosen.extend(by_run[run])
+        spent += cost(by_run[run])
+    return chosen
 
 
+def _merge_file_bytes(level: int, fan_in: int) -> int:
+    """Output file size of a merge into ``level``: larger as levels hold more (so the file
+    count stays small), up to a bound (a lookup skips a file's other row groups anyway)."""
+    return min(_SPAN_FILE_BYTES * fan_in ** max(0, level - 1), _MERGE_MAX_FILE_BYTES)

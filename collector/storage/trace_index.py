@@ -82,9 +82,12 @@ _SINGLE = {column.name: column.single for column in TRACE_COLUMNS}
 # The root span's full input and output (what the REST listing returns as ``request`` and
 # ``response``), taken from each flush's spans: reading them from Parquet for a page of traces
 # meant decompressing whole row groups of text. ``root_start`` NULL means not known (no root
-# span seen yet, or the index was rebuilt from Parquet): readers then read the spans.
+# span seen yet, or the index was rebuilt from Parquet): readers then read the spans. A text
+# longer than ``ROOT_TEXT_LIMIT_BYTES`` is not copied (NULL): a 20 MB prompt would otherwise be
+# stored again here and keep the index large; its readers read it from the spans.
 # ``last_start``: the latest start of any span of the trace, so a read of one trace's spans can
 # bound their start times from above as well as below (files flushed later are skipped).
+ROOT_TEXT_LIMIT_BYTES = 4096
 _ROOT_BODY_COLUMNS = {"root_start": "BIGINT", "root_request": "VARCHAR", "root_response": "VARCHAR"}
 ROOTS_SCHEMA = pa.schema(
     [
@@ -339,4 +342,4 @@ def insert_sql(source: str, *, with_roots: bool = False) -> str:
     return f"INSERT INTO {TABLE} SELECT {trace_number_sql('trace_id')}, {names}, {stored}, {roots} FROM {source}"
 
 
-__all__ = ["ASSESSMENT_TABLE", "CURRENT_TABLE", "ROOTS_SCHEMA", "INDEX_FILE_NAME", "TABLE", "TraceIndex", "add_assessments_sql", "add_sql", "insert_sql", "trace_number_sql", "traces_sql"]
+__all__ = ["ASSESSMENT_TABLE", "ROOT_TEXT_LIMIT_BYTES", "CURRENT_TABLE", "ROOTS_SCHEMA", "INDEX_FILE_NAME", "TABLE", "TraceIndex", "add_assessments_sql", "add_sql", "insert_sql", "trace_number_sql", "traces_sql"]

@@ -23,7 +23,7 @@ from otel_feedback_collector.storage.datasets import (
     parquet_list_sql,
 )
 from otel_feedback_collector.storage.manifest import Manifest, read_manifest
-from otel_feedback_collector.storage.file_ranges import start_range
+from otel_feedback_collector.storage.file_ranges import file_ranges
 from otel_feedback_collector.storage.readable_files import readable_manifest
 from otel_feedback_collector.storage.current_assessments import current_values_sql, live_assessments_sql
 from otel_feedback_collector.storage.trace_index import ASSESSMENT_TABLE, CURRENT_TABLE, trace_number_sql
@@ -163,15 +163,19 @@ def _create_dataset_view(
 
 
 def _create_span_files_table(connection: duckdb.DuckDBPyConnection, data_dir: Path, files: list[str]) -> None:
-    """``span_files(path, min_start, max_start)``: the span view's files and the span start
-    times each holds (file_ranges.py), for reads of one trace to open only its files. Only
-    made when the view is a plain union of the files (no de-duplication to bypass)."""
+    """``span_files(path, min_start, max_start, min_trace, max_trace)``: the span view's files,
+    the span start times and the trace ids each holds (file_ranges.py), for reads of one trace
+    to open only its files. Only made when the view is a plain union of the files (no
+    de-duplication to bypass)."""
     rows = []
     for path in files:
-        found = start_range(data_dir / path)
-        rows.append((str(data_dir / path), *(found or (None, None))))
-    connection.execute("CREATE OR REPLACE TEMP TABLE span_files (path VARCHAR, min_start BIGINT, max_start BIGINT)")
-    connection.executemany("INSERT INTO span_files VALUES (?, ?, ?)", rows)
+        ranges = file_ranges(data_dir / path)
+        rows.append((str(data_dir / path), *(ranges.start or (None, None)), *(ranges.trace_id or (None, None))))
+    connection.execute(
+        "CREATE OR REPLACE TEMP TABLE span_files "
+        "(path VARCHAR, min_start BIGINT, max_start BIGINT, min_trace VARCHAR, max_trace VARCHAR)"
+    )
+    connection.executemany("INSERT INTO span_files VALUES (?, ?, ?, ?, ?)", rows)
 
 
 def traces_sql(data_dir: Path, manifest: Manifest) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from otel_feedback_collector.pricing import COST_ATTRIBUTES, PriceTable
-from otel_feedback_collector.query.search import one_trace_spans, trace_windows
+from otel_feedback_collector.query.search import one_trace_spans, spans_since, trace_windows
 
 _OWN_COST = "coalesce(" + ", ".join(
     f"TRY_CAST(json_extract_string(attributes, '$.\"{name}\"') AS DOUBLE)" for name in COST_ATTRIBUTES
@@ -104,6 +104,7 @@ def trace_costs(
         group_sql="trace_id",
         where_sql="list_contains(?, trace_id) AND start_time_unix_nano >= ?",
         params=[list(trace_ids), earliest],
+        source=spans_since(connection, earliest),
     )
 
 

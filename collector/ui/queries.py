@@ -14,6 +14,7 @@ import duckdb
 
 from otel_feedback_collector.api.queries import fetch_dicts
 from otel_feedback_collector.query.search import one_trace_spans, root_bodies_of, traces_by_id
+from otel_feedback_collector.storage.span_types import live_span_types
 
 # The compact span list's columns, in the order of each row array (see docs/ui.md).
 COMPACT_SPAN_COLUMNS = ("span_id", "parent_span_id", "name", "span_type", "start_ms", "duration_ms", "status")
@@ -88,11 +89,9 @@ def assessment_value_types(connection: duckdb.DuckDBPyConnection) -> dict[str, s
 
 
 def span_types(connection: duckdb.DuckDBPyConnection) -> list[str]:
-    """The span types present in the data, for the traces table's filter."""
-    rows = connection.execute(
-        "SELECT DISTINCT span_type FROM spans WHERE span_type IS NOT NULL ORDER BY span_type"
-    ).fetchall()
-    return [row[0] for row in rows]
+    """The span types present in the data, for the traces table's filter (read once per
+    span file, not per page load: storage/span_types.py)."""
+    return live_span_types(connection)
 
 
 def traces_matching_text(

@@ -74,3 +74,25 @@ def test_experiments_count_traces(collector: CollectorServer, client: httpx.Clie
     experiments = client.get("/experiments").json()["experiments"]
     assert [(e["name"], e["trace_count"]) for e in experiments] == [("bot_b", 1), ("bot_a", 2)]
     assert all(e["last_trace_time"].endswith("Z") for e in experiments)
+
+
+def test_a_huge_root_text_reads_back_whole_and_is_not_copied_into_the_index(
+    collector: CollectorServer, client: httpx.Client
+) -> None:
+    question = "<b>long</b> " * 200_000  # 2.4 MB, far above the index's limit for root texts
+    sent = send_trace(collector, question=question, answer="short answer")
+    small = send_trace(collector, question="small question", answer="small answer")
+    listed = {t["trace_id"]: t for t in client.get("/traces", params={"max_results": 50}).json()["traces"]}
+    assert (listed[sent.trace_id]["request"], listed[sent.trace_id]["response"]) == (question, "short answer")
+    assert (listed[small.trace_id]["request"], listed[small.trace_id]["response"]) == ("small question", "small answer")
+    one = client.get(f"/traces/{sent.trace_id}").json()
+    assert one["trace"]["request"] == question
+    with collector.store.reading() as connection:
+        stored = dict(
+            (trace_id, (request, response))
+            for trace_id, request, response in connection.execute(
+                "SELECT trace_id, root_request, root_response FROM trace_index"
+            ).fetchall()
+        )
+    assert stored[sent.trace_id] == (None, "short answer")
+    assert stored[small.trace_id] == ("small question", "small answer")

@@ -15,10 +15,13 @@ from typing import Any
 
 import duckdb
 
+from otel_feedback_collector.pricing import load_price_table
 from otel_feedback_collector.query import search
 from otel_feedback_collector.query.search import find_traces, trace_rows
 from otel_feedback_collector.storage import AssessmentRecord, SpanStore
 from otel_feedback_collector.storage import connect as parquet_connect
+from otel_feedback_collector.ui.cost_queries import trace_costs
+from otel_feedback_collector.ui.queries import span_types
 from otlp_builders import logs_request, make_span, traces_request
 
 _EVENT = "gen_ai.evaluation.result"
@@ -195,11 +198,18 @@ def reads(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "spans": connection.execute("SELECT trace_id, span_id FROM spans ORDER BY ALL").fetchall(),
         "one_trace_spans": {trace_id: one_trace_spans(connection, trace_id) for trace_id in ids},
         "spans_by_trace": {trace_id: one_trace_spans(connection, trace_id, bounded=False) for trace_id in ids},
+        "span_types": span_types(connection),
+        # A page of traces' costs reads only the files of their time (search.spans_since).
+        "costs": trace_costs(connection, _PRICES, ids),
+        "newest_costs": trace_costs(connection, _PRICES, ids[-2:]),
         "current": connection.execute(
             "SELECT trace_id, name, value FROM current_assessments ORDER BY ALL"
         ).fetchall(),
         "log": connection.execute("SELECT assessment_id, action FROM assessment_log ORDER BY ALL").fetchall(),
     }
+
+
+_PRICES = load_price_table(None, environ={})
 
 
 def one_trace_spans(

@@ -136,3 +136,25 @@ def test_one_flush_keeps_the_first_row_of_each_assessment_id(data_dir) -> None:
             "SELECT assessment_id, value FROM assessment_log ORDER BY assessment_id"
         ).fetchall()
     assert rows == [("d-1", "true"), ("d-2", "0.5")]
+
+
+def test_an_assessment_resent_in_a_later_flush_is_in_one_file_only(data_dir) -> None:
+    import duckdb
+
+    record = AssessmentRecord(trace_id="ab" * 16, name="user_feedback", value=True, assessment_id="g-1")
+    other = AssessmentRecord(trace_id="ab" * 16, name="accuracy_score", value=0.5, assessment_id="g-2")
+    with SpanStore(data_dir, flush_interval=60, compaction_fan_in=1000) as store:
+        store.write_assessments([record])
+        store.flush()
+        store.write_assessments([record, other])  # resent beside a new one, a later flush
+        store.flush()
+    with SpanStore(data_dir, flush_interval=60, compaction_fan_in=1000) as store:
+        store.write_assessments([other])  # and again after a restart
+        store.flush()
+        rows = store.connect().execute("SELECT assessment_id FROM assessment_log ORDER BY 1").fetchall()
+    assert rows == [("g-1",), ("g-2",)]
+    # What an outside engine globbing the folder sees: every id once.
+    globbed = duckdb.sql(
+        f"SELECT assessment_id, count(*) FROM read_parquet('{data_dir}/assessments/*.parquet') GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert globbed == [("g-1", 1), ("g-2", 1)]

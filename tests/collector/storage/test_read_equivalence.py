@@ -21,6 +21,8 @@ def test_indexed_reads_equal_parquet_reads_before_and_after_compaction(store: Sp
     assert feedback_false == [scenario.late_plain, scenario.late_root]
     late = next(row for row in expected["traces"] if row["trace_id"] == scenario.late_root)
     assert (late["span_count"], late["total_tokens"], late["name"]) == (3, 60, "chat_app late")
+    assert expected["span_types"] == ["CHAIN", "LLM", "RETRIEVER"]
+    assert len(expected["costs"]) == 4 and all(cost > 0 for cost in expected["costs"].values())
 
     for read in collector_reads(store):
         assert read == expected

@@ -207,7 +207,7 @@ def test_streaming_merge_keeps_whole_traces_sorted_unique_and_disjoint(
     summaries = SummaryCalculator()
     merged, summary = merge_span_files(
         summaries,
-        inputs=inputs,
+        inputs=[[path] for path in inputs],
         data_dir=data_dir,
         relative_paths=lambda layout: data_file_name(layout, level=1, number=next(numbers)),
         level=1,
