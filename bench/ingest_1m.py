@@ -36,6 +36,8 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import duckdb
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ingest import (  # noqa: E402
@@ -173,9 +175,15 @@ def wait_visible(data_dir: Path, expected: int) -> tuple[float, int]:
     began = time.perf_counter()
     seen = -1
     while time.perf_counter() - began < _VISIBILITY_TIMEOUT:
-        connection = connect(data_dir)
+        try:
+            connection = connect(data_dir)
+        except duckdb.IOException:  # a compaction moved a file the manifest just listed
+            time.sleep(0.05)
+            continue
         try:
             seen = connection.sql("SELECT count(*) FROM spans").fetchall()[0][0]
+        except duckdb.IOException:
+            continue
         finally:
             connection.close()
         if seen >= expected:
