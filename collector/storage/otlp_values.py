@@ -41,18 +41,7 @@ def any_value_to_python(value: AnyValue) -> Any:
 
 def key_values_to_dict(key_values: Iterable[KeyValue]) -> dict[str, Any]:
     """Return an OTLP attribute list as a dict (a repeated key keeps its last value)."""
-    result: dict[str, Any] = {}
-    for kv in key_values:
-        value = kv.value
-        kind = value.WhichOneof("value")
-        # Strings and ints are nearly every attribute: read them here, without a call.
-        if kind == "string_value":
-            result[kv.key] = value.string_value
-        elif kind == "int_value":
-            result[kv.key] = value.int_value
-        else:
-            result[kv.key] = any_value_to_python(value)
-    return result
+    return _values(key_values)[0]
 
 
 def attributes_and_json(key_values: Iterable[KeyValue]) -> tuple[dict[str, Any], str]:
@@ -65,11 +54,20 @@ def attributes_and_json(key_values: Iterable[KeyValue]) -> tuple[dict[str, Any],
     point); a double (orjson writes some differently: ``1e-7``, not ``1e-07``), a list or a
     map anywhere in it goes through :func:`to_json`.
     """
+    result, plain = _values(key_values)
+    if plain:
+        return result, _orjson_dumps(result).decode("utf-8")
+    return result, to_json(result)
+
+
+def _values(key_values: Iterable[KeyValue]) -> tuple[dict[str, Any], bool]:
+    """The attribute dict, and whether every value is of a :data:`_PLAIN_KINDS` kind."""
     result: dict[str, Any] = {}
     plain = True
     for kv in key_values:
         value = kv.value
         kind = value.WhichOneof("value")
+        # Strings and ints are nearly every attribute: read them here, without a call.
         if kind == "string_value":
             result[kv.key] = value.string_value
         elif kind == "int_value":
@@ -77,9 +75,7 @@ def attributes_and_json(key_values: Iterable[KeyValue]) -> tuple[dict[str, Any],
         else:
             result[kv.key] = any_value_to_python(value)
             plain = plain and kind in _PLAIN_KINDS
-    if plain:
-        return result, _orjson_dumps(result).decode("utf-8")
-    return result, to_json(result)
+    return result, plain
 
 
 # Kinds whose Python value orjson encodes exactly as the standard library does (bytes are
