@@ -237,6 +237,7 @@ def main() -> int:
         paths.insert(0, str(_PROFILING_DIR))
     if any(paths):
         env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
+    load_at_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="otel-feedback-bench-") as tmp:
         data_dir = Path(tmp) / "data"
         log_path = Path(tmp) / "collector.log"
@@ -276,8 +277,9 @@ def main() -> int:
     _row("  lifetime peak incl. stop (MB)", f"{lifetime_peak[-1]:.0f}", "", "", "")
     _row("collector CPU per span (us)", f"{cpu / acked * 1e6:.0f}", "", "", "")
     _row("ack latency p50 / p99 (ms)", f"{percentile(latencies, 0.5) * 1000:.0f} / {percentile(latencies, 0.99) * 1000:.0f}", "", "", "")
-    print(f"(load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; CPU = user + system "
-          "time of the collector from start until all spans were visible: the figure the load does not skew)")
+    print(f"(load average {load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} "
+          "cores: spans/s and seconds are wall-clock and shrink or grow with what else runs; CPU = user + system "
+          "time of the collector from start until all spans were visible, the figure the load skews least)")
     print(f"(RSS sampled every 0.1 s from start until all spans were visible: {len(rss)} samples; "
           "ratio = collector/sink)")
     print(f"retried answers: {errors or 'none'}")
