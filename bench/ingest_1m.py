@@ -36,6 +36,8 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import duckdb
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ingest import (  # noqa: E402
@@ -173,9 +175,15 @@ def wait_visible(data_dir: Path, expected: int) -> tuple[float, int]:
     began = time.perf_counter()
     seen = -1
     while time.perf_counter() - began < _VISIBILITY_TIMEOUT:
-        connection = connect(data_dir)
+        try:
+            connection = connect(data_dir)
+        except duckdb.IOException:  # a compaction moved a file the manifest just listed
+            time.sleep(0.05)
+            continue
         try:
             seen = connection.sql("SELECT count(*) FROM spans").fetchall()[0][0]
+        except duckdb.IOException:
+            continue
         finally:
             connection.close()
         if seen >= expected:
@@ -229,6 +237,7 @@ def main() -> int:
         paths.insert(0, str(_PROFILING_DIR))
     if any(paths):
         env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
+    load_at_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="otel-feedback-bench-") as tmp:
         data_dir = Path(tmp) / "data"
         log_path = Path(tmp) / "collector.log"
@@ -268,8 +277,9 @@ def main() -> int:
     _row("  lifetime peak incl. stop (MB)", f"{lifetime_peak[-1]:.0f}", "", "", "")
     _row("collector CPU per span (us)", f"{cpu / acked * 1e6:.0f}", "", "", "")
     _row("ack latency p50 / p99 (ms)", f"{percentile(latencies, 0.5) * 1000:.0f} / {percentile(latencies, 0.99) * 1000:.0f}", "", "", "")
-    print(f"(load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; CPU = user + system "
-          "time of the collector from start until all spans were visible: the figure the load does not skew)")
+    print(f"(load average {load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} "
+          "cores: spans/s and seconds are wall-clock and shrink or grow with what else runs; CPU = user + system "
+          "time of the collector from start until all spans were visible, the figure the load skews least)")
     print(f"(RSS sampled every 0.1 s from start until all spans were visible: {len(rss)} samples; "
           "ratio = collector/sink)")
     print(f"retried answers: {errors or 'none'}")

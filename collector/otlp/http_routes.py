@@ -114,6 +114,9 @@ class OtlpHttpReceiver:
                 f"The request body did not arrive within {self._body_read_timeout:g} s; "
                 "the connection is too slow or the sender stalled."
             )
+        # A store that is full now would refuse it after decoding: refuse it before (the
+        # size on the wire, at most the decoded size, is what the check counts).
+        self._pipeline.check_room(signal, len(body))
         work = partial(
             self._decode_and_export, signal, body, content_encoding, encoding, None if decoding_held else claim
         )

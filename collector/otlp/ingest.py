@@ -119,6 +119,26 @@ class ExportPipeline:
             _logger.info("Rejected %d %s item(s): %s", result.rejected, signal.name, result.message)
         return signal.response(rejected=result.rejected, message=result.message)
 
+    def check_room(self, signal: Signal, nbytes: int) -> None:
+        """Refuse (429, :class:`Backpressure`) an export of ``nbytes`` that the store would
+        refuse now, before it is decoded: a full queue then costs no parsing. Only traces: the
+        store logs a trace export's body as it came, but of a logs export only its assessments.
+        Stores without ``check_room`` admit everything here (their writes still decide)."""
+        check = getattr(self._store, "check_room", None)
+        if check is None or signal is not TRACES:
+            return
+        try:
+            check(nbytes)
+        except self._busy_error as exc:
+            raise self._busy(exc) from exc
+
+    def _busy(self, exc: Exception) -> Backpressure:
+        retry_after = float(getattr(exc, "retry_after", None) or self._overload_retry_after)
+        return Backpressure(
+            f"The store's write queue is full ({exc}); retry in {retry_after:g} s.",
+            retry_after=retry_after,
+        )
+
     def _write(self, writer: Callable[[Any], int], request: Any) -> None:
         if not self._write_slots.acquire(timeout=self._admission_timeout):
             raise Backpressure(
@@ -129,11 +149,7 @@ class ExportPipeline:
         try:
             writer(request)
         except self._busy_error as exc:
-            retry_after = float(getattr(exc, "retry_after", None) or self._overload_retry_after)
-            raise Backpressure(
-                f"The store's write queue is full ({exc}); retry in {retry_after:g} s.",
-                retry_after=retry_after,
-            ) from exc
+            raise self._busy(exc) from exc
         except Exception as exc:
             # Nothing was acknowledged, so the sender may retry: answer 503, not a final 500.
             fault_retry_after = getattr(exc, "retry_after", None)

@@ -112,6 +112,7 @@ def write_table_file(
     level: int,
     run: int,
     row_group_size: int,
+    compression: str = "zstd",
 ) -> DataFile | None:
     """Write already de-duplicated rows, sorted, to a new Parquet file atomically (the flush
     path: pyarrow, no query engine). Returns None for an empty table."""
@@ -122,7 +123,7 @@ def write_table_file(
     temporary = _temporary_path(final)
     try:
         pq.write_table(
-            ordered, temporary, compression="zstd", row_group_size=row_group_size,
+            ordered, temporary, compression=compression, row_group_size=row_group_size,
             write_statistics=True,
         )
         publish_file(temporary, final)

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from orjson import dumps as _orjson_dumps
 
 
 def any_value_to_python(value: AnyValue) -> Any:
@@ -40,7 +41,29 @@ def any_value_to_python(value: AnyValue) -> Any:
 
 def key_values_to_dict(key_values: Iterable[KeyValue]) -> dict[str, Any]:
     """Return an OTLP attribute list as a dict (a repeated key keeps its last value)."""
+    return _values(key_values)[0]
+
+
+def attributes_and_json(key_values: Iterable[KeyValue]) -> tuple[dict[str, Any], str]:
+    """Return an OTLP attribute list as a dict (like :func:`key_values_to_dict`) and the
+    dict's JSON text (exactly what :func:`to_json` gives).
+
+    A list of strings, integers and booleans (nearly every span's) is encoded by orjson, about
+    ten times faster than the standard library for GenAI texts and byte for byte the same
+    text for these types (tests/collector/storage/test_otlp_values.py checks every code
+    point); a double (orjson writes some differently: ``1e-7``, not ``1e-07``), a list or a
+    map anywhere in it goes through :func:`to_json`.
+    """
+    result, plain = _values(key_values)
+    if plain:
+        return result, _orjson_dumps(result).decode("utf-8")
+    return result, to_json(result)
+
+
+def _values(key_values: Iterable[KeyValue]) -> tuple[dict[str, Any], bool]:
+    """The attribute dict, and whether every value is of a :data:`_PLAIN_KINDS` kind."""
     result: dict[str, Any] = {}
+    plain = True
     for kv in key_values:
         value = kv.value
         kind = value.WhichOneof("value")
@@ -51,8 +74,13 @@ def key_values_to_dict(key_values: Iterable[KeyValue]) -> dict[str, Any]:
             result[kv.key] = value.int_value
         else:
             result[kv.key] = any_value_to_python(value)
-    return result
+            plain = plain and kind in _PLAIN_KINDS
+    return result, plain
 
+
+# Kinds whose Python value orjson encodes exactly as the standard library does (bytes are
+# base64 text by then; an empty AnyValue is None).
+_PLAIN_KINDS = frozenset({"bool_value", "bytes_value", None})
 
 _ENCODER = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), default=str, allow_nan=False

@@ -20,8 +20,8 @@ from otel_feedback_collector.storage.assessments import (
     assessment_from_attributes,
 )
 from otel_feedback_collector.storage.normalize import normalize_span
-from otel_feedback_collector.storage.otlp_values import hex_id, key_values_to_dict, to_json
-from otel_feedback_collector.storage.schema import PREVIEW_CHARS, SPAN_SCHEMA
+from otel_feedback_collector.storage.otlp_values import attributes_and_json, hex_id, key_values_to_dict, to_json
+from otel_feedback_collector.storage.schema import PREVIEW_CHARS, SPAN_SCHEMA, UTC_MICROS
 from otel_feedback_collector.storage.value_bounds import INT64_MAX, ORIGINAL_VALUE_PREFIX, clamped_time_ns
 
 _SPAN_KINDS = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
@@ -54,7 +54,7 @@ def _rows(
     columns: dict[str, Any] = {name: [] for name in SPAN_SCHEMA.names}
     (
         c_trace_id, c_span_id, c_parent, c_name, c_type, c_kind, c_service, c_experiment,
-        c_start, c_end, c_start_ns, c_end_ns, c_duration, c_status, c_status_message,
+        _start, _end, c_start_ns, c_end_ns, c_duration, c_status, c_status_message,
         c_input, c_output, _input_preview, _output_preview, c_model, c_in_tokens,
         c_out_tokens, c_total_tokens, c_session, c_user, c_attributes, c_resource,
         c_scope_name, c_scope_version, c_events, c_links, c_trace_state,
@@ -78,13 +78,14 @@ def _rows(
                     continue
                 seen.add(key)
                 added.add(key)
-                attributes = key_values_to_dict(span.attributes)
+                attributes, attributes_json = attributes_and_json(span.attributes)
                 fields = normalize_span(attributes, resource)
                 start_ns = span.start_time_unix_nano
                 end_ns = span.end_time_unix_nano
                 if start_ns > INT64_MAX or end_ns > INT64_MAX:  # rare: checked inline, it is hot
                     start_ns = _span_time(start_ns, "start_time_unix_nano", attributes)
                     end_ns = _span_time(end_ns, "end_time_unix_nano", attributes)
+                    attributes_json = to_json(attributes)  # with the original times
                     duration = None  # a clamped time says nothing about how long it took
                 else:
                     duration = (end_ns - start_ns) / 1e6 if end_ns >= start_ns else None
@@ -96,8 +97,6 @@ def _rows(
                 c_kind(_SPAN_KINDS[span.kind] if span.kind < 6 else str(span.kind))
                 c_service(service_name)
                 c_experiment(fields.experiment)
-                c_start(start_ns // 1000)
-                c_end(end_ns // 1000)
                 c_start_ns(start_ns)
                 c_end_ns(end_ns)
                 c_duration(duration)
@@ -112,7 +111,7 @@ def _rows(
                 c_total_tokens(fields.total_tokens)
                 c_session(fields.session_id)
                 c_user(fields.user_id)
-                c_attributes(to_json(attributes))
+                c_attributes(attributes_json)
                 c_resource(resource_json)
                 c_scope_name(scope_name)
                 c_scope_version(scope_version)
@@ -156,6 +155,12 @@ def _rows(
                     )
                 else:
                     c_links(None)
+    # The microsecond times from the nanosecond columns, whole columns at once (the times are
+    # never negative, so truncating division is the floor division it replaces).
+    for name, micros in (("start_time_unix_nano", "start_time"), ("end_time_unix_nano", "end_time")):
+        nanos = pa.array(columns[name], type=pa.int64())
+        columns[name] = nanos
+        columns[micros] = pc.divide(nanos, 1000).cast(UTC_MICROS)
     # Previews are cut from whole columns at once (vectorised), not per span, from the same
     # Arrow arrays the table is built of (each text is converted once).
     for name, preview in (("input", "input_preview"), ("output", "output_preview")):

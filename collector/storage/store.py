@@ -93,6 +93,9 @@ _WAL_DIR = "wal"
 _DAMAGED_DIR = "damaged"
 # Flush early when this much is waiting, whatever the interval: it bounds memory.
 _EARLY_FLUSH_BYTES = 16 * 1024 * 1024
+# Flushed (level-0) files are Snappy-compressed: half the CPU of zstd for twice the bytes, and
+# they live only until compaction merges them into zstd files (7 against 15 us per GenAI span).
+_FLUSH_COMPRESSION = "snappy"
 # WAL payload bytes converted to Arrow at a time while flushing (bounds the flush's memory).
 _CHUNK_BYTES = 4 * 1024 * 1024
 _SPILL_DIR = "tmp"
@@ -359,17 +362,22 @@ class SpanStore:
         if self._state != "open":
             raise RuntimeError("The store is not open; call SpanStore.open() first.")
 
-    def _append(self, kind: RecordKind, payload: bytes) -> None:
-        self._require_open()
+    def check_room(self, nbytes: int) -> None:
+        """Raise ``StoreBusy`` when a record of ``nbytes`` would be refused now: what every
+        write checks first, so a receiver can refuse an export before decoding it."""
         waiting = self._pending_bytes + self._inflight_bytes
         # A record larger than the whole limit is let in when nothing waits: refusing it would
         # answer "retry" forever (its bytes are read back from the WAL, not held in memory).
-        if waiting and waiting + len(payload) > self._max_pending_bytes:
+        if waiting and waiting + nbytes > self._max_pending_bytes:
             raise StoreBusy(
                 f"The store has {waiting} bytes waiting to be written (limit "
                 f"{self._max_pending_bytes}); retry shortly.",
                 retry_after=max(1.0, self._flush_interval),
             )
+
+    def _append(self, kind: RecordKind, payload: bytes) -> None:
+        self._require_open()
+        self.check_room(len(payload))
         with self._pending_lock:
             sequence = self._wal.append(kind, payload)
             self._pending_bytes += len(payload)
@@ -648,6 +656,7 @@ class SpanStore:
             level=0,
             run=run,
             row_group_size=self._row_group_size,
+            compression=_FLUSH_COMPRESSION,
         )
 
     def _compactor_loop(self) -> None:
