@@ -17,10 +17,10 @@ $(BIN)/.installed: pyproject.toml
 venv: $(BIN)/.installed
 
 chromium:
-	@bash scripts/install-chromium.sh
+	@bash scripts/install-debian.sh chromium "the browser tests" /usr/bin/chromium --version
 
 java:
-	@bash scripts/install-java.sh
+	@bash scripts/install-debian.sh openjdk-17-jre-headless "the Spark tests" java -version
 
 # DEMO_ARGS, e.g. DEMO_ARGS="--no-serve --data /tmp/demo", are passed to `otel-feedback demo`.
 demo: venv

@@ -90,7 +90,7 @@ def log_records() -> Iterator[EmittedLogRecords]:
     _LOG_EXPORTER.clear()
 
 
-# Debian's chromium (installed by scripts/install-chromium.sh); Playwright's own download does
+# Debian's chromium (installed by scripts/install-debian.sh); Playwright's own download does
 # not work here. The flags keep it from reaching for the network at start.
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -3,7 +3,7 @@
 ``spark`` is a session-scoped pytest fixture (registered for every test by tests/conftest.py):
 one local SparkSession (one core, small memory, no web UI, quiet logs, UTC) started at first use
 and stopped when the test session ends. pyspark comes from PyPI (the ``dev`` extra) and runs in
-Debian's Java 17 (scripts/install-java.sh, called by ``make test``).
+Debian's Java 17 (scripts/install-debian.sh, called by ``make test``).
 """
 
 from __future__ import annotations
