@@ -35,12 +35,13 @@ from otel_feedback_collector.read_only import ReadOnlyStore
 from otel_feedback_collector.server import CollectorProcess, CollectorServer
 from otel_feedback_testing.trace_router import TraceRouter, backend_index
 
-ROUTED_TRACES = 6
+ROUTED_TRACES = 6  # at least: the app goes on until both collectors get a trace (ids are random)
 FEEDBACK_ON = (0, 2, 4)  # which routed traces get a thumbs-down
 
 APP = """
 import json, otel_feedback
 from otel_feedback import AssessmentSource, trace
+from otel_feedback_testing.trace_router import backend_index
 otel_feedback.configure({url!r}, service_name="routed-app")
 
 @trace(span_type="RETRIEVER")
@@ -56,9 +57,11 @@ def chatbot(question):
     return answer(question, retrieve(question))
 
 traces = []
-for number in range({count}):
+number = 0
+while len(traces) < {count} or len({{backend_index(bytes.fromhex(t), 2) for t in traces}}) < 2:
     chatbot(f"question {{number}}")
     traces.append(otel_feedback.get_last_active_trace_id())
+    number += 1
 assessments = {{}}
 for number in {feedback_on!r}:
     logged = otel_feedback.log_feedback(trace_id=traces[number], name="user_feedback", value=False,
@@ -116,13 +119,14 @@ def routed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RoutedData]:
         _send_split_trace(a.http_url, b.http_url)
         a.store.flush()
         b.store.flush()
-    assert len(set(sent["traces"])) == ROUTED_TRACES
+    routed_count = len(sent["traces"])
+    assert len(set(sent["traces"])) == routed_count >= ROUTED_TRACES
     yield RoutedData(
         data_dirs=dirs,
         routed_traces=sent["traces"],
         assessed=sent["assessments"],
-        expected_traces=ROUTED_TRACES + 1,
-        expected_spans=3 * ROUTED_TRACES + 3,
+        expected_traces=routed_count + 1,
+        expected_spans=3 * routed_count + 3,
         expected_assessments=len(FEEDBACK_ON) + 1,
         expected_joined_rows=3 * (len(FEEDBACK_ON) + 1),
     )
