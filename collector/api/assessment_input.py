@@ -9,10 +9,11 @@ the validator's sentence; unknown fields are refused too (a typo must not silent
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from otel_feedback_collector.api.errors import ApiError
+from otel_feedback_collector.api.json_body import check_fields
 from otel_feedback_collector.storage import AssessmentRecord
 from otel_feedback_core.assessments import (
     ANONYMOUS_SOURCE,
@@ -40,7 +41,7 @@ DELETE_FIELDS = ("source",)
 
 def new_assessment(body: Mapping[str, Any], *, trace_id: str) -> AssessmentRecord:
     """The ``create`` row for a POST to ``/traces/{trace_id}/assessments``."""
-    _check_fields(body, CREATE_FIELDS)
+    check_fields(body, CREATE_FIELDS)
     kind = body.get("type", FEEDBACK)
     assessment_id = body.get("assessment_id")
     with _unprocessable():
@@ -83,7 +84,7 @@ def new_assessment(body: Mapping[str, Any], *, trace_id: str) -> AssessmentRecor
 
 def override_of(old: AssessmentRecord, body: Mapping[str, Any]) -> AssessmentRecord:
     """The ``override`` row replacing ``old``: same trace, span, name and type, a new value."""
-    _check_fields(body, OVERRIDE_FIELDS)
+    check_fields(body, OVERRIDE_FIELDS)
     with _unprocessable():
         if "value" not in body:
             raise ValueError("an override needs the new value")
@@ -99,7 +100,7 @@ def override_of(old: AssessmentRecord, body: Mapping[str, Any]) -> AssessmentRec
 
 def deletion_of(old: AssessmentRecord, body: Mapping[str, Any]) -> AssessmentRecord:
     """The ``delete`` row removing ``old`` from the current state (it stays in the history)."""
-    _check_fields(body, DELETE_FIELDS)
+    check_fields(body, DELETE_FIELDS)
     with _unprocessable():
         source = parse_source(body.get("source"))
     return _replacing(old, "delete", source)
@@ -170,14 +171,6 @@ def _replacing(
         source_id=source.source_id,
         metadata=metadata,
     )
-
-
-def _check_fields(body: Mapping[str, Any], allowed: Collection[str]) -> None:
-    unknown = sorted(set(body) - set(allowed))
-    if unknown:
-        raise ApiError(
-            422, f"Unknown field(s) {unknown}; this endpoint takes {', '.join(allowed)}."
-        )
 
 
 @contextlib.contextmanager

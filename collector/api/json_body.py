@@ -14,6 +14,7 @@ cannot write feedback through a visitor's browser.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import anyio
@@ -60,6 +61,13 @@ async def read_json_object(
     if not isinstance(body, dict):
         raise ApiError(422, f"The request body must be a JSON object, not a JSON {type(body).__name__}.")
     return body
+
+
+def check_fields(body: dict[str, Any], allowed: Collection[str], *, status: int = 422) -> None:
+    """Refuse a body with fields outside ``allowed`` (a typo must not silently drop data)."""
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise ApiError(status, f"Unknown field(s) {unknown}; this endpoint takes {', '.join(allowed)}.")
 
 
 async def read_body(request: Request, *, limit: int) -> bytes:

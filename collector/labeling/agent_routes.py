@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from otel_feedback_collector.api.encoding import JsonResponse
 from otel_feedback_collector.api.errors import ApiError, api_endpoint
-from otel_feedback_collector.api.json_body import read_json_object
+from otel_feedback_collector.api.json_body import check_fields, read_json_object
 from otel_feedback_collector.catalog.agents import check_agent_name, list_agents, remove_agent, save_agent
 from otel_feedback_collector.labeling.agent_endpoint import AgentUnavailable, check_endpoint, normalize_base_url
 from otel_feedback_collector.labeling.context import LabelingContext
@@ -40,9 +40,7 @@ def agent_routes(labeling: LabelingContext) -> Sequence[BaseRoute]:
     @api_endpoint
     async def add_agent(request: Request) -> Response:
         body = await read_json_object(request)
-        unknown = sorted(set(body) - {"agent_name", "model_serving_endpoint", "model"})
-        if unknown:
-            raise ApiError(422, f"Unknown field(s) {unknown}; send agent_name, model_serving_endpoint and model.")
+        check_fields(body, ("agent_name", "model_serving_endpoint", "model"))
         model = body.get("model")
         try:
             name = check_agent_name(body.get("agent_name"))

@@ -27,7 +27,7 @@ from starlette.routing import BaseRoute, Route
 
 from otel_feedback_collector.api.encoding import JsonResponse
 from otel_feedback_collector.api.errors import ApiError, api_endpoint
-from otel_feedback_collector.api.json_body import read_json_object
+from otel_feedback_collector.api.json_body import check_fields, read_json_object
 from otel_feedback_collector.catalog import export_catalog
 from otel_feedback_collector.catalog.schemas import SchemaExists, SchemaInUse, delete_schema, get_schema, get_schemas, save_schema
 from otel_feedback_collector.catalog.sessions import (
@@ -122,9 +122,7 @@ def labeling_api_routes(labeling: LabelingContext) -> Sequence[BaseRoute]:
     @api_endpoint
     async def create_one_session(request: Request) -> Response:
         body = await read_json_object(request)
-        unknown = sorted(set(body) - {"name", "label_schemas", "assigned_users"})
-        if unknown:
-            raise ApiError(422, f"Unknown field(s) {unknown}; send name, label_schemas and assigned_users.")
+        check_fields(body, ("name", "label_schemas", "assigned_users"))
         schemas = _string_list(body, "label_schemas", required=True)
         users = _string_list(body, "assigned_users")
         session = await run_in_threadpool(
