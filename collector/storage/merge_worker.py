@@ -302,14 +302,7 @@ def _merge(request: MergeRequest, data_dir: Path, scratch_dir: Path) -> tuple[li
             )
         finally:
             summaries.close()
-    connection = duckdb.connect(
-        config={
-            "memory_limit": request.memory_limit,
-            "threads": 1,
-            "temp_directory": str(scratch_dir),
-            "preserve_insertion_order": False,
-        }
-    )
+    connection = merge_connection(scratch_dir, request.memory_limit)
     try:
         merged = merge_data_files(
             connection,
@@ -325,6 +318,19 @@ def _merge(request: MergeRequest, data_dir: Path, scratch_dir: Path) -> tuple[li
     finally:
         connection.close()
     return merged, None
+
+
+def merge_connection(spill_dir: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB for merging: bounded memory, one thread, spilling to ``spill_dir``."""
+    spill_dir.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(
+        config={
+            "memory_limit": memory_limit,
+            "threads": 1,
+            "temp_directory": str(spill_dir),
+            "preserve_insertion_order": False,
+        }
+    )
 
 
 def _pause_for_tests() -> None:

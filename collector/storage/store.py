@@ -64,6 +64,7 @@ from otel_feedback_collector.storage.memory import use_system_allocator
 from otel_feedback_collector.storage.merge_worker import (
     MergeRequest,
     MergeWorker,
+    merge_connection,
     output_numbers_needed,
 )
 from otel_feedback_collector.storage.otlp_values import to_json
@@ -785,17 +786,8 @@ class SpanStore:
             self._commit_manifest(record)
 
     def _merge_connection(self) -> duckdb.DuckDBPyConnection:
-        """A private in-memory DuckDB for compaction: bounded memory, spilling to the data dir."""
-        spill = self.data_dir / _SPILL_DIR
-        spill.mkdir(exist_ok=True)
-        return duckdb.connect(
-            config={
-                "memory_limit": _MERGE_MEMORY_LIMIT,
-                "threads": 1,
-                "temp_directory": str(spill),
-                "preserve_insertion_order": False,
-            }
-        )
+        """A private in-memory DuckDB (start-up's summary rebuild): bounded, spilling to tmp/."""
+        return merge_connection(self.data_dir / _SPILL_DIR, _MERGE_MEMORY_LIMIT)
 
     def _delete_expired_retired_files(self, *, now: float | None = None) -> None:
         current = time.time() if now is None else now
