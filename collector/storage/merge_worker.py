@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -242,6 +243,9 @@ def serve() -> None:
     from otel_feedback_collector.allocator import limit_heaps, release_large_allocations
     from otel_feedback_collector.storage.memory import release_free_memory, use_system_allocator
 
+    # Ctrl-C in a terminal signals the whole process group: the collector's graceful stop
+    # ends this process (through the lifeline) once it no longer needs it, not the signal.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit_heaps()
     release_large_allocations()
     use_system_allocator()
@@ -266,9 +270,11 @@ def serve() -> None:
 def _read_requests(requests: queue.Queue[dict[str, Any]]) -> None:
     """The lifeline: pass requests on; at end of file (the parent closed the pipe or died)
     end the process at once, whatever the main thread is doing."""
-    for line in sys.stdin.buffer:
-        requests.put(json.loads(line))
-    os._exit(0)
+    try:
+        for line in sys.stdin.buffer:
+            requests.put(json.loads(line))
+    finally:
+        os._exit(0)
 
 
 def _merge(request: MergeRequest, data_dir: Path, scratch_dir: Path) -> tuple[list[DataFile], DataFile | None]:
