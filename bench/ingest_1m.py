@@ -15,7 +15,12 @@ post them, so they cost the collector's 2 cores little. Measured in the same run
 * visibility: seconds from the last acknowledgement until ``SELECT count(*) FROM spans``
   through the SQL path (``storage.connect``, what ``otel-feedback sql`` runs) sees every span;
 * collector RSS sampled every 0.1 s from start to visibility (peak and p95), and the lifetime
-  peak (VmHWM) including the graceful stop.
+  peak (VmHWM) including the graceful stop;
+* the collector's child processes (compaction's merges run in one, merge_worker.py): their peak
+  RSS, and the peak of the summed PSS (``/proc/<pid>/smaps_rollup``) of the collector and its
+  children, sampled every 0.5 s: memory moved into a child still counts, and the libraries both
+  map count once;
+* CPU per span: user + system time of the collector and its children (live and exited).
 
     .venv/bin/python bench/ingest_1m.py [--spans 1000000] [--senders 4] [--traces-per-request 100]
 
@@ -43,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import (  # noqa: E402
     SPANS_PER_TRACE,
     measure_sink,
+    peak_rss_mb,
     percentile,
     retried_answers,
     send_all,
@@ -128,10 +134,44 @@ def build_bodies(path: Path, requests: int, traces_per_request: int) -> list[tup
     return spans
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (all its threads)."""
+def cpu_seconds(pid: int, *, exited_children: bool = False) -> float:
+    """User + system CPU time a process has used so far (all its threads); with
+    ``exited_children`` also that of its children that ended and were waited for."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12])
+    if exited_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def child_pids(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (the compaction process, while it runs)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found.extend(int(number) for number in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return found
+
+
+def family_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and all its children, those still running included."""
+    total = cpu_seconds(pid, exited_children=True)
+    for child in child_pids(pid):
+        try:
+            total += cpu_seconds(child, exited_children=True)
+        except OSError:  # it just ended (then it is counted once the collector waited for it)
+            continue
+    return total
+
+
+def pss_mb(pid: int) -> float:
+    """Proportional set size of a process in MB: pages shared with others count in part."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def rss_mb(pid: int) -> tuple[float, float, float]:
@@ -146,21 +186,38 @@ def rss_mb(pid: int) -> tuple[float, float, float]:
 
 
 class RssSampler:
-    """Samples a process's RSS every 0.1 s in a thread until stopped."""
+    """Samples a process's RSS every 0.1 s in a thread until stopped; every 0.5 s also its
+    children's peak RSS and the summed PSS of the process and its children."""
 
     def __init__(self, pid: int) -> None:
         self.samples: list[tuple[float, float, float]] = []
+        self.children_peak_mb = 0.0  # the largest VmHWM of a child seen
+        self.family_pss_mb: list[float] = []
         self._pid = pid
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        tick = 0
         while not self._stop.wait(0.1):
             try:
                 self.samples.append(rss_mb(self._pid))
+                if tick % 5 == 0:
+                    self._sample_family()
             except (FileNotFoundError, ProcessLookupError, ValueError, KeyError):
                 return
+            tick += 1
+
+    def _sample_family(self) -> None:
+        total = pss_mb(self._pid)
+        for child in child_pids(self._pid):
+            try:
+                total += pss_mb(child)
+                self.children_peak_mb = max(self.children_peak_mb, peak_rss_mb(child))
+            except OSError:  # it ended between the listing and the reading
+                continue
+        self.family_pss_mb.append(total)
 
     def stop(self) -> list[tuple[float, float, float]]:
         """Stop sampling and return the samples."""
@@ -252,7 +309,7 @@ def main() -> int:
                 elapsed, results = send_all(f"{collector.http_url}/v1/traces", shares, spans_per_request)
                 acked = sum(r.acked_spans for r in results)
                 visible_after, seen = wait_visible(data_dir, acked)
-                cpu = cpu_seconds(collector.pid)
+                cpu = family_cpu_seconds(collector.pid)
                 rss = sampler.stop()
                 levels = _levels(data_dir)
             finally:
@@ -275,11 +332,14 @@ def main() -> int:
     _row("collector RSS p95 (MB)", f"{percentile(total, 0.95):.0f}", "", "", "")
     _row("  peak anonymous / file-backed", f"{max(s[1] for s in rss):.0f} / {max(s[2] for s in rss):.0f}", "", "", "")
     _row("  lifetime peak incl. stop (MB)", f"{lifetime_peak[-1]:.0f}", "", "", "")
-    _row("collector CPU per span (us)", f"{cpu / acked * 1e6:.0f}", "", "", "")
+    _row("compaction process RSS peak (MB)", f"{sampler.children_peak_mb:.0f}", "", "", "")
+    _row("collector + children PSS peak (MB)", f"{max(sampler.family_pss_mb, default=float('nan')):.0f}", "", "", "")
+    _row("CPU per span incl. children (us)", f"{cpu / acked * 1e6:.0f}", "", "", "")
     _row("ack latency p50 / p99 (ms)", f"{percentile(latencies, 0.5) * 1000:.0f} / {percentile(latencies, 0.99) * 1000:.0f}", "", "", "")
     print(f"(load average {load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} "
           "cores: spans/s and seconds are wall-clock and shrink or grow with what else runs; CPU = user + system "
-          "time of the collector from start until all spans were visible, the figure the load skews least)")
+          "time of the collector and its children from start until all spans were visible, the figure the load "
+          "skews least)")
     print(f"(RSS sampled every 0.1 s from start until all spans were visible: {len(rss)} samples; "
           "ratio = collector/sink)")
     print(f"retried answers: {errors or 'none'}")

@@ -5,9 +5,10 @@ write-ahead log and the call returns once a (shared) fdatasync covered it. A wri
 every ``flush_interval`` seconds (or sooner when much is pending), seals the WAL segment,
 converts the records to Arrow once, writes one sorted Parquet file per dataset, publishes it in
 the manifest and deletes the sealed segment. A compaction thread merges small files into large
-ones, moves the replaced files into ``<dataset>/_retired/`` before the merged files appear
-(swap.py: a glob over ``<dataset>/*.parquet`` never sees a row twice) and deletes them there
-after a grace period.
+ones; the merge itself runs in a child process (merge_worker.py), and the thread moves the
+replaced files into ``<dataset>/_retired/`` before the merged files appear (swap.py: a glob
+over ``<dataset>/*.parquet`` never sees a row twice) and deletes them there after a grace
+period.
 
 Data directory layout (docs/storage.md has the details)::
 
@@ -15,7 +16,7 @@ Data directory layout (docs/storage.md has the details)::
     collector.lock           held (flock) by the one process that writes here
     wal/segment-*.wal        write-ahead log segments; wal/damaged/ holds set-aside ones
     wal/quarantine/          single records that could not be converted (quarantine.py)
-    tmp/                     DuckDB spill files while compacting (emptied at start-up)
+    tmp/                     DuckDB spill files (emptied at start-up); tmp/merge/ the merge child's
     spans/spans-L<level>-<number>.parquet
     trace_summaries/trace_summaries-L<level>-<number>.parquet   one partial summary per trace
     assessments/assessments-L<level>-<number>.parquet
@@ -51,10 +52,7 @@ from otel_feedback_collector.storage.datasets import (
     TRACE_SUMMARIES,
     DatasetLayout,
     data_file_name,
-    merge_data_files,
-    merge_span_files,
     parquet_list_sql,
-    sorted_streams,
     write_table_file,
 )
 from otel_feedback_collector.storage.errors import StoreBusy, StoreLocked, StoreUnavailable
@@ -62,7 +60,13 @@ from otel_feedback_collector.storage.live_reads import LiveReads, has_duplicate_
 from otel_feedback_collector.storage.log_assessments import logs_request_to_assessments
 from otel_feedback_collector.storage.manifest import DataFile, Manifest, write_manifest
 from otel_feedback_collector.storage.manifest_recovery import open_manifest
-from otel_feedback_collector.storage.memory import release_free_memory, use_system_allocator
+from otel_feedback_collector.storage.memory import use_system_allocator
+from otel_feedback_collector.storage.merge_worker import (
+    MergeRequest,
+    MergeWorker,
+    merge_connection,
+    output_numbers_needed,
+)
 from otel_feedback_collector.storage.otlp_values import to_json
 from otel_feedback_collector.storage.quarantine import QUARANTINE_DIR, Quarantine
 from otel_feedback_collector.storage.readable_files import unreadable_reason
@@ -99,6 +103,7 @@ _FLUSH_COMPRESSION = "snappy"
 # WAL payload bytes converted to Arrow at a time while flushing (bounds the flush's memory).
 _CHUNK_BYTES = 4 * 1024 * 1024
 _SPILL_DIR = "tmp"
+_MERGE_SCRATCH_DIR = "merge"  # under tmp/: the merge child's spill and intermediate files
 # DuckDB's memory for merging assessments (narrow rows) and for building missing summaries;
 # it spills to ``tmp/`` beyond this.
 _MERGE_MEMORY_LIMIT = "64MB"
@@ -176,9 +181,10 @@ class SpanStore:
         self._writer_error: BaseException | None = None
         self._failed_flushes = 0  # flush attempts that failed so far
         self._summaries: SummaryCalculator | None = None
-        # Held while a flush converts a chunk and during each compaction step, so the two
-        # memory peaks take turns instead of adding up.
-        self._memory_turn = threading.Lock()
+        # Compaction's merges run in a child process with its own memory (merge_worker.py): the
+        # flush no longer takes turns with them.
+        self._merger = MergeWorker(self.data_dir, self.data_dir / _SPILL_DIR / _MERGE_SCRATCH_DIR)
+        self._last_compaction_error = ""
         # WAL records that could not be converted are set aside here (see quarantine.py).
         self._quarantine = Quarantine(self.data_dir / _WAL_DIR / QUARANTINE_DIR)
 
@@ -240,6 +246,8 @@ class SpanStore:
             self._stopping = True
             self._flush_cond.notify_all()
         self._compaction_wakeup.set()
+        # A merge in progress is abandoned (its pending files deleted); it runs again later.
+        self._merger.stop()
         for thread in self._threads:
             thread.join()
         self._threads.clear()
@@ -473,20 +481,14 @@ class SpanStore:
             chunk.append(record)
             chunk_bytes += len(record.payload)
             if chunk_bytes >= _CHUNK_BYTES:
-                with self._memory_turn:
-                    new_files.extend(
-                        self._write_chunk(
-                            chunk, seen_spans, seen_assessments, partial_summaries, run=run
-                        )
-                    )
+                new_files.extend(
+                    self._write_chunk(chunk, seen_spans, seen_assessments, partial_summaries, run=run)
+                )
                 chunk, chunk_bytes = [], 0
         if chunk:
-            with self._memory_turn:
-                new_files.extend(
-                    self._write_chunk(
-                        chunk, seen_spans, seen_assessments, partial_summaries, run=run
-                    )
-                )
+            new_files.extend(
+                self._write_chunk(chunk, seen_spans, seen_assessments, partial_summaries, run=run)
+            )
             chunk = []
         if partial_summaries:
             assert self._summaries is not None
@@ -669,8 +671,16 @@ class SpanStore:
                 for layout in LAYOUTS.values():
                     self._compact_dataset(layout, full=False)
                 self._delete_expired_retired_files()
-            except Exception:
-                logger.exception("Compaction failed; the live files are unchanged.")
+                self._last_compaction_error = ""
+            except Exception as error:
+                if self._stopping:
+                    return  # the merge was abandoned by ``close``; it runs again after a start
+                # Logged once: the same failure again (every interval) would bury the log.
+                if str(error) != self._last_compaction_error:
+                    logger.exception("Compaction failed; the live files are unchanged. It is retried.")
+                else:
+                    logger.debug("Compaction failed again: %s", error)
+                self._last_compaction_error = str(error)
                 self._remove_orphans()
 
     def _compact_dataset(self, layout: DatasetLayout, *, full: bool) -> int:
@@ -688,57 +698,37 @@ class SpanStore:
             if not chosen:
                 return 0
 
-            def next_path(target: DatasetLayout = layout) -> str:
-                with self._manifest_lock:
-                    number = self._manifest.take_file_number()
-                return data_file_name(target, level=level, number=number)
-
+            file_bytes = _merge_file_bytes(level, self._fan_in)
+            input_bytes = sum((self.data_dir / f.path).stat().st_size for f in chosen)
             with self._manifest_lock:
                 run = self._manifest.take_file_number()
-            summary: DataFile | None = None
-            if layout is SPANS:
-                summaries = SummaryCalculator()
-                try:
-                    merged, summary = merge_span_files(
-                        summaries,
-                        inputs=sorted_streams(self.data_dir, chosen),
-                        data_dir=self.data_dir,
-                        relative_paths=next_path,
-                        level=level,
-                        run=run,
-                        row_group_size=self._row_group_size,
-                        row_group_bytes=_MERGE_ROW_GROUP_BYTES,
-                        file_bytes=_merge_file_bytes(level, self._fan_in),
-                        input_budget_bytes=_MERGE_INPUT_BUDGET_BYTES,
-                        scratch_dir=self._scratch_dir(),
-                        max_fan_in=_MERGE_MAX_INPUTS,
-                        step_guard=self._memory_turn,
+                numbers = [
+                    self._manifest.take_file_number()
+                    for _ in range(
+                        output_numbers_needed(layout.name, input_bytes, file_bytes, _MERGE_PARTITION_BYTES)
                     )
-                finally:
-                    summaries.close()
-            else:
-                connection = self._merge_connection()
-                try:
-                    merged = merge_data_files(
-                        connection,
-                        layout,
-                        inputs=[f.path for f in chosen],
-                        data_dir=self.data_dir,
-                        relative_paths=next_path,
-                        level=level,
-                        run=run,
-                        row_group_size=self._row_group_size,
-                        partition_bytes=_MERGE_PARTITION_BYTES,
-                    )
-                finally:
-                    connection.close()
-
+                ]
+            merged, summary = self._merger.merge(
+                MergeRequest(
+                    dataset=layout.name,
+                    inputs=chosen,
+                    level=level,
+                    run=run,
+                    numbers=numbers,
+                    row_group_size=self._row_group_size,
+                    file_bytes=file_bytes,
+                    row_group_bytes=_MERGE_ROW_GROUP_BYTES,
+                    input_budget_bytes=_MERGE_INPUT_BUDGET_BYTES,
+                    max_fan_in=_MERGE_MAX_INPUTS,
+                    partition_bytes=_MERGE_PARTITION_BYTES,
+                    memory_limit=_MERGE_MEMORY_LIMIT,
+                )
+            )
             self._swap_in(layout, chosen, merged, summary)
             logger.info(
                 "Compacted %d %s files into %d level-%d files (%d rows).",
                 len(chosen), layout.name, len(merged), level, sum(f.rows for f in merged),
             )
-            release_free_memory()
             return len(chosen)
 
     def _swap_in(
@@ -795,24 +785,9 @@ class SpanStore:
 
             self._commit_manifest(record)
 
-    def _scratch_dir(self) -> Path:
-        """``tmp/``: spill and intermediate merge files (emptied at start-up)."""
-        spill = self.data_dir / _SPILL_DIR
-        spill.mkdir(exist_ok=True)
-        return spill
-
     def _merge_connection(self) -> duckdb.DuckDBPyConnection:
-        """A private in-memory DuckDB for compaction: bounded memory, spilling to the data dir."""
-        spill = self.data_dir / _SPILL_DIR
-        spill.mkdir(exist_ok=True)
-        return duckdb.connect(
-            config={
-                "memory_limit": _MERGE_MEMORY_LIMIT,
-                "threads": 1,
-                "temp_directory": str(spill),
-                "preserve_insertion_order": False,
-            }
-        )
+        """A private in-memory DuckDB (start-up's summary rebuild): bounded, spilling to tmp/."""
+        return merge_connection(self.data_dir / _SPILL_DIR, _MERGE_MEMORY_LIMIT)
 
     def _delete_expired_retired_files(self, *, now: float | None = None) -> None:
         current = time.time() if now is None else now
@@ -883,7 +858,7 @@ class SpanStore:
         """Delete temporaries and files a crash left out of the manifest (never published)."""
         spill = self.data_dir / _SPILL_DIR
         if spill.is_dir():
-            for leftover in spill.iterdir():
+            for leftover in spill.rglob("*"):  # tmp/merge/ too: the merge child's files
                 if leftover.is_file():
                     leftover.unlink(missing_ok=True)
         known = {f.path for files in self._manifest.files.values() for f in files}
