@@ -681,7 +681,9 @@ class SpanStore:
                 else:
                     logger.debug("Compaction failed again: %s", error)
                 self._last_compaction_error = str(error)
-                self._remove_orphans()
+                # Nothing to clean here: a failed merge deletes what it wrote (merge_worker.py)
+                # and a failed swap its pending files (swap.py). A sweep of every unpublished
+                # file would delete the one a flush is writing at this moment.
 
     def _compact_dataset(self, layout: DatasetLayout, *, full: bool) -> int:
         """Merge files of one dataset: the next tier of ``_files_to_merge``, or with ``full``
@@ -960,8 +962,9 @@ class SpanStore:
         self._manifest = updated
 
     def _remove_orphans(self) -> None:
-        """After a failed flush or merge: delete the files it wrote but never published, so a
-        full disk is not kept full by them. Holds the compaction mutex, so no merge is writing."""
+        """After a failed flush (or WAL replay): delete the files it wrote but never published,
+        so a full disk is not kept full by them. Holds the compaction mutex, so no merge is
+        writing; only the writer thread calls it, so no flush is either."""
         try:
             with self._compaction_mutex, self._manifest_lock:
                 self._remove_unpublished_files()

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from otel_feedback_collector.storage import AssessmentRecord, SpanStore
+from otel_feedback_collector.storage.datasets import SPANS, data_file_name, pending_file
 from otel_feedback_collector.storage.merge_worker import PAUSE_VARIABLE, MergeFailed
 from folder_globs import duckdb_glob_counts, parquet_names
 from otlp_builders import genai_trace, traces_request
@@ -265,5 +266,29 @@ def test_a_merge_that_fails_in_the_child_is_logged_once_and_ingest_goes_on(
         assert added
         table = pq.read_table([data_dir / path for path in added], columns=["trace_id"])
         assert table.column("trace_id").to_pylist() == [trace_id.hex()] * 3
+    finally:
+        store.close()
+
+
+def test_a_failing_merge_leaves_the_file_a_flush_is_writing(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A failed merge cleans up only what it wrote: a sweep of every unpublished file would
+    delete a flush's pending file mid-write (the flush then fails and is retried)."""
+    _fill(data_dir)
+    manifest = json.loads((data_dir / "manifest.json").read_text())
+    _spoil_data_pages(data_dir / manifest["datasets"]["spans"][0]["path"])
+    caplog.set_level(logging.DEBUG, logger="otel_feedback_collector.storage")
+    store = SpanStore(data_dir, flush_interval=3600, compaction_fan_in=2, compaction_interval=0.1)
+    store.open()
+    try:
+        # What a flush has open while it writes a level-0 file (open() swept older ones away).
+        in_progress = pending_file(data_dir, data_file_name(SPANS, level=0, number=999_999))
+        in_progress.write_bytes(b"a flush is writing this")
+        deadline = time.monotonic() + _WAIT
+        while sum("Compaction failed" in r.getMessage() for r in caplog.records) < 3:
+            assert time.monotonic() < deadline, "the compactor did not retry the failing merge"
+            time.sleep(0.05)
+        assert in_progress.read_bytes() == b"a flush is writing this"
     finally:
         store.close()
