@@ -80,6 +80,7 @@ def merge_sorted_files(
     inputs: Sequence[Path | Sequence[Path]],
     *,
     schema: pa.Schema,
+    dictionary_columns: list[str] | None = None,
     key_columns: tuple[str, ...],
     sort_columns: tuple[str, ...],
     open_output: Callable[[], Path],
@@ -95,6 +96,7 @@ def merge_sorted_files(
 
     Each input is a file, or a sequence of files whose concatenation is sorted (a stream).
 
+    ``dictionary_columns``: the columns written with dictionary encoding (None: all).
     ``open_output`` returns a path to write the next output file to; ``close_output(path,
     rows)`` is called once it is complete (written and closed). ``on_row_group`` sees every
     row group (merged, de-duplicated, sorted, whole traces) before it is written. Each merge
@@ -119,6 +121,7 @@ def merge_sorted_files(
         )
     writer = _OutputWriter(
         schema=schema,
+        dictionary_columns=dictionary_columns,
         open_output=open_output,
         close_output=close_output,
         on_row_group=on_row_group,
@@ -219,6 +222,7 @@ class _OutputWriter:
         self,
         *,
         schema: pa.Schema,
+        dictionary_columns: list[str] | None,
         open_output: Callable[[], Path],
         close_output: Callable[[Path, int], None],
         on_row_group: Callable[[pa.Table], None],
@@ -226,6 +230,7 @@ class _OutputWriter:
         file_bytes: int,
     ) -> None:
         self._schema = schema
+        self._dictionary_columns = dictionary_columns
         self._on_row_group = on_row_group
         self._open_output = open_output
         self._close_output = close_output
@@ -268,7 +273,8 @@ class _OutputWriter:
         if self._writer is None:
             self._path = self._open_output()
             self._writer = pq.ParquetWriter(
-                self._path, self._schema, compression="zstd", write_statistics=True
+                self._path, self._schema, compression="zstd", write_statistics=True,
+                use_dictionary=True if self._dictionary_columns is None else self._dictionary_columns,
             )
             self._file_rows = 0
         self._writer.write_table(table, row_group_size=max(1, table.num_rows))

@@ -135,3 +135,32 @@ def test_runs_of_several_files_are_merged_as_one_stream_each(data_dir: Path, tmp
     assert rows == expected
     ids = pq.read_table(path, columns=["trace_id"]).column(0).to_pylist()
     assert ids == sorted(ids)
+
+
+def _dictionary_encoded(path: Path) -> dict[str, bool]:
+    """Per column of a Parquet file: whether its first row group has dictionary pages."""
+    row_group = pq.ParquetFile(path).metadata.row_group(0)
+    return {
+        row_group.column(i).path_in_schema: row_group.column(i).has_dictionary_page
+        for i in range(row_group.num_columns)
+    }
+
+
+def test_span_files_write_the_wide_texts_without_a_dictionary(data_dir: Path) -> None:
+    """Flushed and merged span files alike: inputs, outputs and attributes are nearly always
+    unique, so a dictionary only costs a reader memory; the small columns keep theirs."""
+    with SpanStore(data_dir, compaction_fan_in=1000) as store:
+        for _ in range(2):
+            store.write_traces(traces_request(genai_trace()[1]))
+            store.flush()
+        flushed = [data_dir / f["path"] for f in _manifest(data_dir)["datasets"]["spans"]]
+        assert store.compact(full=True) == 2
+        merged = [data_dir / f["path"] for f in _manifest(data_dir)["datasets"]["spans"]]
+    for path in [*flushed[:1], *merged]:
+        if not path.exists():  # the flushed file moved to _retired/ with the merge
+            path = path.parent / "_retired" / path.name
+        encoded = _dictionary_encoded(path)
+        for column in ("input", "output", "attributes"):
+            assert encoded[column] is False, (path.name, column)
+        for column in ("span_type", "service_name", "name"):
+            assert encoded[column] is True, (path.name, column)
