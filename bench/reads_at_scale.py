@@ -30,7 +30,6 @@ import random
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -45,7 +44,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue  # noqa: E402
 
-from ingest_1m import text_pool  # noqa: E402
+from ingest_1m import RssSampler, family_cpu_seconds, text_pool  # noqa: E402
 from otel_feedback_collector.server import CollectorProcess  # noqa: E402
 from otel_feedback_core import wire  # noqa: E402
 
@@ -288,24 +287,25 @@ def main() -> int:
         if args.reuse:
             sample = json.loads(sample_file.read_text())
         else:
-            peak = [0.0]
-            stop_watch = threading.Event()
-
-            def watch() -> None:  # the collector's peak RSS while it ingests
-                while not stop_watch.wait(0.25):
-                    peak[0] = max(peak[0], _rss_mb(collector.pid))
-
-            watcher = threading.Thread(target=watch, daemon=True)
-            watcher.start()
+            # The collector's memory while it ingests, its compaction process's too (the
+            # samples of ingest_1m.py: RSS every 0.1 s, summed PSS of the family every 0.5 s).
+            sampler = RssSampler(collector.pid)
+            cpu_before = family_cpu_seconds(collector.pid)
+            load_before = os.getloadavg()[0]
             seconds, sample = fill(collector.http_url, args.spans)
-            stop_watch.set()
-            watcher.join()
             sent = (max(SENDERS, args.spans // 300) // SENDERS) * SENDERS * 300
-            print(f"sent {sent:,} spans in {seconds:.1f} s: {sent / seconds:,.0f} spans/s (4 senders on the same machine)")
+            print(f"sent {sent:,} spans in {seconds:.1f} s: {sent / seconds:,.0f} spans/s (4 senders on the same machine; "
+                  f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after)")
             # The writer may trail a long fill by minutes on a loaded machine: wait long enough.
             visible = wait_visible(collector.http_url, sent, timeout=max(600.0, sent / 5000))
+            cpu = family_cpu_seconds(collector.pid) - cpu_before
+            rss = sampler.stop()
             print(f"visible {visible:.1f} s after the last acknowledgement")
-            print(f"collector peak RSS while ingesting: {peak[0]:.0f} MB (goal ≤ 300 MB)")
+            print(f"collector peak RSS while ingesting: {max(r[0] for r in rss):.0f} MB (goal ≤ 300 MB); "
+                  f"compaction process peak {sampler.children_peak_mb:.0f} MB; summed PSS of both, peak "
+                  f"{max(sampler.family_pss_mb, default=float('nan')):.0f} MB")
+            print(f"CPU of the collector and its compaction process: {cpu / sent * 1e6:.0f} us per span")
+            print(f"at visibility: {data_layout(data_dir)}")
             sample_file.write_text(json.dumps(sample))
         print(f"collector RSS now: {_rss_mb(collector.pid):.0f} MB")
         print(data_layout(data_dir))
