@@ -44,9 +44,10 @@ def key_values_to_dict(key_values: Iterable[KeyValue]) -> dict[str, Any]:
     return _values(key_values)[0]
 
 
-def attributes_and_json(key_values: Iterable[KeyValue]) -> tuple[dict[str, Any], str]:
+def attributes_and_json(key_values: Iterable[KeyValue]) -> tuple[dict[str, Any], bytes]:
     """Return an OTLP attribute list as a dict (like :func:`key_values_to_dict`) and the
-    dict's JSON text (exactly what :func:`to_json` gives).
+    dict's JSON as UTF-8 (exactly the text :func:`to_json` gives, encoded; the span rows
+    build their column from the bytes, without a Python string per span).
 
     A list of strings, integers and booleans (nearly every span's) is encoded by orjson, about
     ten times faster than the standard library for GenAI texts and byte for byte the same
@@ -56,8 +57,8 @@ def attributes_and_json(key_values: Iterable[KeyValue]) -> tuple[dict[str, Any],
     """
     result, plain = _values(key_values)
     if plain:
-        return result, _orjson_dumps(result).decode("utf-8")
-    return result, to_json(result)
+        return result, _orjson_dumps(result)
+    return result, to_json(result).encode("utf-8")
 
 
 def _values(key_values: Iterable[KeyValue]) -> tuple[dict[str, Any], bool]:
