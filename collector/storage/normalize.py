@@ -243,10 +243,10 @@ def normalize_span(
 
 def _text(value: Any) -> str | None:
     """Return a value as column text: strings as they are, anything else as JSON."""
-    if value is None or value == "":
+    if isinstance(value, str):  # nearly always: checked first
+        return value or None
+    if value is None:
         return None
-    if isinstance(value, str):
-        return value
     return to_json(value)
 
 
