@@ -179,14 +179,33 @@ def traces_by_id(connection: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]
     return _fetch_dicts(connection, "SELECT * FROM traces_in_rows(?, ?, ?)", [ids, first_row, last_row])
 
 
-def one_trace_spans(connection: duckdb.DuckDBPyConnection, trace_id: str) -> tuple[str, str, list[Any]]:
+def trace_and_window(
+    connection: duckdb.DuckDBPyConnection, trace_id: str
+) -> tuple[dict[str, Any] | None, tuple[int, int] | None]:
+    """The ``traces`` row of one trace (as :func:`traces_by_id` gives it) and the window its
+    spans started in (as :func:`trace_windows`), in one read of the trace index instead of
+    two; ``(None, None)`` for an unknown trace. Pass the window to :func:`one_trace_spans`."""
+    first_row, last_row = connection.execute("SELECT * FROM trace_row_range(?)", [[trace_id]]).fetchone() or (None, None)
+    rows = _fetch_dicts(connection, "SELECT * FROM traces_and_windows(?, ?, ?)", [[trace_id], first_row, last_row])
+    if not rows:
+        return None, None
+    row = rows[0]
+    latest = row.pop("_last_start")
+    return row, (earliest_start_ns([row]), 2**63 - 1 if latest is None else latest)
+
+
+def one_trace_spans(
+    connection: duckdb.DuckDBPyConnection, trace_id: str, window: tuple[int, int] | None = None
+) -> tuple[str, str, list[Any]]:
     """``(source, where, params)`` selecting the spans of one trace: ``SELECT ... FROM
     {source} WHERE {where}``. The condition adds the window the trace's spans started in
     (from the trace index), and the source lists only the span files whose start times meet
     that window and whose trace-id range holds the id (the connection's ``span_files`` table,
     storage/views.py): DuckDB then opens a few files instead of every live one. Falls back to
-    the ``spans`` view."""
-    window = trace_windows(connection, [trace_id]).get(trace_id)
+    the ``spans`` view. ``window``: the trace's, when the caller read it already
+    (:func:`trace_and_window`)."""
+    if window is None:
+        window = trace_windows(connection, [trace_id]).get(trace_id)
     if window is None:
         return "spans", "trace_id = ?", [trace_id]
     earliest, latest = window
