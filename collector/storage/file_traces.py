@@ -1,0 +1,77 @@
+"""Which traces each span file holds, as a sorted array of their 8-byte lookup numbers.
+
+A read of one trace's spans lists the files whose trace-id range holds the id
+(file_ranges.py). Trace ids are random, so every compacted run's range covers nearly every id:
+at a million spans that was every live file (~15), each opened and its matching row group's
+``trace_id`` column read, to find the one file the trace is in. Knowing each file's trace
+numbers (the trace index's ``trace_number``: the id's first 15 hex digits), the reader opens
+only the files that hold the trace: one, usually.
+
+Files are immutable once published, so the numbers are read once per file (file_facts.py), on
+the first lookup that meets the file: one scan of its ``trace_id`` column (a few milliseconds
+for a flush's file, ~0.1 s for a large compacted one). They cost 8 bytes per trace and file
+(~3 MB at a million spans). Two ids may share a number (the lookup compares the ids too), so
+"holds the number" means "may hold the trace": never a file left out that holds it.
+"""
+
+from __future__ import annotations
+
+import bisect
+from array import array
+from pathlib import Path
+
+import duckdb
+
+from otel_feedback_collector.storage.file_facts import FileFacts
+from otel_feedback_collector.storage.trace_index import trace_number_sql
+
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_NUMBER_DIGITS = 15
+
+
+def trace_number(trace_id: str) -> int | None:
+    """The lookup number of a hex trace id (as ``trace_number_sql`` computes it); None for
+    an id that is not hex (files are then not told apart by number)."""
+    digits = trace_id[:_NUMBER_DIGITS]
+    if not digits or not _HEX_DIGITS.issuperset(digits):
+        return None
+    return int(digits, 16)
+
+
+def may_hold(path: Path, number: int) -> bool:
+    """False only when the span file ``path`` holds no trace with lookup number ``number``;
+    True when it may (or its numbers cannot be read: it is read as before)."""
+    numbers = _numbers.get(path)
+    if numbers is None:
+        return True
+    at = bisect.bisect_left(numbers, number)
+    return at < len(numbers) and numbers[at] == number
+
+
+def _read_numbers(path: Path) -> array | None:
+    """The file's distinct trace numbers, ascending; None when it cannot be read."""
+    connection = duckdb.connect(config={"threads": 1, "memory_limit": "64MB"})
+    try:
+        relation = connection.sql(
+            f"SELECT DISTINCT {trace_number_sql('trace_id')} AS number FROM read_parquet($path) ORDER BY number",
+            params={"path": str(path)},
+        )
+        # DuckDB 1.x calls it fetch_arrow_table(); 2.x to_arrow_table().
+        table = (getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table)()
+    except (duckdb.Error, OSError):
+        return None
+    finally:
+        connection.close()
+    numbers = array("q")
+    for chunk in table.column("number").chunks:
+        if chunk.null_count:  # cannot happen (coalesce); be safe rather than wrong
+            return None
+        # The int64 values buffer (native byte order, as ``array``'s), no Python object per trace.
+        numbers.frombytes(chunk.buffers()[1].to_pybytes()[chunk.offset * 8 : (chunk.offset + len(chunk)) * 8])
+    return numbers
+
+
+_numbers: FileFacts[array | None] = FileFacts(_read_numbers)
+
+
+__all__ = ["may_hold", "trace_number"]
