@@ -45,5 +45,13 @@ class FileFacts(Generic[_T]):
             self._known[name] = (key, found)
         return found
 
+    def forget_others(self, directory: Path, kept: list[Path]) -> None:
+        """Forget the files in ``directory`` other than ``kept`` (retired by a compaction:
+        what was learned of them would otherwise stay until the limit)."""
+        keep = {str(path) for path in kept}
+        with self._lock:
+            for name in [name for name in self._known if name not in keep and Path(name).parent == directory]:
+                del self._known[name]
+
 
 __all__ = ["FileFacts"]

@@ -17,6 +17,7 @@ for a flush's file, ~0.1 s for a large compacted one). They cost 8 bytes per tra
 from __future__ import annotations
 
 import bisect
+import threading
 from array import array
 from pathlib import Path
 
@@ -48,9 +49,36 @@ def may_hold(path: Path, number: int) -> bool:
     return at < len(numbers) and numbers[at] == number
 
 
+def warm(paths: list[Path]) -> None:
+    """Read the numbers of those of ``paths`` not read yet, in a background thread, so that
+    no request waits for a new compacted file's (~0.1-0.5 s). One thread at a time; a newer
+    list replaces one still waiting."""
+    global _waiting, _warming
+    with _warm_lock:
+        _waiting = list(paths)
+        if _warming:
+            return
+        _warming = True
+    threading.Thread(target=_warm_waiting, name="file-traces-warm", daemon=True).start()
+
+
+def _warm_waiting() -> None:
+    global _waiting, _warming
+    while True:
+        with _warm_lock:
+            paths, _waiting = _waiting, None
+            if paths is None:
+                _warming = False
+                return
+        for directory in {path.parent for path in paths}:
+            _numbers.forget_others(directory, paths)
+        for path in paths:
+            _numbers.get(path)
+
+
 def _read_numbers(path: Path) -> array | None:
     """The file's distinct trace numbers, ascending; None when it cannot be read."""
-    connection = duckdb.connect(config={"threads": 1, "memory_limit": "64MB"})
+    connection = _connection().cursor()
     try:
         relation = connection.sql(
             f"SELECT DISTINCT {trace_number_sql('trace_id')} AS number FROM read_parquet($path) ORDER BY number",
@@ -71,7 +99,21 @@ def _read_numbers(path: Path) -> array | None:
     return numbers
 
 
+def _connection() -> duckdb.DuckDBPyConnection:
+    """One small in-memory database for these reads (opening one costs milliseconds)."""
+    global _database
+    with _database_lock:
+        if _database is None:
+            _database = duckdb.connect(config={"threads": 1, "memory_limit": "64MB"})
+        return _database
+
+
 _numbers: FileFacts[array | None] = FileFacts(_read_numbers)
+_database: duckdb.DuckDBPyConnection | None = None
+_database_lock = threading.Lock()
+_warm_lock = threading.Lock()
+_waiting: list[Path] | None = None  # the files to warm next
+_warming = False  # a warming thread runs
 
 
-__all__ = ["may_hold", "trace_number"]
+__all__ = ["may_hold", "trace_number", "warm"]

@@ -4,6 +4,7 @@ hold the trace, and sees new files after a flush and after a compaction swaps th
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,6 +13,7 @@ import pyarrow.parquet as pq
 from otel_feedback_collector.api.queries import trace_spans
 from otel_feedback_collector.query.search import one_trace_spans
 from otel_feedback_collector.storage import SpanStore
+from otel_feedback_collector.storage import file_traces
 from otel_feedback_collector.storage.file_traces import may_hold, trace_number
 from otlp_builders import make_span, traces_request
 from read_scenario import chain
@@ -88,3 +90,19 @@ def test_a_lookup_opens_the_files_of_its_trace_and_sees_flushes_and_compactions(
     store.write_traces(traces_request([late]))
     store.flush()
     assert _span_ids(store, late.trace_id.hex())[0] == [late.span_id.hex()]
+
+
+def _known(path: Path) -> bool:
+    return str(path) in file_traces._numbers._known
+
+
+def test_warming_reads_new_files_ahead_and_forgets_retired_ones(tmp_path: Path) -> None:
+    old, new = tmp_path / "old.parquet", tmp_path / "new.parquet"
+    _write(old, ["ab" * 16])
+    _write(new, ["cd" * 16])
+    assert may_hold(old, trace_number("ab" * 16))  # learned on demand
+    file_traces.warm([new])  # a compaction replaced old with new
+    deadline = time.monotonic() + 30
+    while (_known(old) or not _known(new)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _known(new) and not _known(old)
