@@ -26,6 +26,19 @@ class FileFacts(Generic[_T]):
         self._known: dict[str, tuple[tuple[int, int], _T]] = {}
         self._lock = threading.Lock()
 
+    def known(self, path: Path) -> _T | None:
+        """The fact for ``path`` if it was computed for this version of the file, else None
+        (without computing it: for facts too costly to compute on a request)."""
+        try:
+            status = path.stat()
+        except OSError:
+            return None
+        with self._lock:
+            known = self._known.get(str(path))
+        if known is not None and known[0] == (status.st_size, status.st_mtime_ns):
+            return known[1]
+        return None
+
     def get(self, path: Path) -> _T | None:
         """The fact for ``path``; None when the file cannot be found."""
         try:

@@ -7,9 +7,10 @@ at a million spans that was every live file (~15), each opened and its matching 
 numbers (the trace index's ``trace_number``: the id's first 15 hex digits), the reader opens
 only the files that hold the trace: one, usually.
 
-Files are immutable once published, so the numbers are read once per file (file_facts.py), on
-the first lookup that meets the file: one scan of its ``trace_id`` column (a few milliseconds
-for a flush's file, ~0.1 s for a large compacted one). They cost 8 bytes per trace and file
+Files are immutable once published, so the numbers are read once per file (file_facts.py): one
+scan of its ``trace_id`` column (a few milliseconds for a flush's file, up to ~0.5 s for a large
+compacted one), in a background thread started when the manifest changes (:func:`warm`); until
+then a lookup reads the file as before rather than wait. They cost 8 bytes per trace and file
 (~3 MB at a million spans). Two ids may share a number (the lookup compares the ids too), so
 "holds the number" means "may hold the trace": never a file left out that holds it.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+import time
 from array import array
 from pathlib import Path
 
@@ -41,8 +43,9 @@ def trace_number(trace_id: str) -> int | None:
 
 def may_hold(path: Path, number: int) -> bool:
     """False only when the span file ``path`` holds no trace with lookup number ``number``;
-    True when it may (or its numbers cannot be read: it is read as before)."""
-    numbers = _numbers.get(path)
+    True when it may, or when its numbers are not known yet (see :func:`warm`) or cannot be
+    read: the file is then read as before. A request never waits for a file's numbers."""
+    numbers = _numbers.known(path)
     if numbers is None:
         return True
     at = bisect.bisect_left(numbers, number)
@@ -60,6 +63,17 @@ def warm(paths: list[Path]) -> None:
             return
         _warming = True
     threading.Thread(target=_warm_waiting, name="file-traces-warm", daemon=True).start()
+
+
+def wait_warmed(timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds until no warming is under way; True when none is."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with _warm_lock:
+            if not _warming:
+                return True
+        time.sleep(0.01)
+    return False
 
 
 def _warm_waiting() -> None:
@@ -116,4 +130,4 @@ _waiting: list[Path] | None = None  # the files to warm next
 _warming = False  # a warming thread runs
 
 
-__all__ = ["may_hold", "trace_number", "warm"]
+__all__ = ["may_hold", "trace_number", "wait_warmed", "warm"]

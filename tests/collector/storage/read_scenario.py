@@ -18,7 +18,7 @@ import duckdb
 from otel_feedback_collector.pricing import load_price_table
 from otel_feedback_collector.query import search
 from otel_feedback_collector.query.search import find_traces, trace_rows
-from otel_feedback_collector.storage import AssessmentRecord, SpanStore
+from otel_feedback_collector.storage import AssessmentRecord, SpanStore, file_traces
 from otel_feedback_collector.storage import connect as parquet_connect
 from otel_feedback_collector.ui.cost_queries import trace_costs
 from otel_feedback_collector.ui.queries import span_types
@@ -241,7 +241,11 @@ def one_trace_spans(
 
 
 def collector_reads(store: SpanStore) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The reads through ``store.connect()`` and through ``store.reading()``."""
+    """The reads through ``store.connect()`` and through ``store.reading()`` (once the live
+    span files' trace numbers are known: one-trace reads then open only the trace's files)."""
+    with store.reading():  # a new manifest starts learning them
+        pass
+    assert file_traces.wait_warmed(60)
     connection = store.connect()
     try:
         connected = reads(connection)

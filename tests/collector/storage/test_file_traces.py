@@ -4,7 +4,6 @@ hold the trace, and sees new files after a flush and after a compaction swaps th
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -23,10 +22,17 @@ def _write(path: Path, trace_ids: list[str]) -> None:
     pq.write_table(pa.table({"trace_id": trace_ids}), path)
 
 
+def _warmed(paths: list[Path]) -> None:
+    file_traces.warm(paths)
+    assert file_traces.wait_warmed(60)
+
+
 def test_a_file_may_hold_exactly_the_numbers_of_its_trace_ids(tmp_path: Path) -> None:
     path = tmp_path / "spans.parquet"
     held = ["0" * 31 + "1", "ab" * 16, "ff" * 16]
     _write(path, held + held[:1])
+    assert may_hold(path, trace_number("ac" * 16))  # not known yet: read the file
+    _warmed([path])
     for trace_id in held:
         assert may_hold(path, trace_number(trace_id))
     assert not may_hold(path, trace_number("0" * 14 + "1" + "0" * 17))
@@ -38,10 +44,14 @@ def test_a_file_may_hold_exactly_the_numbers_of_its_trace_ids(tmp_path: Path) ->
 def test_a_replaced_or_unreadable_file_is_read_again_or_always_read(tmp_path: Path) -> None:
     path = tmp_path / "spans.parquet"
     _write(path, ["ab" * 16])
+    _warmed([path])
     assert not may_hold(path, trace_number("cd" * 16))
     _write(path, ["cd" * 16, "ef" * 16])  # a new version under the same name
-    assert may_hold(path, trace_number("cd" * 16))
+    assert may_hold(path, trace_number("cd" * 16))  # the old version's numbers do not count
+    _warmed([path])
+    assert may_hold(path, trace_number("cd" * 16)) and not may_hold(path, trace_number("ab" * 16))
     path.write_bytes(b"not parquet")
+    _warmed([path])
     assert may_hold(path, trace_number("ab" * 16))
     assert may_hold(tmp_path / "missing.parquet", trace_number("ab" * 16))
 
@@ -53,7 +63,11 @@ def test_ids_that_are_not_hex_have_no_number() -> None:
 
 
 def _span_ids(store: SpanStore, trace_id: str) -> tuple[list[str], list[str]]:
-    """The trace's span ids as the trace page reads them, and the files it opened."""
+    """The trace's span ids as the trace page reads them, and the files it opened (once the
+    numbers of the live files are known)."""
+    with store.reading():  # a new manifest starts warming
+        pass
+    assert file_traces.wait_warmed(60)
     with store.reading() as connection:
         spans = [row["span_id"] for row in trace_spans(connection, trace_id)]
         source = one_trace_spans(connection, trace_id)[0]
@@ -100,9 +114,7 @@ def test_warming_reads_new_files_ahead_and_forgets_retired_ones(tmp_path: Path) 
     old, new = tmp_path / "old.parquet", tmp_path / "new.parquet"
     _write(old, ["ab" * 16])
     _write(new, ["cd" * 16])
-    assert may_hold(old, trace_number("ab" * 16))  # learned on demand
-    file_traces.warm([new])  # a compaction replaced old with new
-    deadline = time.monotonic() + 30
-    while (_known(old) or not _known(new)) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    _warmed([old])
+    assert _known(old) and not _known(new)
+    _warmed([new])  # a compaction replaced old with new
     assert _known(new) and not _known(old)
