@@ -68,25 +68,38 @@ def warm(paths: list[Path]) -> None:
 def wait_warmed(timeout: float) -> bool:
     """Wait up to ``timeout`` seconds until no warming is under way; True when none is."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         with _warm_lock:
             if not _warming:
                 return True
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(0.01)
-    return False
+
+
+def stop_warming(timeout: float = 60.0) -> None:
+    """Drop the files waiting to be warmed and wait for the one being read (a store closing:
+    no DuckDB read of ours may still run when the process exits)."""
+    global _waiting, _stops
+    with _warm_lock:
+        _waiting = None
+        _stops += 1
+    wait_warmed(timeout)
 
 
 def _warm_waiting() -> None:
     global _waiting, _warming
     while True:
         with _warm_lock:
-            paths, _waiting = _waiting, None
+            paths, _waiting, stops = _waiting, None, _stops
             if paths is None:
                 _warming = False
                 return
         for directory in {path.parent for path in paths}:
             _numbers.forget_others(directory, paths)
         for path in paths:
+            if _stops != stops:  # stop_warming: leave the rest
+                break
             _numbers.get(path)
 
 
@@ -128,6 +141,7 @@ _database_lock = threading.Lock()
 _warm_lock = threading.Lock()
 _waiting: list[Path] | None = None  # the files to warm next
 _warming = False  # a warming thread runs
+_stops = 0  # how many times stop_warming was called
 
 
-__all__ = ["may_hold", "trace_number", "wait_warmed", "warm"]
+__all__ = ["may_hold", "stop_warming", "trace_number", "wait_warmed", "warm"]

@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from otel_feedback_collector.storage.datasets import ASSESSMENTS, SPANS, TRACE_SUMMARIES, parquet_list_sql
+from otel_feedback_collector.storage.file_traces import stop_warming
 from otel_feedback_collector.storage.file_traces import warm as warm_file_traces
 from otel_feedback_collector.storage.manifest import Manifest
 from otel_feedback_collector.storage.moved_files import retry_after_refresh
@@ -94,6 +95,7 @@ class LiveReads:
 
     def close(self, *, wal_applied_through: int) -> None:
         """Close the index; it is reused at the next start only if it matched the data."""
+        stop_warming()
         self._drop_pool()
         self._index.close(wal_applied_through=wal_applied_through if self._usable else None)
         self._usable = False

@@ -118,3 +118,14 @@ def test_warming_reads_new_files_ahead_and_forgets_retired_ones(tmp_path: Path) 
     assert _known(old) and not _known(new)
     _warmed([new])  # a compaction replaced old with new
     assert _known(new) and not _known(old)
+
+
+def test_after_stopping_no_read_runs_and_warming_starts_again(tmp_path: Path) -> None:
+    paths = [tmp_path / f"spans-{number}.parquet" for number in range(20)]
+    for number, path in enumerate(paths):
+        _write(path, [f"{number:032x}"])
+    file_traces.warm(paths)
+    file_traces.stop_warming()
+    assert file_traces.wait_warmed(0)  # a closing store leaves no read of ours running
+    _warmed(paths)
+    assert all(_known(path) for path in paths)
