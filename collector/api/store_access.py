@@ -127,8 +127,8 @@ class ApiStore:
         """
 
         def detail(connection: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
-            # Four reads: the index row with its span window (two queries), the spans of the
-            # files that can hold them, the assessment log. Everything else derives from them.
+            # Five queries: the index row with its span window (two), the files that can hold
+            # its spans, those spans, its assessment log. Everything else derives from them.
             summary, window = trace_and_window(connection, trace_id)
             if summary is None:
                 return None
