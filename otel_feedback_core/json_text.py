@@ -27,10 +27,15 @@ def parse_json_text(text: str | bytes, **options: Any) -> Any:
     """``json.loads(text, **options)``, raising ``ValueError`` (:class:`TooDeep`) for text nested
     deeper than :data:`MAX_JSON_DEPTH` as well as for text that is not standard JSON or holds a
     number beyond a double's range."""
-    options.setdefault("parse_constant", _refuse_constant)
-    options.setdefault("parse_float", _finite_float)
     try:
-        value = json.loads(text, **options)
+        if not options and isinstance(text, str):
+            # The common call: one decoder made once (``json.loads`` with options builds a new
+            # one per call, which cost more than parsing a short attribute value).
+            value = _DECODER.decode(text)
+        else:
+            options.setdefault("parse_constant", _refuse_constant)
+            options.setdefault("parse_float", _finite_float)
+            value = json.loads(text, **options)
     except RecursionError:
         raise TooDeep(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels") from None
     if _may_be_deep(text) and json_depth(value) > MAX_JSON_DEPTH:
@@ -78,6 +83,9 @@ def _finite_float(text: str) -> float:
     if not math.isfinite(number):
         raise ValueError(f"the number {text[:40]} is beyond the range of a double")
     return number
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
 def _may_be_deep(text: str | bytes) -> bool:

@@ -37,9 +37,11 @@ def span_exists(connection: duckdb.DuckDBPyConnection, trace_id: str, span_id: s
     return bool(fetch_dicts(connection, f"SELECT 1 AS found FROM {source} WHERE {where} AND span_id = ? LIMIT 1", [*params, span_id]))
 
 
-def trace_spans(connection: duckdb.DuckDBPyConnection, trace_id: str) -> list[dict[str, Any]]:
-    """The ``spans`` rows of ``trace_id``, in start order."""
-    source, where, params = one_trace_spans(connection, trace_id)
+def trace_spans(
+    connection: duckdb.DuckDBPyConnection, trace_id: str, window: tuple[int, int] | None = None
+) -> list[dict[str, Any]]:
+    """The ``spans`` rows of ``trace_id``, in start order (``window``: see ``one_trace_spans``)."""
+    source, where, params = one_trace_spans(connection, trace_id, window)
     return fetch_dicts(connection, f"SELECT * FROM {source} WHERE {where} ORDER BY start_time_unix_nano, span_id", params)
 
 

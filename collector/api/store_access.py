@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from otel_feedback_collector.api.assessment_json import oldest_first, replacement_of
+from otel_feedback_collector.api.assessment_json import current_assessments, latest_values, oldest_first, replacement_of
 from otel_feedback_collector.api.errors import ApiError
 from otel_feedback_collector.api.queries import (
     assessment_by_id,
@@ -33,8 +33,7 @@ from otel_feedback_collector.api.queries import (
     trace_spans,
 )
 from otel_feedback_collector.api.recent_writes import RecentAssessmentWrites
-from otel_feedback_collector.query import trace_rows
-from otel_feedback_collector.query.search import root_texts
+from otel_feedback_collector.query.search import root_texts, trace_and_window
 from otel_feedback_collector.storage import AssessmentRecord, StoreBusy, StoreUnavailable
 from otel_feedback_collector.storage.moved_files import retry_after_refresh
 
@@ -123,23 +122,30 @@ class ApiStore:
     def trace_detail(self, trace_id: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[AssessmentRecord]]:
         """``(summary row, spans rows, assessment log)`` of one trace; 404 if it is unknown.
 
-        The summary row is the search's row (``traces`` columns, root request/response).
+        The summary row is the search's row (``traces`` columns, root request/response,
+        current assessment values).
         """
 
         def detail(connection: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
-            found = trace_rows(connection, [trace_id], include_bodies=False)
-            if not found:
+            # Five queries: the index row with its span window (two), the files that can hold
+            # its spans, those spans, its assessment log. Everything else derives from them.
+            summary, window = trace_and_window(connection, trace_id)
+            if summary is None:
                 return None
-            spans = trace_spans(connection, trace_id)
+            spans = trace_spans(connection, trace_id, window)
             # The root's texts come from the spans read anyway (cheaper than the index's copy).
-            found[0]["request"], found[0]["response"] = root_texts(spans)
-            return found[0], spans, trace_assessment_log(connection, trace_id)
+            summary["request"], summary["response"] = root_texts(spans)
+            return summary, spans, trace_assessment_log(connection, trace_id)
 
         for attempt in range(2):
             read = self.read(detail)
             if read is not None:
                 summary, spans, stored = read
-                return summary, spans, oldest_first([*stored, *self._recent.for_trace(trace_id)])
+                log = oldest_first([*stored, *self._recent.for_trace(trace_id)])
+                # The values in force, from the log read anyway (what the ``traces`` row's
+                # ``assessments`` holds, plus this process's writes not yet flushed).
+                summary["assessments"] = latest_values(current_assessments(log))
+                return summary, spans, log
             if attempt == 0 and not self.flush():
                 break
         raise ApiError(404, unknown_trace_message(trace_id))

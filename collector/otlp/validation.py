@@ -74,7 +74,7 @@ def validate_request(signal: Signal, request: Any) -> ValidationResult:
     Metrics are not stored, so they are counted but never checked.
     """
     if signal is TRACES:
-        return _filter(request.resource_spans, "scope_spans", "spans", _span_fault)
+        return _filter(request.resource_spans, "scope_spans", "spans", _span_fault, _plainly_valid_span)
     if signal is LOGS:
         return _filter(request.resource_logs, "scope_logs", "log_records", _log_record_fault)
     return ValidationResult()
@@ -85,11 +85,17 @@ def _filter(
     scope_field: str,
     item_field: str,
     fault_of: Callable[[Any], str | None],
+    plainly_valid: Callable[[Any], bool] | None = None,
 ) -> ValidationResult:
+    """``plainly_valid``, when given, is a cheaper check of the common case: an item it passes
+    has no fault; an item it does not pass may still have none (``fault_of`` decides)."""
     result = ValidationResult()
     for resource in resources:
         for scope in getattr(resource, scope_field):
             items = getattr(scope, item_field)
+            if plainly_valid is not None and all(map(plainly_valid, items)):
+                result.accepted += len(items)
+                continue
             bad: list[int] = []
             for index, item in enumerate(items):
                 fault = fault_of(item)
@@ -103,6 +109,27 @@ def _filter(
             result.rejected += len(bad)
             result.accepted += len(items)
     return result
+
+
+_ZERO_TRACE_ID = bytes(_TRACE_ID_BYTES)
+_ZERO_SPAN_ID = bytes(_SPAN_ID_BYTES)
+
+
+def _plainly_valid_span(span: Any) -> bool:
+    """True for a span :func:`_span_fault` passes and that has no links (nearly every span),
+    checked with fewer protobuf reads and no per-byte loops; a span with links goes to
+    :func:`_span_fault`."""
+    trace_id = span.trace_id
+    span_id = span.span_id
+    parent = span.parent_span_id
+    return (
+        len(trace_id) == _TRACE_ID_BYTES
+        and len(span_id) == _SPAN_ID_BYTES
+        and (not parent or len(parent) == _SPAN_ID_BYTES)
+        and trace_id != _ZERO_TRACE_ID
+        and span_id != _ZERO_SPAN_ID
+        and not span.links
+    )
 
 
 def _span_fault(span: Any) -> str | None:

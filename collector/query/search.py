@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -21,6 +22,7 @@ from otel_feedback_collector.query.filter_parser import parse_filter
 from otel_feedback_collector.query.page_tokens import decode_page_token, encode_page_token, search_fingerprint
 from otel_feedback.tables import traces_table
 from otel_feedback_collector.storage.datasets import parquet_paths_sql
+from otel_feedback_collector.storage.file_traces import may_hold, trace_number
 from otel_feedback_core.json_text import decode_json_text
 
 MAX_RESULTS_LIMIT = 1000
@@ -179,14 +181,34 @@ def traces_by_id(connection: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]
     return _fetch_dicts(connection, "SELECT * FROM traces_in_rows(?, ?, ?)", [ids, first_row, last_row])
 
 
-def one_trace_spans(connection: duckdb.DuckDBPyConnection, trace_id: str) -> tuple[str, str, list[Any]]:
+def trace_and_window(
+    connection: duckdb.DuckDBPyConnection, trace_id: str
+) -> tuple[dict[str, Any] | None, tuple[int, int] | None]:
+    """The ``traces`` row of one trace (as :func:`traces_by_id` gives it) and the window its
+    spans started in (as :func:`trace_windows`), in one read of the trace index instead of
+    two; ``(None, None)`` for an unknown trace. Pass the window to :func:`one_trace_spans`."""
+    first_row, last_row = connection.execute("SELECT * FROM trace_row_range(?)", [[trace_id]]).fetchone() or (None, None)
+    rows = _fetch_dicts(connection, "SELECT * FROM traces_and_windows(?, ?, ?)", [[trace_id], first_row, last_row])
+    if not rows:
+        return None, None
+    row = rows[0]
+    latest = row.pop("_last_start")
+    return row, (earliest_start_ns([row]), 2**63 - 1 if latest is None else latest)
+
+
+def one_trace_spans(
+    connection: duckdb.DuckDBPyConnection, trace_id: str, window: tuple[int, int] | None = None
+) -> tuple[str, str, list[Any]]:
     """``(source, where, params)`` selecting the spans of one trace: ``SELECT ... FROM
     {source} WHERE {where}``. The condition adds the window the trace's spans started in
     (from the trace index), and the source lists only the span files whose start times meet
     that window and whose trace-id range holds the id (the connection's ``span_files`` table,
-    storage/views.py): DuckDB then opens a few files instead of every live one. Falls back to
-    the ``spans`` view."""
-    window = trace_windows(connection, [trace_id]).get(trace_id)
+    storage/views.py), and of those the ones that hold the trace's lookup number
+    (storage/file_traces.py): DuckDB then opens one file instead of every live one. Falls back to
+    the ``spans`` view. ``window``: the trace's, when the caller read it already
+    (:func:`trace_and_window`)."""
+    if window is None:
+        window = trace_windows(connection, [trace_id]).get(trace_id)
     if window is None:
         return "spans", "trace_id = ?", [trace_id]
     earliest, latest = window
@@ -201,7 +223,12 @@ def one_trace_spans(connection: duckdb.DuckDBPyConnection, trace_id: str) -> tup
         return "spans", where, params
     if not files:
         return "spans", where, params
-    return parquet_paths_sql([row[0] for row in files]), where, params
+    paths = [row[0] for row in files]
+    number = trace_number(trace_id)
+    if number is not None:
+        # Of those, the files that hold the trace's number (file_traces.py): one, usually.
+        paths = [path for path in paths if may_hold(Path(path), number)] or paths[:1]
+    return parquet_paths_sql(paths), where, params
 
 
 def trace_windows(connection: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) -> dict[str, tuple[int, int]]:

@@ -26,6 +26,19 @@ class FileFacts(Generic[_T]):
         self._known: dict[str, tuple[tuple[int, int], _T]] = {}
         self._lock = threading.Lock()
 
+    def known(self, path: Path) -> _T | None:
+        """The fact for ``path`` if it was computed for this version of the file, else None
+        (without computing it: for facts too costly to compute on a request)."""
+        try:
+            status = path.stat()
+        except OSError:
+            return None
+        with self._lock:
+            known = self._known.get(str(path))
+        if known is not None and known[0] == (status.st_size, status.st_mtime_ns):
+            return known[1]
+        return None
+
     def get(self, path: Path) -> _T | None:
         """The fact for ``path``; None when the file cannot be found."""
         try:
@@ -44,6 +57,14 @@ class FileFacts(Generic[_T]):
                 self._known.clear()
             self._known[name] = (key, found)
         return found
+
+    def forget_others(self, directory: Path, kept: list[Path]) -> None:
+        """Forget the files in ``directory`` other than ``kept`` (retired by a compaction:
+        what was learned of them would otherwise stay until the limit)."""
+        keep = {str(path) for path in kept}
+        with self._lock:
+            for name in [name for name in self._known if name not in keep and Path(name).parent == directory]:
+                del self._known[name]
 
 
 __all__ = ["FileFacts"]

@@ -32,6 +32,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from otel_feedback_collector.storage.datasets import ASSESSMENTS, SPANS, TRACE_SUMMARIES, parquet_list_sql
+from otel_feedback_collector.storage.file_traces import stop_warming
+from otel_feedback_collector.storage.file_traces import warm as warm_file_traces
 from otel_feedback_collector.storage.manifest import Manifest
 from otel_feedback_collector.storage.moved_files import retry_after_refresh
 from otel_feedback_collector.storage.trace_index import (
@@ -93,6 +95,7 @@ class LiveReads:
 
     def close(self, *, wal_applied_through: int) -> None:
         """Close the index; it is reused at the next start only if it matched the data."""
+        stop_warming()
         self._drop_pool()
         self._index.close(wal_applied_through=wal_applied_through if self._usable else None)
         self._usable = False
@@ -132,6 +135,9 @@ class LiveReads:
             if self._pool_manifest is not manifest:
                 stale, self._pool = self._pool, []
                 self._pool_manifest = manifest
+                # New span files (a flush, a compaction): learn their traces before a
+                # lookup needs them.
+                warm_file_traces([self.data_dir / f.path for f in manifest.files[SPANS.name]])
             else:
                 stale = []
                 if self._pool:

@@ -44,9 +44,10 @@ def key_values_to_dict(key_values: Iterable[KeyValue]) -> dict[str, Any]:
     return _values(key_values)[0]
 
 
-def attributes_and_json(key_values: Iterable[KeyValue]) -> tuple[dict[str, Any], str]:
+def attributes_and_json(key_values: Iterable[KeyValue]) -> tuple[dict[str, Any], bytes]:
     """Return an OTLP attribute list as a dict (like :func:`key_values_to_dict`) and the
-    dict's JSON text (exactly what :func:`to_json` gives).
+    dict's JSON as UTF-8 (exactly the text :func:`to_json` gives, encoded; the span rows
+    build their column from the bytes, without a Python string per span).
 
     A list of strings, integers and booleans (nearly every span's) is encoded by orjson, about
     ten times faster than the standard library for GenAI texts and byte for byte the same
@@ -56,8 +57,8 @@ def attributes_and_json(key_values: Iterable[KeyValue]) -> tuple[dict[str, Any],
     """
     result, plain = _values(key_values)
     if plain:
-        return result, _orjson_dumps(result).decode("utf-8")
-    return result, to_json(result)
+        return result, _orjson_dumps(result)
+    return result, to_json(result).encode("utf-8")
 
 
 def _values(key_values: Iterable[KeyValue]) -> tuple[dict[str, Any], bool]:
@@ -66,10 +67,15 @@ def _values(key_values: Iterable[KeyValue]) -> tuple[dict[str, Any], bool]:
     plain = True
     for kv in key_values:
         value = kv.value
+        # Strings are nearly every attribute: a non-empty one is its own proof of kind (an unset
+        # string reads as ""), which spares the ``WhichOneof`` call for most values.
+        text = value.string_value
+        if text:
+            result[kv.key] = text
+            continue
         kind = value.WhichOneof("value")
-        # Strings and ints are nearly every attribute: read them here, without a call.
         if kind == "string_value":
-            result[kv.key] = value.string_value
+            result[kv.key] = text
         elif kind == "int_value":
             result[kv.key] = value.int_value
         else:
@@ -116,6 +122,7 @@ def _finite_floats(value: Any) -> Any:
 
 def hex_id(raw: bytes) -> str | None:
     """Return a trace or span id as lowercase hex, or None when it is empty or all zeros."""
-    if not raw or not any(raw):
-        return None
-    return raw.hex()
+    # Stripping the zero bytes (in C) is cheaper than ``any(raw)``, which makes an int per byte.
+    if raw.strip(b"\0"):
+        return raw.hex()
+    return None

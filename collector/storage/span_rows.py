@@ -51,14 +51,11 @@ def _rows(
     seen: set[tuple[str, str]],
     added: set[tuple[str, str]],
 ) -> tuple[pa.Table, list[AssessmentRecord]]:
-    columns: dict[str, Any] = {name: [] for name in SPAN_SCHEMA.names}
-    (
-        c_trace_id, c_span_id, c_parent, c_name, c_type, c_kind, c_service, c_experiment,
-        _start, _end, c_start_ns, c_end_ns, c_duration, c_status, c_status_message,
-        c_input, c_output, _input_preview, _output_preview, c_model, c_in_tokens,
-        c_out_tokens, c_total_tokens, c_session, c_user, c_attributes, c_resource,
-        c_scope_name, c_scope_version, c_events, c_links, c_trace_state,
-    ) = (columns[name].append for name in SPAN_SCHEMA.names)  # bound: one lookup per column, not per span
+    # One tuple per span, turned into columns at the end (``zip``, in C): cheaper than
+    # appending to 32 column lists per span. The fields of a span's resource and scope are
+    # repeated per span only then, by list multiplication.
+    rows: list[tuple[Any, ...]] = []
+    shared: list[tuple[int, str | None, str, str | None, str | None]] = []
     assessments: list[AssessmentRecord] = []
     for resource_spans in request.resource_spans:
         resource = key_values_to_dict(resource_spans.resource.attributes)
@@ -66,8 +63,8 @@ def _rows(
         service = resource.get("service.name")
         service_name = None if service is None else str(service)
         for scope_spans in resource_spans.scope_spans:
-            scope_name = scope_spans.scope.name or None
-            scope_version = scope_spans.scope.version or None
+            scope = scope_spans.scope
+            scope_rows = len(rows)
             for span in scope_spans.spans:
                 trace_id = hex_id(span.trace_id)
                 span_id = hex_id(span.span_id)
@@ -85,89 +82,150 @@ def _rows(
                 if start_ns > INT64_MAX or end_ns > INT64_MAX:  # rare: checked inline, it is hot
                     start_ns = _span_time(start_ns, "start_time_unix_nano", attributes)
                     end_ns = _span_time(end_ns, "end_time_unix_nano", attributes)
-                    attributes_json = to_json(attributes)  # with the original times
+                    attributes_json = to_json(attributes).encode("utf-8")  # with the original times
                     duration = None  # a clamped time says nothing about how long it took
                 else:
                     duration = (end_ns - start_ns) / 1e6 if end_ns >= start_ns else None
-                c_trace_id(trace_id)
-                c_span_id(span_id)
-                c_parent(hex_id(span.parent_span_id))
-                c_name(span.name)
-                c_type(fields.span_type)
-                c_kind(_SPAN_KINDS[span.kind] if span.kind < 6 else str(span.kind))
-                c_service(service_name)
-                c_experiment(fields.experiment)
-                c_start_ns(start_ns)
-                c_end_ns(end_ns)
-                c_duration(duration)
-                code = span.status.code
-                c_status(_STATUS_CODES[code] if code < 3 else str(code))
-                c_status_message(span.status.message or None)
-                c_input(fields.input)
-                c_output(fields.output)
-                c_model(fields.model)
-                c_in_tokens(fields.input_tokens)
-                c_out_tokens(fields.output_tokens)
-                c_total_tokens(fields.total_tokens)
-                c_session(fields.session_id)
-                c_user(fields.user_id)
-                c_attributes(attributes_json)
-                c_resource(resource_json)
-                c_scope_name(scope_name)
-                c_scope_version(scope_version)
-                c_trace_state(span.trace_state or None)
-                if span.events:
-                    events = []
-                    for event in span.events:
-                        event_attributes = key_values_to_dict(event.attributes)
-                        events.append(
-                            {
-                                "name": event.name,
-                                "time_unix_nano": event.time_unix_nano,
-                                "attributes": event_attributes,
-                            }
-                        )
-                        if event.name == EVALUATION_EVENT_NAME:
-                            record = assessment_from_attributes(
-                                event_attributes,
-                                trace_id=trace_id,
-                                span_id=None,
-                                time_unix_nano=clamped_time_ns(event.time_unix_nano) or end_ns,
-                            )
-                            if record is not None:
-                                assessments.append(record)
-                    c_events(to_json(events))
-                else:
-                    c_events(None)
-                if span.links:
-                    c_links(
-                        to_json(
-                            [
-                                {
-                                    "trace_id": hex_id(link.trace_id),
-                                    "span_id": hex_id(link.span_id),
-                                    "trace_state": link.trace_state or None,
-                                    "attributes": key_values_to_dict(link.attributes),
-                                }
-                                for link in span.links
-                            ]
-                        )
+                kind = span.kind
+                status = span.status
+                code = status.code
+                rows.append(
+                    (
+                        trace_id,
+                        span_id,
+                        hex_id(span.parent_span_id),
+                        span.name,
+                        _SPAN_KINDS[kind] if kind < 6 else str(kind),
+                        start_ns,
+                        end_ns,
+                        duration,
+                        _STATUS_CODES[code] if code < 3 else str(code),
+                        status.message or None,
+                        attributes_json,
+                        span.trace_state or None,
+                        _events_json(span, trace_id, end_ns, assessments) if span.events else None,
+                        _links_json(span) if span.links else None,
+                        fields,
                     )
-                else:
-                    c_links(None)
+                )
+            shared.append(
+                (len(rows) - scope_rows, service_name, resource_json, scope.name or None, scope.version or None)
+            )
+    return _table(rows, shared), assessments
+
+
+def _table(
+    rows: list[tuple[Any, ...]],
+    shared: list[tuple[int, str | None, str, str | None, str | None]],
+) -> pa.Table:
+    """The span rows as a table in ``SPAN_SCHEMA``; ``shared`` holds, per scope in order, how
+    many rows it has and the values they share."""
+    if not rows:
+        return SPAN_SCHEMA.empty_table()
+    (
+        trace_ids, span_ids, parents, names, kinds, start_ns, end_ns, durations, status_codes,
+        status_messages, attributes, trace_states, events, links, normalized,
+    ) = zip(*rows)
+    (
+        span_types, inputs, outputs, models, input_tokens, output_tokens, total_tokens,
+        session_ids, user_ids, experiments,
+    ) = zip(*normalized)
+    service_names: list[str | None] = []
+    resources: list[str] = []
+    scope_names: list[str | None] = []
+    scope_versions: list[str | None] = []
+    for count, service_name, resource_json, scope_name, scope_version in shared:
+        service_names += [service_name] * count
+        resources += [resource_json] * count
+        scope_names += [scope_name] * count
+        scope_versions += [scope_version] * count
     # The microsecond times from the nanosecond columns, whole columns at once (the times are
-    # never negative, so truncating division is the floor division it replaces).
-    for name, micros in (("start_time_unix_nano", "start_time"), ("end_time_unix_nano", "end_time")):
-        nanos = pa.array(columns[name], type=pa.int64())
-        columns[name] = nanos
-        columns[micros] = pc.divide(nanos, 1000).cast(UTC_MICROS)
-    # Previews are cut from whole columns at once (vectorised), not per span, from the same
-    # Arrow arrays the table is built of (each text is converted once).
-    for name, preview in (("input", "input_preview"), ("output", "output_preview")):
-        texts = pa.array(columns[name], type=pa.string())
-        columns[name] = texts
-        columns[preview] = pc.utf8_slice_codeunits(texts, 0, PREVIEW_CHARS)
-    return pa.Table.from_pydict(columns, schema=SPAN_SCHEMA), assessments
+    # never negative, so truncating division is the floor division it replaces). Previews are
+    # cut from whole columns at once (vectorised), not per span, from the same Arrow arrays the
+    # table is built of (each text is converted once).
+    start_nanos = pa.array(start_ns, type=pa.int64())
+    end_nanos = pa.array(end_ns, type=pa.int64())
+    input_texts = pa.array(inputs, type=pa.string())
+    output_texts = pa.array(outputs, type=pa.string())
+    columns: dict[str, Any] = {
+        "trace_id": trace_ids,
+        "span_id": span_ids,
+        "parent_span_id": parents,
+        "name": names,
+        "span_type": span_types,
+        "span_kind": kinds,
+        "service_name": service_names,
+        "experiment": experiments,
+        "start_time": pc.divide(start_nanos, 1000).cast(UTC_MICROS),
+        "end_time": pc.divide(end_nanos, 1000).cast(UTC_MICROS),
+        "start_time_unix_nano": start_nanos,
+        "end_time_unix_nano": end_nanos,
+        "duration_ms": durations,
+        "status_code": status_codes,
+        "status_message": status_messages,
+        "input": input_texts,
+        "output": output_texts,
+        "input_preview": pc.utf8_slice_codeunits(input_texts, 0, PREVIEW_CHARS),
+        "output_preview": pc.utf8_slice_codeunits(output_texts, 0, PREVIEW_CHARS),
+        "model": models,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "total_tokens": total_tokens,
+        "session_id": session_ids,
+        "user_id": user_ids,
+        # UTF-8 JSON as the encoder wrote it: made a string column in one checked cast, not
+        # decoded into a Python str per span.
+        "attributes": pa.array(attributes, type=pa.binary()).cast(pa.string()),
+        "resource_attributes": resources,
+        "scope_name": scope_names,
+        "scope_version": scope_versions,
+        "trace_state": trace_states,
+        "events": events,
+        "links": links,
+    }
+    return pa.Table.from_pydict(
+        {name: columns[name] for name in SPAN_SCHEMA.names}, schema=SPAN_SCHEMA
+    )
+
+
+def _events_json(
+    span: Any, trace_id: str, end_ns: int, assessments: list[AssessmentRecord]
+) -> str:
+    """A span's events as JSON; the assessments among them are added to ``assessments``."""
+    events = []
+    for event in span.events:
+        event_attributes = key_values_to_dict(event.attributes)
+        events.append(
+            {
+                "name": event.name,
+                "time_unix_nano": event.time_unix_nano,
+                "attributes": event_attributes,
+            }
+        )
+        if event.name == EVALUATION_EVENT_NAME:
+            record = assessment_from_attributes(
+                event_attributes,
+                trace_id=trace_id,
+                span_id=None,
+                time_unix_nano=clamped_time_ns(event.time_unix_nano) or end_ns,
+            )
+            if record is not None:
+                assessments.append(record)
+    return to_json(events)
+
+
+def _links_json(span: Any) -> str:
+    return to_json(
+        [
+            {
+                "trace_id": hex_id(link.trace_id),
+                "span_id": hex_id(link.span_id),
+                "trace_state": link.trace_state or None,
+                "attributes": key_values_to_dict(link.attributes),
+            }
+            for link in span.links
+        ]
+    )
 
 
 def _span_time(value: int, field: str, attributes: dict[str, Any]) -> int:

@@ -87,6 +87,8 @@ def create_views(
             f"SELECT trace_id, stored_start_time AS start_time, last_start FROM {TRACE_TABLE} "
             "WHERE rowid BETWEEN first_row AND last_row AND list_contains(ids, trace_id)"
         )
+        # A trace page needs both the rows and the windows: one read instead of two.
+        rows_and_windows = indexed_traces_sql(in_range, extra="last_start AS _last_start")
     else:
         _create_dataset_view(connection, "assessment_log", ASSESSMENTS, data_dir, manifest)
         traces = traces_sql(data_dir, manifest)
@@ -94,11 +96,15 @@ def create_views(
         row_range = "SELECT NULL::BIGINT AS first_row, NULL::BIGINT AS last_row"
         in_rows = "SELECT * FROM traces WHERE list_contains(ids, trace_id)"
         bodies = "SELECT NULL::VARCHAR AS trace_id, false AS known, NULL::VARCHAR, NULL::VARCHAR WHERE false"
+        rows_and_windows = "SELECT *, NULL::BIGINT AS _last_start FROM traces WHERE list_contains(ids, trace_id)"
     connection.execute(f"CREATE OR REPLACE TEMP VIEW traces AS {traces}")
     connection.execute(f"CREATE OR REPLACE TEMP MACRO trace_row_range(ids) AS TABLE {row_range}")
     connection.execute(f"CREATE OR REPLACE TEMP MACRO traces_in_rows(ids, first_row, last_row) AS TABLE {in_rows}")
     connection.execute(f"CREATE OR REPLACE TEMP MACRO trace_windows(ids, first_row, last_row) AS TABLE {windows}")
     connection.execute(f"CREATE OR REPLACE TEMP MACRO trace_bodies(ids, first_row, last_row) AS TABLE {bodies}")
+    connection.execute(
+        f"CREATE OR REPLACE TEMP MACRO traces_and_windows(ids, first_row, last_row) AS TABLE {rows_and_windows}"
+    )
     connection.execute(f"CREATE OR REPLACE TEMP VIEW assessments AS {live_assessments_sql('assessment_log')}")
     # Per trace and name, the newest value in force: a table of the index, else computed.
     current = f"SELECT * FROM {CURRENT_TABLE}" if indexed else current_values_sql("assessments")

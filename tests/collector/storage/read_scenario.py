@@ -18,7 +18,7 @@ import duckdb
 from otel_feedback_collector.pricing import load_price_table
 from otel_feedback_collector.query import search
 from otel_feedback_collector.query.search import find_traces, trace_rows
-from otel_feedback_collector.storage import AssessmentRecord, SpanStore
+from otel_feedback_collector.storage import AssessmentRecord, SpanStore, file_traces
 from otel_feedback_collector.storage import connect as parquet_connect
 from otel_feedback_collector.ui.cost_queries import trace_costs
 from otel_feedback_collector.ui.queries import span_types
@@ -198,6 +198,17 @@ def reads(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "spans": connection.execute("SELECT trace_id, span_id FROM spans ORDER BY ALL").fetchall(),
         "one_trace_spans": {trace_id: one_trace_spans(connection, trace_id) for trace_id in ids},
         "spans_by_trace": {trace_id: one_trace_spans(connection, trace_id, bounded=False) for trace_id in ids},
+        # The trace page's one read of the index: the same row as traces_by_id, a window that
+        # loses no span.
+        "trace_and_window": {trace_id: search.trace_and_window(connection, trace_id)[0] for trace_id in ids},
+        "windows_agree": all(
+            search.trace_and_window(connection, trace_id)[1] == search.trace_windows(connection, [trace_id])[trace_id]
+            for trace_id in ids
+        ),
+        "one_trace_spans_in_read_window": {
+            trace_id: one_trace_spans(connection, trace_id, window=search.trace_and_window(connection, trace_id)[1])
+            for trace_id in ids
+        },
         "span_types": span_types(connection),
         # A page of traces' costs reads only the files of their time (search.spans_since).
         "costs": trace_costs(connection, _PRICES, ids),
@@ -213,12 +224,16 @@ _PRICES = load_price_table(None, environ={})
 
 
 def one_trace_spans(
-    connection: duckdb.DuckDBPyConnection, trace_id: str, *, bounded: bool = True
+    connection: duckdb.DuckDBPyConnection,
+    trace_id: str,
+    *,
+    bounded: bool = True,
+    window: tuple[int, int] | None = None,
 ) -> list[tuple[Any, ...]]:
-    """The spans of one trace as the trace page reads them (``bounded`` in start time), or
-    by id alone."""
+    """The spans of one trace as the trace page reads them (``bounded`` in start time, by the
+    ``window`` given or else the one the index knows), or by id alone."""
     source, where, params = (
-        search.one_trace_spans(connection, trace_id) if bounded else ("spans", "trace_id = ?", [trace_id])
+        search.one_trace_spans(connection, trace_id, window) if bounded else ("spans", "trace_id = ?", [trace_id])
     )
     return connection.execute(
         f"SELECT span_id, parent_span_id, name, input, output FROM {source} WHERE {where} ORDER BY span_id", params
@@ -226,7 +241,11 @@ def one_trace_spans(
 
 
 def collector_reads(store: SpanStore) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The reads through ``store.connect()`` and through ``store.reading()``."""
+    """The reads through ``store.connect()`` and through ``store.reading()`` (once the live
+    span files' trace numbers are known: one-trace reads then open only the trace's files)."""
+    with store.reading():  # a new manifest starts learning them
+        pass
+    assert file_traces.wait_warmed(60)
     connection = store.connect()
     try:
         connected = reads(connection)

@@ -28,9 +28,9 @@ def test_plain_attributes_encode_every_code_point_as_the_standard_library_does()
         KeyValue(key="bytes", value=AnyValue(bytes_value=b"\x00\xff")),
         KeyValue(key="empty", value=AnyValue()),
     ]
-    values, text = attributes_and_json(attributes)
+    values, encoded = attributes_and_json(attributes)
     assert values == key_values_to_dict(attributes)
-    assert text == _STANDARD.encode(values) == to_json(values)
+    assert encoded.decode("utf-8") == _STANDARD.encode(values) == to_json(values)
 
 
 def test_doubles_and_lists_are_written_by_the_standard_encoder() -> None:
@@ -39,5 +39,5 @@ def test_doubles_and_lists_are_written_by_the_standard_encoder() -> None:
         KeyValue(key="inf", value=AnyValue(double_value=float("inf"))),
         KeyValue(key="list", value=AnyValue(array_value=ArrayValue(values=[AnyValue(double_value=1e16)]))),
     ]
-    values, text = attributes_and_json(attributes)
-    assert text == to_json(values) == '{"small":1e-07,"inf":"Infinity","list":[1e+16]}'
+    values, encoded = attributes_and_json(attributes)
+    assert encoded.decode("utf-8") == to_json(values) == '{"small":1e-07,"inf":"Infinity","list":[1e+16]}'

@@ -27,6 +27,9 @@ def test_indexed_reads_equal_parquet_reads_before_and_after_compaction(store: Sp
     for read in collector_reads(store):
         assert read == expected
         assert read["one_trace_spans"] == read["spans_by_trace"]  # the time bounds lose no span
+        assert read["one_trace_spans_in_read_window"] == read["spans_by_trace"]
+        assert read["windows_agree"]
+        assert read["trace_and_window"] == {row["trace_id"]: row for row in read["traces"]}
 
     assert store.compact(full=True) > 0
     after = parquet_reads(store.data_dir)
