@@ -223,3 +223,34 @@ def test_lookups_by_trace_use_indexes_kept_through_flushes_and_made_on_an_index_
         assert_reads_equal_parquet(store, parquet_reads(data_dir))
     finally:
         store.close()
+
+
+def test_a_rebuilt_index_keeps_its_rows_in_start_time_order(data_dir: Path) -> None:
+    """After a full compaction the summaries are in trace-id order (random in time); a rebuild
+    must still put the index rows in start-time order, as flushes append them: reads fetch a
+    page of the newest traces by their row range (views.py)."""
+    store = open_store(data_dir)
+    try:
+        for step in range(12):
+            add_trace(store, step)
+        assert store.compact(full=True)
+    finally:
+        store.close()
+    (data_dir / _INDEX).unlink()  # rebuilt at the next start
+    store = open_store(data_dir)
+    try:
+        connection = store._reads._index.cursor()
+        try:
+            starts = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT coalesce(step_start_time_unix_nano, any_start_time_unix_nano) "
+                    "FROM trace_index ORDER BY rowid"
+                ).fetchall()
+            ]
+        finally:
+            connection.close()
+    finally:
+        store.close()
+    assert len(starts) == 12
+    assert starts == sorted(starts)
