@@ -100,20 +100,11 @@ ROOTS_SCHEMA = pa.schema(
 )
 
 
-# Point lookups by trace (one trace's row, its assessment log, its current values) use ART
-# indexes instead of scanning a column of every row: a scan costs ~1-3 ms per table at a
-# million spans and grows with the data (~10x at 10M), an index probe stays under a millisecond.
-# Kept by DuckDB through every insert and delete; created on an index file that lacks them.
-_LOOKUP_INDEXES = {
-    f"{TABLE}_by_number": (TABLE, "trace_number"),
-    f"{ASSESSMENT_TABLE}_by_trace": (ASSESSMENT_TABLE, "trace_id"),
-    f"{CURRENT_TABLE}_by_trace": (CURRENT_TABLE, "trace_id"),
-}
-
-
-def _create_lookup_indexes(connection: duckdb.DuckDBPyConnection) -> None:
-    for index, (table, column) in _LOOKUP_INDEXES.items():
-        connection.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({column})")
+# No ART index on any table here, though point lookups by trace would like one: DuckDB keeps an
+# ART index whole in memory, outside what the buffer manager can evict, and counts it against
+# the memory limit. One on ``trace_number`` took ~40 MB per million traces and made every flush
+# fail to commit ("could not allocate block") past ~1.8M traces (~5M spans) under the 96 MB
+# limit: storage would stop. Lookups read the 8-byte ``trace_number`` column instead.
 
 
 def _create_table_sql(name: str, schema: pa.Schema, *, numbered: bool = False) -> str:
@@ -169,7 +160,6 @@ class TraceIndex:
         )
         if current and not force_rebuild:
             self._set_state(clean=False, through=wal_applied_through)
-            _create_lookup_indexes(connection)
             return
         logger.info("Building the trace index %s from the Parquet files.", self.path)
         # Dropped, not emptied: the tables may be of an older layout, and dropping frees space.
@@ -182,8 +172,6 @@ class TraceIndex:
         )
         self._set_state(clean=False, through=wal_applied_through)
         rebuild(connection)
-        # After the bulk fill: building an index once is cheaper than keeping it row by row.
-        _create_lookup_indexes(connection)
         connection.execute("CHECKPOINT")
 
     def close(self, *, wal_applied_through: int | None) -> None:

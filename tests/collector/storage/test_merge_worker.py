@@ -236,20 +236,31 @@ def _spoil_data_pages(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-def test_a_merge_that_fails_in_the_child_is_logged_once_and_ingest_goes_on(
-    data_dir: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def _spoil_first_span_file(data_dir: Path, caplog: pytest.LogCaptureFixture) -> dict:
+    """Four flushes with the first span file's pages spoiled, so every merge of it fails;
+    the store's log captured from DEBUG on. Returns the manifest."""
     _fill(data_dir)
     manifest = json.loads((data_dir / "manifest.json").read_text())
     _spoil_data_pages(data_dir / manifest["datasets"]["spans"][0]["path"])
     caplog.set_level(logging.DEBUG, logger="otel_feedback_collector.storage")
+    return manifest
+
+
+def _wait_for_failed_merges(caplog: pytest.LogCaptureFixture, count: int) -> None:
+    deadline = time.monotonic() + _WAIT
+    while sum("Compaction failed again" in r.getMessage() for r in caplog.records) < count:
+        assert time.monotonic() < deadline, "the compactor did not retry the failing merge"
+        time.sleep(0.05)
+
+
+def test_a_merge_that_fails_in_the_child_is_logged_once_and_ingest_goes_on(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    manifest = _spoil_first_span_file(data_dir, caplog)
     store = SpanStore(data_dir, flush_interval=0.2, compaction_fan_in=2, compaction_interval=0.1)
     store.open()
     try:
-        deadline = time.monotonic() + _WAIT
-        while sum("Compaction failed again" in r.getMessage() for r in caplog.records) < 3:
-            assert time.monotonic() < deadline, "the compactor did not retry the failing merge"
-            time.sleep(0.05)
+        _wait_for_failed_merges(caplog, 3)
         failures = [r for r in caplog.records if r.levelno >= logging.WARNING and "Compaction failed" in r.getMessage()]
         assert len(failures) == 1
         assert "failed in the compaction process" in str(failures[0].exc_info[1])
@@ -275,20 +286,14 @@ def test_a_failing_merge_leaves_the_file_a_flush_is_writing(
 ) -> None:
     """A failed merge cleans up only what it wrote: a sweep of every unpublished file would
     delete a flush's pending file mid-write (the flush then fails and is retried)."""
-    _fill(data_dir)
-    manifest = json.loads((data_dir / "manifest.json").read_text())
-    _spoil_data_pages(data_dir / manifest["datasets"]["spans"][0]["path"])
-    caplog.set_level(logging.DEBUG, logger="otel_feedback_collector.storage")
+    _spoil_first_span_file(data_dir, caplog)
     store = SpanStore(data_dir, flush_interval=3600, compaction_fan_in=2, compaction_interval=0.1)
     store.open()
     try:
         # What a flush has open while it writes a level-0 file (open() swept older ones away).
         in_progress = pending_file(data_dir, data_file_name(SPANS, level=0, number=999_999))
         in_progress.write_bytes(b"a flush is writing this")
-        deadline = time.monotonic() + _WAIT
-        while sum("Compaction failed" in r.getMessage() for r in caplog.records) < 3:
-            assert time.monotonic() < deadline, "the compactor did not retry the failing merge"
-            time.sleep(0.05)
+        _wait_for_failed_merges(caplog, 2)
         assert in_progress.read_bytes() == b"a flush is writing this"
     finally:
         store.close()

@@ -108,9 +108,6 @@ def _make_old(data_dir: Path) -> None:
         pq.write_table(old, path)
         assert "span_bits_low" in _unsigned_columns(path)
     index = duckdb.connect(str(data_dir / "trace_index.duckdb"))
-    # That version had no lookup indexes (and DuckDB alters no column of an indexed table).
-    for (lookup_index,) in index.execute("SELECT index_name FROM duckdb_indexes()").fetchall():
-        index.execute(f"DROP INDEX {lookup_index}")
     names = [row[0] for row in index.execute("DESCRIBE trace_index").fetchall()]
     for name in names:
         if name.endswith("_key") or name.startswith("span_bits"):
