@@ -49,6 +49,8 @@ DEFAULT_GRPC_PORT = 4317
 DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024
 # Acknowledged data waiting for its Parquet flush; past this the store answers "busy" (429).
 DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024
+# Seconds an export waits for the writer to make room under that limit before the 429.
+DEFAULT_PENDING_WAIT = 2.0
 _STARTUP_TIMEOUT = 15.0
 # Seconds a kept-alive HTTP connection may sit idle between requests before it is closed.
 KEEP_ALIVE_TIMEOUT = 5
@@ -63,8 +65,9 @@ class CollectorServer:
     opened and closed here.
 
     Limits: ``max_body_bytes`` per request (after decompression; also the gRPC message limit);
-    ``max_pending_bytes`` of acknowledged data not yet in Parquet (past it exports get 429 /
-    RESOURCE_EXHAUSTED until the writer catches up); ``max_pending_requests`` exports in progress
+    ``max_pending_bytes`` of acknowledged data not yet in Parquet (past it an export waits up to
+    ``pending_wait`` seconds for room, then gets 429 / RESOURCE_EXHAUSTED);
+    ``max_pending_requests`` exports in progress
     per transport (past it 503 on HTTP, RESOURCE_EXHAUSTED from gRPC itself); a body slower than
     ``body_read_timeout`` seconds gets 408. ``cors_origins``: browser origins allowed to call the
     REST API (``/api/``); none means same-origin only. ``allowed_hosts``: Host header names
@@ -101,6 +104,7 @@ class CollectorServer:
         store: Any = None,
         flush_interval: float = 1.0,
         max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
+        pending_wait: float = DEFAULT_PENDING_WAIT,
         max_pending_requests: int = 32,
         body_read_timeout: float = 60.0,
         shutdown_grace: float = 10.0,
@@ -131,6 +135,7 @@ class CollectorServer:
         self._owns_store = store is None
         self._flush_interval = flush_interval
         self._max_pending_bytes = max_pending_bytes
+        self._pending_wait = pending_wait
         self._max_pending_requests = max_pending_requests
         self._body_read_timeout = body_read_timeout
         self._shutdown_grace = shutdown_grace
@@ -246,7 +251,10 @@ class CollectorServer:
 
             assert self.data_dir is not None
             store = SpanStore(
-                self.data_dir, flush_interval=self._flush_interval, max_pending_bytes=self._max_pending_bytes
+                self.data_dir,
+                flush_interval=self._flush_interval,
+                max_pending_bytes=self._max_pending_bytes,
+                pending_wait=self._pending_wait,
             )
             store.open()
             self._store = store

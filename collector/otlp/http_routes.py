@@ -114,9 +114,6 @@ class OtlpHttpReceiver:
                 f"The request body did not arrive within {self._body_read_timeout:g} s; "
                 "the connection is too slow or the sender stalled."
             )
-        # A store that is full now would refuse it after decoding: refuse it before (the
-        # size on the wire, at most the decoded size, is what the check counts).
-        self._pipeline.check_room(signal, len(body))
         work = partial(
             self._decode_and_export, signal, body, content_encoding, encoding, None if decoding_held else claim
         )
@@ -138,6 +135,9 @@ class OtlpHttpReceiver:
     ) -> bytes:
         """Inflate, decode and export; ``claim`` is charged for inflating and decoding unless it
         already holds them (None)."""
+        # A store that stays full would refuse it after decoding: wait for room, or refuse it
+        # before (the size on the wire, at most the decoded size, is what the check counts).
+        self._pipeline.wait_for_room(signal, len(body))
         charge = claim.charge if claim is not None else None
         try:
             raw = inflate_bounded(body, content_encoding, limit=self._max_body_bytes, charge=charge)

@@ -119,16 +119,18 @@ class ExportPipeline:
             _logger.info("Rejected %d %s item(s): %s", result.rejected, signal.name, result.message)
         return signal.response(rejected=result.rejected, message=result.message)
 
-    def check_room(self, signal: Signal, nbytes: int) -> None:
-        """Refuse (429, :class:`Backpressure`) an export of ``nbytes`` that the store would
-        refuse now, before it is decoded: a full queue then costs no parsing. Only traces: the
-        store logs a trace export's body as it came, but of a logs export only its assessments.
-        Stores without ``check_room`` admit everything here (their writes still decide)."""
-        check = getattr(self._store, "check_room", None)
-        if check is None or signal is not TRACES:
+    def wait_for_room(self, signal: Signal, nbytes: int) -> None:
+        """Wait (in a worker thread: it blocks) until the store has room for an export of
+        ``nbytes``, and refuse it (429, :class:`Backpressure`) if none is made within the
+        store's wait, before it is decoded: a full queue then costs no parsing. Only traces:
+        the store logs a trace export's body as it came, but of a logs export only its
+        assessments. Stores without ``wait_for_room`` admit everything here (their writes
+        still decide)."""
+        wait = getattr(self._store, "wait_for_room", None)
+        if wait is None or signal is not TRACES:
             return
         try:
-            check(nbytes)
+            wait(nbytes)
         except self._busy_error as exc:
             raise self._busy(exc) from exc
 

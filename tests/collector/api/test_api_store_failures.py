@@ -17,7 +17,7 @@ from otel_feedback_collector.storage import SpanStore
 def test_store_busy_is_429_with_retry_after(start_collector: Callable[..., CollectorServer]) -> None:
     # Room for one small assessment, not for a 20 kB rationale beside it; no background flush
     # frees it during the test.
-    server = start_collector(max_pending_bytes=8192, flush_interval=3600)
+    server = start_collector(max_pending_bytes=8192, flush_interval=3600, pending_wait=0)
     sent = send_trace(server)
     small = httpx.post(f"{server.http_url}/api/v1/traces/{sent.trace_id}/assessments", json={"name": "x", "value": True})
     assert small.status_code == 201

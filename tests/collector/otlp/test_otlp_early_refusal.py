@@ -21,7 +21,7 @@ def _post(server: CollectorServer, body: bytes) -> httpx.Response:
 def test_a_full_store_answers_429_before_decoding_and_decodes_again_once_flushed(
     start_collector: Callable[..., CollectorServer],
 ) -> None:
-    server = start_collector(grpc_port=None, flush_interval=3600, max_pending_bytes=4096)
+    server = start_collector(grpc_port=None, flush_interval=3600, max_pending_bytes=4096, pending_wait=0)
     first = genai_trace_request(5).SerializeToString()
     assert len(first) > 4096
     assert _post(server, first).status_code == 200  # let in: nothing was waiting

@@ -144,7 +144,7 @@ def test_full_store_gets_429_and_the_collector_recovers(
     start_collector: Callable[..., CollectorServer], tmp_path: Path
 ) -> None:
     # No background flush here: the test decides when the waiting bytes reach Parquet.
-    store = SpanStore(tmp_path / "tiny", max_pending_bytes=2_000, flush_interval=60)
+    store = SpanStore(tmp_path / "tiny", max_pending_bytes=2_000, flush_interval=60, pending_wait=0)
     store.open()
     try:
         server = start_collector(store=store)

@@ -110,7 +110,7 @@ def test_empty_directory_has_empty_views(data_dir: Path) -> None:
 
 
 def test_write_path_over_its_limit_raises_store_busy(data_dir: Path) -> None:
-    span_store = SpanStore(data_dir, flush_interval=60, max_pending_bytes=2000)
+    span_store = SpanStore(data_dir, flush_interval=60, max_pending_bytes=2000, pending_wait=0)
     span_store.open()
     try:
         span_store.write_traces(traces_request(genai_trace(text="x" * 100)[1]))
@@ -124,7 +124,7 @@ def test_write_path_over_its_limit_raises_store_busy(data_dir: Path) -> None:
 
 def test_one_request_larger_than_the_limit_is_stored_when_nothing_waits(data_dir: Path) -> None:
     # Refusing it would answer "busy, retry" forever: no amount of waiting makes it fit.
-    span_store = SpanStore(data_dir, flush_interval=60, max_pending_bytes=2000)
+    span_store = SpanStore(data_dir, flush_interval=60, max_pending_bytes=2000, pending_wait=0)
     span_store.open()
     try:
         trace_id, spans = genai_trace(text="x" * 5000)

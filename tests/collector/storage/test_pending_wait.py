@@ -1,0 +1,120 @@
+"""A write over ``max_pending_bytes`` waits for the writer to make room instead of being
+refused at once; it is refused (``StoreBusy``) only if no room is made within ``pending_wait``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import errno
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from otel_feedback_collector.otlp.synthetic import genai_trace_request
+from otel_feedback_collector.server import CollectorServer
+from otel_feedback_collector.storage import SpanStore, StoreBusy
+from otlp_builders import genai_trace, traces_request
+
+# Long enough never to end a test by itself: a write returns as soon as room is made.
+_PATIENT = 60.0
+
+
+def _span_count(store: SpanStore) -> int:
+    return store.connect().execute("SELECT count(*) FROM spans").fetchone()[0]
+
+
+def test_a_write_over_the_limit_waits_for_the_flush_it_wakes_and_is_stored(data_dir: Path) -> None:
+    # No flush by interval during the test: only the waiting write can start one.
+    store = SpanStore(data_dir, flush_interval=3600, max_pending_bytes=2000, pending_wait=_PATIENT)
+    store.open()
+    try:
+        assert store.write_traces(traces_request(genai_trace(text="x" * 1500)[1])) == 3
+        assert _span_count(store) == 0  # waiting in the WAL, the limit reached
+        trace_id, spans = genai_trace(text="y" * 1500)
+        assert store.write_traces(traces_request(spans)) == 3  # no StoreBusy: it waited
+        assert _span_count(store) == 3  # the first write was flushed to make room
+        store.flush()
+        found = store.connect().execute(
+            "SELECT count(*) FROM spans WHERE trace_id = ?", [trace_id.hex()]
+        ).fetchone()
+        assert found == (3,)
+    finally:
+        store.close()
+
+
+def test_a_write_is_refused_when_the_writer_cannot_make_room(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SpanStore(data_dir, flush_interval=3600, max_pending_bytes=2000, pending_wait=0.3)
+    store.open()
+    try:
+        store.write_traces(traces_request(genai_trace(text="x" * 1500)[1]))
+
+        def disk_full(*args: object, **kwargs: object) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        # The edge of the world: every Parquet flush fails, so the backlog never shrinks.
+        monkeypatch.setattr(store, "_store_records", disk_full)
+        with pytest.raises(StoreBusy) as refused:
+            store.write_traces(traces_request(genai_trace(text="y" * 1500)[1]))
+        assert refused.value.retry_after >= 1
+        monkeypatch.undo()
+        store.flush()  # the disk has room again: what was acknowledged is stored
+        assert _span_count(store) == 3
+    finally:
+        store.close()
+
+
+def test_closing_the_store_refuses_the_writes_still_waiting_for_room(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The write would wait ten minutes; closing the store must not leave it (and its sender)
+    # hanging that long.
+    store = SpanStore(data_dir, flush_interval=3600, max_pending_bytes=2000, pending_wait=600)
+    store.open()
+    store.write_traces(traces_request(genai_trace(text="x" * 1500)[1]))
+    failed_once = threading.Event()
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        failed_once.set()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store, "_store_records", disk_full)
+    outcome: list[BaseException | int] = []
+
+    def write() -> None:
+        try:
+            outcome.append(store.write_traces(traces_request(genai_trace(text="y" * 1500)[1])))
+        except BaseException as error:  # noqa: BLE001 - the test reads it
+            outcome.append(error)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert failed_once.wait(_PATIENT)  # the waiting write woke the writer; its flush failed
+    store.close()  # the acknowledged record stays in the WAL for the next start
+    writer.join(_PATIENT)
+    assert not writer.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], StoreBusy)
+    monkeypatch.undo()
+    reopened = SpanStore(data_dir)
+    reopened.open()
+    try:
+        assert _span_count(reopened) == 3
+    finally:
+        reopened.close()
+
+
+def test_an_http_export_to_a_full_store_waits_and_gets_200(
+    start_collector: Callable[..., CollectorServer],
+) -> None:
+    server = start_collector(grpc_port=None, flush_interval=3600, max_pending_bytes=4096, pending_wait=_PATIENT)
+    headers = {"Content-Type": "application/x-protobuf"}
+    first = genai_trace_request(5).SerializeToString()
+    assert len(first) > 4096
+    url = f"{server.http_url}/v1/traces"
+    assert httpx.post(url, content=first, headers=headers, timeout=_PATIENT).status_code == 200
+    second = httpx.post(url, content=genai_trace_request(5).SerializeToString(), headers=headers, timeout=_PATIENT)
+    assert second.status_code == 200  # not 429: the writer made room while it waited
+    server.store.flush()
+    assert _span_count(server.store) == 30
