@@ -488,16 +488,24 @@ class SpanStore:
                 self._inflight_bytes += self._pending_bytes
                 self._pending_bytes = 0
             sealed = list(self._unflushed_segments)
+            flushing = self._inflight_bytes
         if not sealed:
             return
         if self._reads.repair(self._manifest_snapshot()):  # after an index failure
             self._check_disjoint_spans()  # flushes stored while it was down were not checked
         readers = [SegmentReader(path) for path in sealed]
-        # On failure the segments stay in ``_unflushed_segments`` and the next flush retries.
-        self._store_records(
-            (record for reader in readers for record in reader),
-            wal_through=segment_number(sealed[-1]),
-        )
+        # On failure the segments stay in ``_unflushed_segments`` and the next flush retries
+        # (all of them: the room its chunks made is taken back).
+        try:
+            self._store_records(
+                (record for reader in readers for record in reader),
+                wal_through=segment_number(sealed[-1]),
+                made_room=self._made_room,
+            )
+        except BaseException:
+            with self._pending_lock:
+                self._inflight_bytes = flushing
+            raise
         damaged = [reader.path for reader in readers if reader.damage is not None]
         for reader in readers:
             if reader.damage is not None and reader.path not in self._set_aside_after_flush:
@@ -512,8 +520,24 @@ class SpanStore:
         self._wal.release([path for path in sealed if path not in damaged])
         self._compaction_wakeup.set()
 
-    def _store_records(self, records: Iterable[WalRecord], *, wal_through: int) -> None:
-        """Convert WAL records to Arrow, write them as level-0 files and publish them.
+    def _made_room(self, nbytes: int) -> None:
+        """A flush wrote ``nbytes`` of its records to level-0 files (not yet published):
+        writes waiting for room may go on. The limit then bounds what is not yet converted,
+        so a long flush (a backlog of up to ``max_pending_bytes``) lets senders go on chunk by
+        chunk instead of holding them for the whole flush, longer than ``pending_wait``."""
+        with self._room:
+            self._inflight_bytes = max(0, self._inflight_bytes - nbytes)
+            self._room.notify_all()
+
+    def _store_records(
+        self,
+        records: Iterable[WalRecord],
+        *,
+        wal_through: int,
+        made_room: Callable[[int], None] | None = None,
+    ) -> None:
+        """Convert WAL records to Arrow, write them as level-0 files and publish them;
+        ``made_room`` is told the payload bytes of each chunk written.
 
         Records are converted in chunks of about ``_CHUNK_BYTES`` so memory stays bounded
         however far behind the writer is; a key seen earlier in this flush is skipped.
@@ -534,6 +558,8 @@ class SpanStore:
                 new_files.extend(
                     self._write_chunk(chunk, seen_spans, seen_assessments, partial_summaries, run=run)
                 )
+                if made_room is not None:
+                    made_room(chunk_bytes)
                 chunk, chunk_bytes = [], 0
         if chunk:
             new_files.extend(

@@ -13,6 +13,7 @@ import pytest
 
 from otel_feedback_collector.otlp.synthetic import genai_trace_request
 from otel_feedback_collector.server import CollectorServer
+import otel_feedback_collector.storage.store as store_module
 from otel_feedback_collector.storage import SpanStore, StoreBusy
 from otlp_builders import genai_trace, traces_request
 
@@ -118,3 +119,44 @@ def test_an_http_export_to_a_full_store_waits_and_gets_200(
     assert second.status_code == 200  # not 429: the writer made room while it waited
     server.store.flush()
     assert _span_count(server.store) == 30
+
+
+def test_a_long_flush_makes_room_chunk_by_chunk(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A flush converts its records in chunks; a write waiting for room goes on once a chunk is
+    # written, not only when the whole flush is published (which can take longer than the
+    # wait for a backlog of max_pending_bytes).
+    monkeypatch.setattr(store_module, "_CHUNK_BYTES", 1000)
+    store = SpanStore(data_dir, flush_interval=3600, max_pending_bytes=12_000, pending_wait=_PATIENT)
+    store.open()
+    try:
+        for _ in range(2):  # ~5 KB each, both let in: two chunks of one record each
+            store.write_traces(traces_request(genai_trace(text="x" * 1500)[1]))
+        publishing = threading.Event()
+        release = threading.Event()
+        publish = store._publish
+
+        def held_publish(*args: object, **kwargs: object) -> None:
+            publishing.set()
+            assert release.wait(_PATIENT)
+            publish(*args, **kwargs)
+
+        monkeypatch.setattr(store, "_publish", held_publish)
+        outcome: list[BaseException | int] = []
+
+        def write() -> None:
+            try:
+                outcome.append(store.write_traces(traces_request(genai_trace(text="y" * 1500)[1])))
+            except BaseException as error:  # noqa: BLE001 - the test reads it
+                outcome.append(error)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert publishing.wait(_PATIENT)  # the flush it woke wrote its chunks; not published
+        writer.join(_PATIENT)
+        assert outcome == [3]  # let in while the flush was still unpublished
+        release.set()
+        store.flush()
+        assert _span_count(store) == 9
+    finally:
+        release.set()
+        store.close()
