@@ -47,8 +47,9 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_HTTP_PORT = 4318
 DEFAULT_GRPC_PORT = 4317
 DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024
-# Acknowledged data waiting for its Parquet flush; past this the store answers "busy" (429).
-DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024
+# Acknowledged data waiting for its Parquet flush; past this an export waits for room, then 429.
+# Draining it after a burst is what "visible after the last ack" waits for (~3 s here).
+DEFAULT_MAX_PENDING_BYTES = 32 * 1024 * 1024
 # Seconds an export waits for the writer to make room under that limit before the 429.
 DEFAULT_PENDING_WAIT = 2.0
 _STARTUP_TIMEOUT = 15.0
