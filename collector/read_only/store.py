@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +25,9 @@ from otel_feedback_collector.storage.views import open_read_connection
 from otel_feedback_core.layout import MANIFEST_NAME
 
 _POOL_SIZE = 8
+# What the read-only server's queries may hold in memory together; beyond it DuckDB spills
+# to a private folder (a flood of large reads then slows down instead of taking the machine).
+_MEMORY_LIMIT = "512MB"
 _Signature = tuple[tuple[int, int, int] | None, ...]
 
 
@@ -32,6 +37,11 @@ class ReadOnlyStore:
     def __init__(self, data_dirs: DataDirs) -> None:
         self.directories = data_directories(data_dirs)
         self._database = open_read_connection()
+        # Not the default spill folder (``.tmp`` in the working directory, wherever the server
+        # was started): a private one, removed at close.
+        self._spill = tempfile.mkdtemp(prefix="otel-feedback-read-only-")
+        self._database.execute("SET temp_directory = $spill", {"spill": self._spill})
+        self._database.execute(f"SET memory_limit = '{_MEMORY_LIMIT}'")
         self._lock = threading.Lock()
         self._pool: list[duckdb.DuckDBPyConnection] = []
         self._pool_signature: _Signature | None = None
@@ -84,6 +94,7 @@ class ReadOnlyStore:
         for old in stale:
             old.close()
         self._database.close()
+        shutil.rmtree(self._spill, ignore_errors=True)
 
     def _signature(self) -> _Signature:
         """What identifies each directory's current manifest (it is replaced by a rename, so

@@ -138,7 +138,10 @@ def _connection() -> duckdb.DuckDBPyConnection:
     global _database
     with _database_lock:
         if _database is None:
-            _database = duckdb.connect(config={"threads": 1, "memory_limit": "64MB"})
+            # No spill directory: an in-memory database would spill into ``.tmp`` in the working
+            # directory, wherever the collector was started. A file whose numbers do not fit
+            # fails here and is read whole on lookups, as before it is learned.
+            _database = duckdb.connect(config={"threads": 1, "memory_limit": "64MB", "temp_directory": ""})
         return _database
 
 

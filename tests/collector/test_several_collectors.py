@@ -388,3 +388,16 @@ def test_search_traces_reads_a_list_of_data_directories(routed: RoutedData) -> N
     split = search_traces(data_dir=dirs, sql=f"SELECT span_count FROM traces WHERE trace_id = '{SPLIT_TRACE}'",
                           return_type="list")
     assert split == [{"span_count": 3}]
+
+
+def test_the_read_only_store_bounds_its_memory_and_spills_only_into_a_folder_of_its_own(routed: RoutedData) -> None:
+    store = ReadOnlyStore(list(routed.data_dirs))
+    connection = store.connect()
+    spill, limit = connection.execute(
+        "SELECT current_setting('temp_directory'), current_setting('memory_limit')"
+    ).fetchone()
+    connection.close()
+    assert Path(spill).is_dir() and Path(spill).name.startswith("otel-feedback-read-only-")
+    assert limit.endswith("MiB") and float(limit.split()[0]) <= 512
+    store.close()
+    assert not Path(spill).exists()

@@ -129,3 +129,10 @@ def test_after_stopping_no_read_runs_and_warming_starts_again(tmp_path: Path) ->
     assert file_traces.wait_warmed(0)  # a closing store leaves no read of ours running
     _warmed(paths)
     assert all(_known(path) for path in paths)
+
+
+def test_learning_a_file_never_spills_into_the_working_directory() -> None:
+    # An in-memory DuckDB spills into ``.tmp`` under the working directory by default (wherever
+    # the collector was started); the database for trace numbers has no spill directory.
+    connection = file_traces._connection()
+    assert connection.execute("SELECT current_setting('temp_directory')").fetchone() == ("",)
