@@ -44,7 +44,7 @@ class SigninThrottle:
         max_delay: float = 900.0,
         forget_after: float = 86400.0,
         max_entries: int = 10_000,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         if min(free_failures_per_account, free_failures_per_address, max_entries) < 1 or base_delay <= 0:
             raise ValueError("Throttle limits must be positive: free failures, base delay and max entries.")
@@ -53,7 +53,10 @@ class SigninThrottle:
         self._max_delay = max_delay
         self._forget_after = forget_after
         self._max_entries = max_entries
-        self._clock = clock
+        # Looked up at each call (not bound here), so a test can stop this module's clock
+        # under a running server: a back-off of 1 s must not expire while a loaded machine
+        # sends the next attempt.
+        self._clock = clock if clock is not None else _monotonic
         self._records: OrderedDict[tuple[str, str], _Failures] = OrderedDict()
         self._guard = threading.Lock()
 
@@ -107,3 +110,7 @@ class SigninThrottle:
             return 0.0
         delay = min(self._max_delay, self._base_delay * 2 ** min(extra, 40))
         return max(0.0, record.last + delay - now)
+
+
+def _monotonic() -> float:
+    return time.monotonic()

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import concurrent.futures
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
 from review_support import PASSWORDS, form_token, sign_in
 
 from otel_feedback_collector.catalog import CatalogDatabase
+from otel_feedback_collector.labeling import signin_throttle
 from otel_feedback_collector.catalog.users import add_user
 from otel_feedback_collector.server import CollectorProcess, CollectorServer
 
@@ -24,7 +26,16 @@ def attempt(base_url: str, name: str, password: str) -> httpx.Response:
                                                    "next": "/review/"})
 
 
-def test_a_name_is_locked_after_five_failures_even_for_the_right_password(collector: CollectorServer) -> None:
+@pytest.fixture
+def stopped_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The throttle's clock stands still (in this process's servers): a 1 s back-off cannot
+    run out while a loaded machine makes the next attempt."""
+    monkeypatch.setattr(signin_throttle, "time", SimpleNamespace(monotonic=lambda: 1_000.0))
+
+
+def test_a_name_is_locked_after_five_failures_even_for_the_right_password(
+    collector: CollectorServer, stopped_clock: None
+) -> None:
     url = collector.http_url
     assert [attempt(url, "alice", "wrong password 1").status_code for _ in range(5)] == [401] * 5
     locked = attempt(url, "alice", PASSWORDS["alice"])
@@ -35,7 +46,7 @@ def test_a_name_is_locked_after_five_failures_even_for_the_right_password(collec
     assert attempt(url, "bob", PASSWORDS["bob"]).status_code == 303  # other names still sign in
 
 
-def test_an_address_guessing_many_names_is_throttled(collector: CollectorServer) -> None:
+def test_an_address_guessing_many_names_is_throttled(collector: CollectorServer, stopped_clock: None) -> None:
     url = collector.http_url
     statuses = [attempt(url, f"guess{number}", "wrong password 1").status_code for number in range(20)]
     assert statuses == [401] * 20
@@ -77,7 +88,7 @@ def test_a_forged_or_old_format_cookie_signs_no_one_in(collector: CollectorServe
             assert client.get("/review/", headers={"Cookie": cookie}).status_code == 303, value
 
 
-def test_with_a_token_the_sign_in_page_stays_reachable_and_throttled(demo_dir: Path) -> None:
+def test_with_a_token_the_sign_in_page_stays_reachable_and_throttled(demo_dir: Path, stopped_clock: None) -> None:
     with CollectorServer(demo_dir, port=0, grpc_port=None, token="write-token-1") as server:
         assert httpx.get(f"{server.http_url}/api/v1/labeling-sessions").status_code == 401
         assert httpx.get(f"{server.http_url}/review/signin").status_code == 200
