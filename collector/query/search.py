@@ -272,6 +272,12 @@ def earliest_start_ns(summaries: Sequence[dict[str, Any]]) -> int:
     return int(min(start.timestamp() for start in starts) * 1_000_000) * 1000 - 1_000_000
 
 
+# Newest-first searches try the newest rows first (see ``_matching_trace_ids``): so many of
+# the index's last rows, then more, then all.
+_NEWEST_FIRST = "t.start_time DESC NULLS LAST"
+_NEWEST_WINDOWS = (16_384, 262_144)
+
+
 def _matching_trace_ids(
     connection: duckdb.DuckDBPyConnection,
     conditions: Sequence[Condition],
@@ -280,12 +286,34 @@ def _matching_trace_ids(
     limit: int,
     offset: int,
 ) -> list[str]:
+    """The ids of one page of matching traces, in order.
+
+    Newest first (the default order), the index's newest rows are tried first: with ``bound``
+    the earliest start among its last rows, the page of the traces starting at or after
+    ``bound`` is the page of all traces whenever it is full (every other trace starts before
+    ``bound`` and so sorts after it), and reading only those skips the row groups that hold
+    earlier starts alone. A page that is not full is asked again over more rows, then all. At
+    10M spans a filter on an assessment read every row of the index (225 ms); its newest
+    page is usually among the last few thousand.
+    """
     where = " AND ".join(f"({condition.sql})" for condition in conditions) or "TRUE"
     params: list[Any] = [param for condition in conditions for param in condition.params]
     cte = f"WITH {CURRENT_ASSESSMENTS_CTE} " if any(c.needs_current_assessments for c in conditions) else ""
-    sql = f"{cte}SELECT t.trace_id FROM traces AS t WHERE {where} ORDER BY {order_sql} LIMIT ? OFFSET ?"
+    sql = f"{cte}SELECT t.trace_id FROM traces AS t WHERE {{where}} ORDER BY {order_sql} LIMIT ? OFFSET ?"
     try:
-        rows = connection.execute(sql, [*params, limit, offset]).fetchall()
+        if order_sql.startswith(_NEWEST_FIRST):
+            for rows in _NEWEST_WINDOWS:
+                if rows < 4 * (limit + offset):
+                    continue  # too few rows to hope for a full page
+                bound, whole = connection.execute("SELECT * FROM newest_start_bound(?)", [rows]).fetchone()
+                if bound is None or whole:
+                    break  # no index (or an empty one), or it has no more rows than that
+                found = connection.execute(
+                    sql.format(where=f"t.start_time >= ? AND ({where})"), [bound, *params, limit, offset]
+                ).fetchall()
+                if len(found) == limit:
+                    return [row[0] for row in found]
+        rows = connection.execute(sql.format(where=where), [*params, limit, offset]).fetchall()
     except duckdb.ConversionException as exc:
         raise FilterError(f"A value in the filter does not fit its field: {exc}") from None
     return [row[0] for row in rows]

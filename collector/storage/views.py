@@ -89,6 +89,13 @@ def create_views(
         )
         # A trace page needs both the rows and the windows: one read instead of two.
         rows_and_windows = indexed_traces_sql(in_range, extra="last_start AS _last_start")
+        # The earliest start among the table's last ``n`` rows (the newest, in arrival order),
+        # and whether those are all its rows: a bound that lets a newest-first search read
+        # only the row groups holding later starts (search.py ``_matching_trace_ids``).
+        newest_bound = (
+            f"SELECT min(stored_start_time) AS bound, count(*) < n AS whole FROM {TRACE_TABLE} "
+            f"WHERE rowid > (SELECT max(rowid) FROM {TRACE_TABLE}) - n"
+        )
     else:
         _create_dataset_view(connection, "assessment_log", ASSESSMENTS, data_dir, manifest)
         traces = traces_sql(data_dir, manifest)
@@ -97,6 +104,7 @@ def create_views(
         in_rows = "SELECT * FROM traces WHERE list_contains(ids, trace_id)"
         bodies = "SELECT NULL::VARCHAR AS trace_id, false AS known, NULL::VARCHAR, NULL::VARCHAR WHERE false"
         rows_and_windows = "SELECT *, NULL::BIGINT AS _last_start FROM traces WHERE list_contains(ids, trace_id)"
+        newest_bound = "SELECT NULL::TIMESTAMPTZ AS bound, true AS whole WHERE n IS NOT NULL"
     connection.execute(f"CREATE OR REPLACE TEMP VIEW traces AS {traces}")
     connection.execute(f"CREATE OR REPLACE TEMP MACRO trace_row_range(ids) AS TABLE {row_range}")
     connection.execute(f"CREATE OR REPLACE TEMP MACRO traces_in_rows(ids, first_row, last_row) AS TABLE {in_rows}")
@@ -105,6 +113,7 @@ def create_views(
     connection.execute(
         f"CREATE OR REPLACE TEMP MACRO traces_and_windows(ids, first_row, last_row) AS TABLE {rows_and_windows}"
     )
+    connection.execute(f"CREATE OR REPLACE TEMP MACRO newest_start_bound(n) AS TABLE {newest_bound}")
     connection.execute(f"CREATE OR REPLACE TEMP VIEW assessments AS {live_assessments_sql('assessment_log')}")
     # Per trace and name, the newest value in force: a table of the index, else computed.
     current = f"SELECT * FROM {CURRENT_TABLE}" if indexed else current_values_sql("assessments")
