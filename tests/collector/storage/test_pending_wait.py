@@ -25,6 +25,21 @@ def _span_count(store: SpanStore) -> int:
     return store.connect().execute("SELECT count(*) FROM spans").fetchone()[0]
 
 
+def _write_in_background(store: SpanStore) -> tuple[threading.Thread, list[BaseException | int]]:
+    """A write of one trace in a thread; its outcome (span count or error) lands in the list."""
+    outcome: list[BaseException | int] = []
+
+    def write() -> None:
+        try:
+            outcome.append(store.write_traces(traces_request(genai_trace(text="y" * 1500)[1])))
+        except BaseException as error:  # noqa: BLE001 - the test reads it
+            outcome.append(error)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    return writer, outcome
+
+
 def test_a_write_over_the_limit_waits_for_the_flush_it_wakes_and_is_stored(data_dir: Path) -> None:
     # No flush by interval during the test: only the waiting write can start one.
     store = SpanStore(data_dir, flush_interval=3600, max_pending_bytes=2000, pending_wait=_PATIENT)
@@ -82,16 +97,7 @@ def test_closing_the_store_refuses_the_writes_still_waiting_for_room(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(store, "_store_records", disk_full)
-    outcome: list[BaseException | int] = []
-
-    def write() -> None:
-        try:
-            outcome.append(store.write_traces(traces_request(genai_trace(text="y" * 1500)[1])))
-        except BaseException as error:  # noqa: BLE001 - the test reads it
-            outcome.append(error)
-
-    writer = threading.Thread(target=write)
-    writer.start()
+    writer, outcome = _write_in_background(store)
     assert failed_once.wait(_PATIENT)  # the waiting write woke the writer; its flush failed
     store.close()  # the acknowledged record stays in the WAL for the next start
     writer.join(_PATIENT)
@@ -141,16 +147,7 @@ def test_a_long_flush_makes_room_chunk_by_chunk(data_dir: Path, monkeypatch: pyt
             publish(*args, **kwargs)
 
         monkeypatch.setattr(store, "_publish", held_publish)
-        outcome: list[BaseException | int] = []
-
-        def write() -> None:
-            try:
-                outcome.append(store.write_traces(traces_request(genai_trace(text="y" * 1500)[1])))
-            except BaseException as error:  # noqa: BLE001 - the test reads it
-                outcome.append(error)
-
-        writer = threading.Thread(target=write)
-        writer.start()
+        writer, outcome = _write_in_background(store)
         assert publishing.wait(_PATIENT)  # the flush it woke wrote its chunks; not published
         writer.join(_PATIENT)
         assert outcome == [3]  # let in while the flush was still unpublished
