@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -25,6 +26,7 @@ import pytest
 from otel_feedback_collector.storage import AssessmentRecord, SpanStore
 from otel_feedback_collector.storage.datasets import SPANS, data_file_name, pending_file
 from otel_feedback_collector.storage.merge_worker import PAUSE_VARIABLE, MergeFailed
+from disk_faults import fill_disk
 from folder_globs import duckdb_glob_counts, parquet_names
 from otlp_builders import genai_trace, traces_request
 
@@ -295,5 +297,33 @@ def test_a_failing_merge_leaves_the_file_a_flush_is_writing(
         in_progress.write_bytes(b"a flush is writing this")
         _wait_for_failed_merges(caplog, 2)
         assert in_progress.read_bytes() == b"a flush is writing this"
+    finally:
+        store.close()
+
+
+def test_a_merge_on_a_full_disk_changes_nothing_and_succeeds_once_there_is_room(
+    mount_tmpfs: Callable[..., Path],
+) -> None:
+    disk = mount_tmpfs(size="16m")
+    data_dir = disk / "data"
+    store = SpanStore(data_dir, compaction_fan_in=1000, retired_file_grace=3600)
+    store.open()
+    try:
+        spans = _fill(data_dir, store)
+        manifest_before = (data_dir / "manifest.json").read_text()
+        folders_before = _folders(data_dir)
+        fill_disk(disk / "ballast")  # to the last byte: the merged files cannot be written
+
+        with pytest.raises(MergeFailed) as failed:
+            store.compact(full=True)
+        assert "No space left on device" in str(failed.value)
+        assert (data_dir / "manifest.json").read_text() == manifest_before
+        assert _folders(data_dir) == folders_before  # no partial file left anywhere
+        assert _spans(store) == spans
+
+        (disk / "ballast").unlink()
+        assert store.compact(full=True) == 2 * _FLUSHES
+        assert _spans(store) == spans
+        assert duckdb_glob_counts(data_dir, "spans") == (_SPANS, _SPANS)
     finally:
         store.close()
