@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -172,15 +173,9 @@ def test_data_written_without_summaries_is_read_and_then_summarized(data_dir: Pa
 def test_streaming_merge_keeps_whole_traces_sorted_unique_and_disjoint(
     data_dir: Path, tmp_path: Path, budget: int, fan_in: int
 ) -> None:
-    import itertools
-
     import pyarrow.parquet as pq
 
-    from otel_feedback_collector.storage.datasets import (
-        data_file_name,
-        merge_span_files,
-        pending_file,
-    )
+    from otel_feedback_collector.storage.datasets import pending_file
     from otel_feedback_collector.storage.trace_summaries import SummaryCalculator
 
     big_trace = new_trace_id()
@@ -203,16 +198,11 @@ def test_streaming_merge_keeps_whole_traces_sorted_unique_and_disjoint(
             "SELECT trace_id, span_id, name FROM spans ORDER BY ALL"
         ).fetchall()
         inputs = [f["path"] for f in _manifest(data_dir)["datasets"]["spans"]]
-    numbers = itertools.count(900)
     summaries = SummaryCalculator()
-    merged, summary = merge_span_files(
+    merged, summary = _merge_flushed_files(
         summaries,
-        inputs=[[path] for path in inputs],
-        data_dir=data_dir,
-        relative_paths=lambda layout: data_file_name(layout, level=1, number=next(numbers)),
-        level=1,
-        run=899,
-        row_group_size=16384,
+        data_dir,
+        inputs,
         row_group_bytes=budget,
         file_bytes=budget,  # tiny: many output files
         input_budget_bytes=budget,
@@ -241,6 +231,25 @@ def test_streaming_merge_keeps_whole_traces_sorted_unique_and_disjoint(
         ).fetchall()
     )
     assert counts[big_trace.hex()] == 451 and len(counts) == 61
+
+
+def _merge_flushed_files(summaries: Any, data_dir: Path, inputs: list[str], **options: Any) -> tuple[list, Any]:
+    """Merge flushed files (one stream each) into level 1 as compaction would (run 899)."""
+    import itertools
+
+    from otel_feedback_collector.storage.datasets import data_file_name, merge_span_files
+
+    numbers = itertools.count(900)
+    return merge_span_files(
+        summaries,
+        inputs=[[path] for path in inputs],
+        data_dir=data_dir,
+        relative_paths=lambda layout: data_file_name(layout, level=1, number=next(numbers)),
+        level=1,
+        run=899,
+        row_group_size=16384,
+        **options,
+    )
 
 
 def _manifest(data_dir: Path) -> dict:
@@ -279,7 +288,7 @@ def test_a_merged_runs_summaries_are_those_of_its_spans_however_they_are_batched
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from otel_feedback_collector.storage.datasets import data_file_name, merge_span_files, pending_file
+    from otel_feedback_collector.storage.datasets import pending_file
     from otel_feedback_collector.storage.trace_summaries import SummaryCalculator
 
     start = 1_700_000_000_000_000_000
@@ -307,17 +316,12 @@ def test_a_merged_runs_summaries_are_those_of_its_spans_however_they_are_batched
             store.write_traces(traces_request(spans))
             store.flush()
         inputs = [f["path"] for f in _manifest(data_dir)["datasets"]["spans"]]
-    numbers = itertools.count(900)
     summaries = SummaryCalculator()
     try:
-        merged, summary = merge_span_files(
+        merged, summary = _merge_flushed_files(
             summaries,
-            inputs=[[path] for path in inputs],
-            data_dir=data_dir,
-            relative_paths=lambda layout: data_file_name(layout, level=1, number=next(numbers)),
-            level=1,
-            run=899,
-            row_group_size=16384,
+            data_dir,
+            inputs,
             row_group_bytes=1,  # a row group per trace
             file_bytes=1 << 30,
             input_budget_bytes=1,
