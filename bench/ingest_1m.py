@@ -20,7 +20,10 @@ post them, so they cost the collector's 2 cores little. Measured in the same run
   RSS, and the peak of the summed PSS (``/proc/<pid>/smaps_rollup``) of the collector and its
   children, sampled every 0.5 s: memory moved into a child still counts, and the libraries both
   map count once;
-* CPU per span: user + system time of the collector and its children (live and exited).
+* CPU per span: user + system time of the collector and its children (live and exited);
+* write amplification: spans rewritten by compaction's merges per span ingested (from the
+  collector's ``Compacted ...`` log lines, so the collector runs at log level INFO), and the
+  live span files per level at the end.
 
     .venv/bin/python bench/ingest_1m.py [--spans 1000000] [--senders 4] [--traces-per-request 100]
 
@@ -33,6 +36,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import struct
 import sys
 import tempfile
@@ -257,6 +261,18 @@ def _levels(data_dir: Path) -> str:
     return ", ".join(f"L{level}: {count}" for level, count in sorted(counts.items())) or "none"
 
 
+_COMPACTED = re.compile(r"Compacted (\d+) spans files into (\d+) level-(\d+) files \((\d+) rows\)")
+
+
+def merged_spans(log_text: str) -> dict[int, int]:
+    """Spans written by compaction's merges, per level written, from the collector's log."""
+    written: dict[int, int] = {}
+    for match in _COMPACTED.finditer(log_text):
+        level, rows = int(match.group(3)), int(match.group(4))
+        written[level] = written.get(level, 0) + rows
+    return written
+
+
 def _row(what: str, measured: str, goal: str, baseline: str = "", ratio: str = "") -> None:
     print(f"{what:<34}{measured:>14}{goal:>14}{baseline:>14}{ratio:>9}")
 
@@ -300,7 +316,7 @@ def main() -> int:
         log_path = Path(tmp) / "collector.log"
         with log_path.open("wb") as log:
             collector = CollectorProcess(
-                data_dir, args=["--grpc-port", "-1", "--log-level", "WARNING", *args.collector_arg], env=env, log_file=log
+                data_dir, args=["--grpc-port", "-1", "--log-level", "INFO", *args.collector_arg], env=env, log_file=log
             )
             collector.start()
             sampler = RssSampler(collector.pid)
@@ -310,6 +326,7 @@ def main() -> int:
                 acked = sum(r.acked_spans for r in results)
                 visible_after, seen = wait_visible(data_dir, acked)
                 cpu = family_cpu_seconds(collector.pid)
+                own_cpu = cpu_seconds(collector.pid)
                 rss = sampler.stop()
                 levels = _levels(data_dir)
             finally:
@@ -317,7 +334,9 @@ def main() -> int:
                 exit_code = collector.stop(timeout=120)
                 watcher.join(timeout=5)
         stored = connect(data_dir).sql("SELECT count(*) FROM spans").fetchall()[0][0]
-        log_tail = log_path.read_text(errors="replace")[-3000:]
+        log_text = log_path.read_text(errors="replace")
+        log_tail = log_text[-3000:]
+        merged = merged_spans(log_text)
 
     latencies = [lat for r in results for lat in r.latencies]
     errors = retried_answers(results)
@@ -335,6 +354,9 @@ def main() -> int:
     _row("compaction process RSS peak (MB)", f"{sampler.children_peak_mb:.0f}", "", "", "")
     _row("collector + children PSS peak (MB)", f"{max(sampler.family_pss_mb, default=float('nan')):.0f}", "", "", "")
     _row("CPU per span incl. children (us)", f"{cpu / acked * 1e6:.0f}", "", "", "")
+    _row("  collector / compaction process", f"{own_cpu / acked * 1e6:.0f} / {(cpu - own_cpu) / acked * 1e6:.0f}", "", "", "")
+    _row("write amplification (merges)", f"{sum(merged.values()) / acked:.2f}", "", "", "")
+    _row("  spans written per level", " / ".join(f"L{k} {v / acked:.2f}" for k, v in sorted(merged.items())), "", "", "")
     _row("ack latency p50 / p99 (ms)", f"{percentile(latencies, 0.5) * 1000:.0f} / {percentile(latencies, 0.99) * 1000:.0f}", "", "", "")
     print(f"(load average {load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} "
           "cores: spans/s and seconds are wall-clock and shrink or grow with what else runs; CPU = user + system "

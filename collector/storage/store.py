@@ -126,6 +126,9 @@ _MERGE_ROW_GROUP_BYTES = 4 * 1024 * 1024
 # streaming merge's own fan-in: more would first be merged in groups into temporary files,
 # writing every span once more).
 _MERGE_MAX_INPUTS = 16
+# Compressed bytes one background merge reads at most (see ``_files_to_merge``): about 30 s of
+# the merge child's CPU for GenAI spans; runs larger than this over the fan-in are final.
+_MERGE_MAX_INPUT_BYTES = 1024 * 1024 * 1024
 # Failures of the machine, not of a record: a flush that meets one is retried as a whole,
 # while any other failure converting a record quarantines that record (see quarantine.py).
 _NOT_THE_RECORDS_FAULT = (MemoryError, OSError, duckdb.IOException, duckdb.OutOfMemoryException)
@@ -141,7 +144,7 @@ class SpanStore:
         flush_interval: float = 1.0,
         max_pending_bytes: int = 256 * 1024 * 1024,
         pending_wait: float = 2.0,
-        compaction_fan_in: int = 8,
+        compaction_fan_in: int = 16,
         compaction_interval: float = 5.0,
         retired_file_grace: float = 300.0,
         row_group_size: int = 16384,
@@ -772,7 +775,9 @@ class SpanStore:
                 chosen = live if len(live) > 1 else []
                 level = max((f.level for f in live), default=0) + 1
             else:
-                chosen, level = _files_to_merge(live, fan_in=self._fan_in)
+                chosen, level = _files_to_merge(
+                    live, fan_in=self._fan_in, size=lambda f: (self.data_dir / f.path).stat().st_size
+                )
             if not chosen:
                 return 0
 
@@ -1095,7 +1100,12 @@ def _readable_runs(data_dir: Path, live: list[DataFile]) -> list[DataFile]:
 
 
 def _files_to_merge(
-    live: list[DataFile], *, fan_in: int, max_inputs: int = _MERGE_MAX_INPUTS
+    live: list[DataFile],
+    *,
+    fan_in: int,
+    max_inputs: int = _MERGE_MAX_INPUTS,
+    max_bytes: int = _MERGE_MAX_INPUT_BYTES,
+    size: Callable[[DataFile], int] = lambda data_file: 0,
 ) -> tuple[list[DataFile], int]:
     """The next background merge (size-tiered): flushed (level-0) files once there are
     ``fan_in`` of them, into level 1; the runs of a level ``n >= 1`` once it holds ``fan_in``
@@ -1111,38 +1121,63 @@ def _files_to_merge(
     once (``max_inputs``: flushed files, or runs of higher levels, whose files are read one
     after the other; always at least one run): more would first be merged in groups into
     temporary files, writing every span one more time.
+
+    One merge reads at most ``max_bytes`` (``size`` gives a file's bytes): the merge child
+    does one merge at a time, and a merge of many GB ran for minutes while hundreds of
+    flushed files piled up behind it. A run larger than ``max_bytes / fan_in`` is therefore
+    final (it could only be merged with fewer than ``fan_in`` others): it stays at its level
+    and does not count towards that level's fan-in. Past that size the run count grows with
+    the data instead of its logarithm (a few tens of files at ten million spans).
     """
-    fullness: list[tuple[float, int]] = []
+    candidates: list[tuple[float, int, list[DataFile]]] = []
     flushed = [data_file for data_file in live if data_file.level == 0]
     if len(flushed) >= fan_in:
-        fullness.append((len(flushed) / fan_in, 0))
+        chosen = _oldest_runs(flushed, max_inputs, cost=lambda files: len(files))
+        candidates.append((len(flushed) / fan_in, 0, chosen))
+    largest_run = max_bytes // fan_in
     for level in sorted({f.level for f in live if f.level > 0}):
-        runs = len({f.run for f in live if f.level == level})
-        if runs >= fan_in:
-            fullness.append((runs / fan_in, level))
-    if not fullness:
+        runs = _by_run([f for f in live if f.level == level])
+        open_runs = [files for files in runs.values() if sum(size(f) for f in files) <= largest_run]
+        if len(open_runs) >= fan_in:
+            files = [data_file for run_files in open_runs for data_file in run_files]
+            chosen = _oldest_runs(files, max_inputs, cost=lambda files: 1, max_bytes=max_bytes, size=size)
+            candidates.append((len(open_runs) / fan_in, level, chosen))
+    if not candidates:
         return [], 0
-    _, level = max(fullness, key=lambda item: (item[0], -item[1]))
-    at_level = [data_file for data_file in live if data_file.level == level]
-    if level == 0:
-        return _oldest_runs(at_level, max_inputs, cost=lambda files: len(files)), 1
-    return _oldest_runs(at_level, max_inputs, cost=lambda files: 1), level + 1
+    _, level, chosen = max(candidates, key=lambda item: (item[0], -item[1]))
+    return chosen, level + 1
+
+
+def _by_run(files: list[DataFile]) -> dict[int, list[DataFile]]:
+    """``files`` grouped by run, in run (creation) order."""
+    by_run: dict[int, list[DataFile]] = {}
+    for data_file in sorted(files, key=lambda f: f.run):
+        by_run.setdefault(data_file.run, []).append(data_file)
+    return by_run
 
 
 def _oldest_runs(
-    files: list[DataFile], budget: int, *, cost: Callable[[list[DataFile]], int]
+    files: list[DataFile],
+    budget: int,
+    *,
+    cost: Callable[[list[DataFile]], int],
+    max_bytes: int | None = None,
+    size: Callable[[DataFile], int] = lambda data_file: 0,
 ) -> list[DataFile]:
-    """The files of the oldest runs whose summed ``cost`` fits ``budget`` (at least one run)."""
-    by_run: dict[int, list[DataFile]] = {}
-    for data_file in files:
-        by_run.setdefault(data_file.run, []).append(data_file)
+    """The files of the oldest runs whose summed ``cost`` fits ``budget`` and whose summed
+    ``size`` fits ``max_bytes`` (at least one run)."""
     chosen: list[DataFile] = []
     spent = 0
-    for run in sorted(by_run):
-        if chosen and spent + cost(by_run[run]) > budget:
+    read = 0
+    for run_files in _by_run(files).values():
+        run_bytes = sum(size(f) for f in run_files)
+        if chosen and (
+            spent + cost(run_files) > budget or (max_bytes is not None and read + run_bytes > max_bytes)
+        ):
             break
-        chosen.extend(by_run[run])
-        spent += cost(by_run[run])
+        chosen.extend(run_files)
+        spent += cost(run_files)
+        read += run_bytes
     return chosen
 
 

@@ -97,6 +97,15 @@ def _saturated_sum(column: str) -> str:
     return f"(CASE WHEN sum({column}) > {limit} THEN {limit} ELSE sum({column}) END)::BIGINT"
 
 
+# The span columns a partial summary is computed from.
+SUMMARIZED_SPAN_COLUMNS = (
+    "trace_id", "span_id", "parent_span_id", "name", "input_preview", "output_preview",
+    "experiment", "service_name", "start_time_unix_nano", "end_time_unix_nano", "start_time",
+    "end_time", "status_code", "input_tokens", "output_tokens", "total_tokens", "session_id",
+    "user_id",
+)
+
+
 def spans_to_summaries_sql(source: str) -> str:
     """SQL turning span rows (``source``: a table, view or parenthesised query with the span
     columns) into partial summaries in ``TRACE_SUMMARY_SCHEMA``, one row per trace."""
@@ -130,9 +139,7 @@ def spans_to_summaries_sql(source: str) -> str:
     FROM (
         SELECT *, {_SPAN_KEY} AS span_key, {_SPAN_BIT} AS span_bit
         FROM (
-            SELECT trace_id, span_id, parent_span_id, name, input_preview, output_preview,
-                experiment, service_name, start_time_unix_nano, end_time_unix_nano, start_time, end_time,
-                status_code, input_tokens, output_tokens, total_tokens, session_id, user_id
+            SELECT {", ".join(SUMMARIZED_SPAN_COLUMNS)}
             FROM {source}
         )
     )
@@ -309,6 +316,7 @@ def _conform(table: pa.Table) -> pa.Table:
 
 
 __all__ = [
+    "SUMMARIZED_SPAN_COLUMNS",
     "TRACE_COLUMNS",
     "TRACE_SUMMARY_SCHEMA",
     "SummaryCalculator",

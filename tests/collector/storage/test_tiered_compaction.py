@@ -87,6 +87,31 @@ def test_the_fullest_level_is_merged_first_into_the_next() -> None:
     assert level == 2 and [f.run for f in chosen] == [1, 2, 3, 4, 5]  # the oldest, up to the fan-in
 
 
+def test_a_merge_reads_at_most_max_bytes_and_larger_runs_are_final() -> None:
+    """A bounded merge (so level 0 never waits minutes behind one merge): runs larger than
+    ``max_bytes / fan_in`` are not merged again and do not count towards their level's
+    fan-in; the smaller runs of the level still are, and never more than ``max_bytes``."""
+    big = {run: 150 for run in range(1, 17)}  # sixteen runs at level 2, each past 400 / 4
+    live = _runs({2: 16, 1: 5, 0: 12})
+    sizes = {f.path: big.get(f.run, 10) for f in live}
+
+    def size(data_file: DataFile) -> int:
+        return sizes[data_file.path]
+
+    # Without the bound the sixteen large runs would be merged (the fullest level, 16/4).
+    chosen, level = _files_to_merge(live, fan_in=4, size=lambda f: 0)
+    assert level == 3 and {f.run for f in chosen} == set(range(1, 17))
+    # With it, they are final: level 0 (three times its fan-in) goes first...
+    chosen, level = _files_to_merge(live, fan_in=4, max_bytes=400, size=size)
+    assert level == 1 and {f.level for f in chosen} == {0} and len(chosen) == 12
+    # ... and once it is drained, the five small level-1 runs, the oldest four within 400 bytes.
+    rest = [f for f in live if f.level != 0]
+    chosen, level = _files_to_merge(rest, fan_in=4, max_bytes=40, size=size)
+    assert level == 2 and [f.run for f in chosen] == [17, 18, 19, 20]
+    # A level holding only final runs is never chosen, however many it holds.
+    assert _files_to_merge([f for f in live if f.level == 2], fan_in=4, max_bytes=400, size=size) == ([], 0)
+
+
 def _merge(data_dir: Path, scratch: Path, streams: list[list[str]], *, run: int, file_bytes: int) -> list[DataFile]:
     numbers = itertools.count(run * 100)
     summaries = SummaryCalculator()

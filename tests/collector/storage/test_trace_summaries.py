@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -172,15 +173,9 @@ def test_data_written_without_summaries_is_read_and_then_summarized(data_dir: Pa
 def test_streaming_merge_keeps_whole_traces_sorted_unique_and_disjoint(
     data_dir: Path, tmp_path: Path, budget: int, fan_in: int
 ) -> None:
-    import itertools
-
     import pyarrow.parquet as pq
 
-    from otel_feedback_collector.storage.datasets import (
-        data_file_name,
-        merge_span_files,
-        pending_file,
-    )
+    from otel_feedback_collector.storage.datasets import pending_file
     from otel_feedback_collector.storage.trace_summaries import SummaryCalculator
 
     big_trace = new_trace_id()
@@ -203,16 +198,11 @@ def test_streaming_merge_keeps_whole_traces_sorted_unique_and_disjoint(
             "SELECT trace_id, span_id, name FROM spans ORDER BY ALL"
         ).fetchall()
         inputs = [f["path"] for f in _manifest(data_dir)["datasets"]["spans"]]
-    numbers = itertools.count(900)
     summaries = SummaryCalculator()
-    merged, summary = merge_span_files(
+    merged, summary = _merge_flushed_files(
         summaries,
-        inputs=[[path] for path in inputs],
-        data_dir=data_dir,
-        relative_paths=lambda layout: data_file_name(layout, level=1, number=next(numbers)),
-        level=1,
-        run=899,
-        row_group_size=16384,
+        data_dir,
+        inputs,
         row_group_bytes=budget,
         file_bytes=budget,  # tiny: many output files
         input_budget_bytes=budget,
@@ -243,6 +233,25 @@ def test_streaming_merge_keeps_whole_traces_sorted_unique_and_disjoint(
     assert counts[big_trace.hex()] == 451 and len(counts) == 61
 
 
+def _merge_flushed_files(summaries: Any, data_dir: Path, inputs: list[str], **options: Any) -> tuple[list, Any]:
+    """Merge flushed files (one stream each) into level 1 as compaction would (run 899)."""
+    import itertools
+
+    from otel_feedback_collector.storage.datasets import data_file_name, merge_span_files
+
+    numbers = itertools.count(900)
+    return merge_span_files(
+        summaries,
+        inputs=[[path] for path in inputs],
+        data_dir=data_dir,
+        relative_paths=lambda layout: data_file_name(layout, level=1, number=next(numbers)),
+        level=1,
+        run=899,
+        row_group_size=16384,
+        **options,
+    )
+
+
 def _manifest(data_dir: Path) -> dict:
     return json.loads((data_dir / "manifest.json").read_text())
 
@@ -266,3 +275,65 @@ def test_partials_of_disjoint_span_sets_merge_into_the_whole_trace_summary(
     finally:
         calculator.close()
     assert merged.sort_by("trace_id").to_pylist() == whole.sort_by("trace_id").to_pylist()
+
+
+@pytest.mark.parametrize("summary_batch_rows", [1, 7, 1 << 20])
+def test_a_merged_runs_summaries_are_those_of_its_spans_however_they_are_batched(
+    data_dir: Path, tmp_path: Path, summary_batch_rows: int
+) -> None:
+    """The merge summarizes its row groups a batch at a time (one summary query per batch):
+    every trace gets one partial, equal to the summary of all of its spans at once."""
+    import itertools
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from otel_feedback_collector.storage.datasets import pending_file
+    from otel_feedback_collector.storage.trace_summaries import SummaryCalculator
+
+    start = 1_700_000_000_000_000_000
+    clock = itertools.count(start, 1000)  # no two spans start together: no ties for the root
+    spread = [(new_trace_id(), make_span(trace_id=new_trace_id(), name="x")) for _ in range(5)]
+    with SpanStore(data_dir, compaction_fan_in=1000) as store:
+        for flush in range(3):
+            spans = []
+            for number, (trace_id, _) in enumerate(spread):
+                # Traces whose spans arrive over all three flushes; the root in the last one.
+                parent = None if flush == 2 else b"\x01" * 8
+                spans.append(
+                    make_span(
+                        trace_id=trace_id, name=f"t{number}-f{flush}", parent_span_id=parent,
+                        status_error=(number + flush) % 4 == 0, start_ns=next(clock),
+                        attributes={"gen_ai.usage.input_tokens": 10 * flush + number, "session.id": f"s{flush}"},
+                    )
+                )
+            for _ in range(6):
+                trace_id, trace_spans = genai_trace(text=f"flush {flush}")
+                for span in trace_spans:
+                    span.start_time_unix_nano = next(clock)
+                    span.end_time_unix_nano = span.start_time_unix_nano + 500
+                spans.extend(trace_spans)
+            store.write_traces(traces_request(spans))
+            store.flush()
+        inputs = [f["path"] for f in _manifest(data_dir)["datasets"]["spans"]]
+    summaries = SummaryCalculator()
+    try:
+        merged, summary = _merge_flushed_files(
+            summaries,
+            data_dir,
+            inputs,
+            row_group_bytes=1,  # a row group per trace
+            file_bytes=1 << 30,
+            input_budget_bytes=1,
+            scratch_dir=tmp_path,
+            summary_batch_rows=summary_batch_rows,
+        )
+        spans_table = pa.concat_tables(pq.read_table(pending_file(data_dir, f.path)) for f in merged)
+        expected = summaries.summarize_spans(spans_table).sort_by("trace_id")
+    finally:
+        summaries.close()
+    assert summary is not None
+    written = pq.read_table(pending_file(data_dir, summary.path))
+    assert written.column("trace_id").to_pylist() == sorted(written.column("trace_id").to_pylist())
+    assert written.num_rows == len(spread) + 18 == summary.rows
+    assert written.equals(expected)
