@@ -7,8 +7,10 @@ are stored first (the trace index then holds that many traces), then ``--spans``
 and flushed ``--flush-mb`` at a time, as the writer does under load. It prints the writer
 thread's CPU microseconds per span (``pthread_getcpuclockid``: other processes' load does not
 count), split by step (each step's thread CPU time, the store's methods wrapped by name; a step
-a checkout does not have is left out, "other" is the rest), next to a baseline measured in the
-same run: protobuf ``ParseFromString`` of the same bodies.
+a checkout does not have is left out, "other" is the rest), and the CPU of the process's
+threads other than the writer and the one sending (DuckDB's workers: the trace index's
+checkpoints run there), next to a baseline measured in the same run: protobuf
+``ParseFromString`` of the same bodies.
 
 ``--checkout DIR`` (repeatable) runs the same measurement on other checkouts (a folder holding
 ``otel_feedback_collector``, ``otel_feedback`` and ``otel_feedback_core``, as for
@@ -51,6 +53,7 @@ _STEPS = (
     ("index add", "live_reads.LiveReads", "add"),
 )
 _BASELINE = "ParseFromString (baseline)"
+_OTHERS = "other threads (DuckDB's workers)"
 
 
 def _writer_thread() -> threading.Thread:
@@ -112,6 +115,7 @@ def measure(bodies: BodyFile, *, warm: int, flush_bytes: int) -> dict[str, float
         try:
             writer = _writer_thread()
             start = _thread_cpu(writer)
+            start_process, start_main = time.process_time(), time.thread_time()
             batch = 0
             for number, (body, request) in enumerate(zip(bodies, requests)):
                 store.write_traces(request, serialized=body)
@@ -123,12 +127,15 @@ def measure(bodies: BodyFile, *, warm: int, flush_bytes: int) -> dict[str, float
                 if number + 1 == warm:  # the warm-up does not count
                     spent.update(dict.fromkeys(spent, 0.0))
                     start = _thread_cpu(writer)
+                    start_process, start_main = time.process_time(), time.thread_time()
             cpu = _thread_cpu(writer) - start
+            others = time.process_time() - start_process - (time.thread_time() - start_main) - cpu
         finally:
             store.close()
     micros = {label: seconds / spans * 1e6 for label, seconds in spent.items()}
     micros["other"] = cpu / spans * 1e6 - sum(micros.values())
     micros["writer thread, total"] = cpu / spans * 1e6
+    micros[_OTHERS] = others / spans * 1e6
     micros[_BASELINE] = baseline / spans * 1e6
     return micros
 

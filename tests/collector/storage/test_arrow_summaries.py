@@ -11,12 +11,12 @@ import pyarrow as pa
 import pytest
 
 from otel_feedback_collector.storage.arrow_summaries import ROOT_NOTE_SCHEMA, summarize
-from otel_feedback_collector.storage.schema import SPAN_SCHEMA
 from otel_feedback_collector.storage.trace_summaries import (
     TRACE_SUMMARY_SCHEMA,
     SummaryCalculator,
     spans_to_summaries_sql,
 )
+from random_spans import random_spans
 
 _INT64_MAX = 2**63 - 1
 
@@ -29,49 +29,6 @@ SELECT trace_id, max(start_time_unix_nano) AS last_start,
     arg_min_null(output, start_time_unix_nano) FILTER (WHERE parent_span_id IS NULL) AS root_output
 FROM spans GROUP BY trace_id ORDER BY trace_id
 """
-
-
-def _random_spans(rng: random.Random, rows: int, traces: int) -> pa.Table:
-    """Span rows with every awkward case the summaries meet: NULLs in each summarised
-    column, equal sort keys (ties), several roots or none, odd-length span ids, starts
-    below zero and at the clamp, token counts, statuses."""
-    trace_ids = [f"{rng.getrandbits(128):032x}" for _ in range(traces)]
-    seen: set[tuple[str, str]] = set()
-    spans = []
-    while len(spans) < rows:
-        trace_id = rng.choice(trace_ids)
-        span_id = f"{rng.getrandbits(64):016x}"[: rng.choice([16, 16, 16, 15, 1])]
-        if (trace_id, span_id) in seen:
-            continue
-        seen.add((trace_id, span_id))
-        start = rng.choice([rng.randint(0, 10**18), 5, 5, 7, -3, 2**62 + 9, _INT64_MAX])
-        row = {field.name: None for field in SPAN_SCHEMA}
-        row.update(
-            trace_id=trace_id,
-            span_id=span_id,
-            parent_span_id=rng.choice([None, None, "ab12", "cd34"]),
-            name=rng.choice([None, "agent", "llm", "tool"]),
-            input_preview=rng.choice([None, "in-a", "in-b"]),
-            output_preview=rng.choice([None, "out-a", "out-b"]),
-            experiment=rng.choice([None, "exp-1", "exp-2"]),
-            service_name=rng.choice([None, "svc-1", "svc-2"]),
-            start_time_unix_nano=start,
-            end_time_unix_nano=rng.choice([None, start, rng.randint(0, 10**18)]),
-            start_time=rng.choice([None, rng.randint(0, 10**15)]),
-            end_time=rng.choice([None, rng.randint(0, 10**15)]),
-            status_code=rng.choice([None, "OK", "ERROR", "UNSET", "UNSET"]),
-            input_tokens=rng.choice([None, 0, 5, 10**6]),
-            output_tokens=rng.choice([None, 1, 2**40]),
-            total_tokens=rng.choice([None, 3, 10**9]),
-            session_id=rng.choice([None, "s-a", "s-b", "s-c"]),
-            user_id=rng.choice([None, "u-a", "u-b"]),
-            input=rng.choice([None, "the question", "another question"]),
-            output=rng.choice([None, "the answer"]),
-        )
-        spans.append(row)
-    table = pa.Table.from_pylist(spans, schema=SPAN_SCHEMA)
-    cut = rng.randint(0, rows)  # several chunks, as concatenated record tables are
-    return pa.concat_tables([table.slice(0, cut), table.slice(cut)])
 
 
 def _sql_partials(spans: pa.Table) -> pa.Table:
@@ -88,7 +45,7 @@ def _sql_partials(spans: pa.Table) -> pa.Table:
 def test_the_partials_are_those_of_the_sql(seed: int) -> None:
     rng = random.Random(seed)
     rows = rng.choice([1, 3, 40, 700, 5000])
-    spans = _random_spans(rng, rows, max(1, rows // rng.choice([1, 3, 30])))
+    spans = random_spans(rng, rows, max(1, rows // rng.choice([1, 3, 30])))
     found = summarize(spans)
     assert found.partials is not None
     arrow = found.partials.select(TRACE_SUMMARY_SCHEMA.names).cast(TRACE_SUMMARY_SCHEMA).sort_by("trace_id")
@@ -99,7 +56,7 @@ def test_the_partials_are_those_of_the_sql(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(6))
 def test_the_root_notes_are_the_earliest_root_and_the_latest_start(seed: int) -> None:
     rng = random.Random(100 + seed)
-    spans = _random_spans(rng, 2000, 300)
+    spans = random_spans(rng, 2000, 300)
     # Of roots starting at the same time either may be noted (as before): keep starts unique.
     starts = rng.sample(range(10**12), spans.num_rows)
     spans = spans.set_column(
@@ -115,7 +72,7 @@ def test_the_root_notes_are_the_earliest_root_and_the_latest_start(seed: int) ->
 
 
 def test_span_ids_that_do_not_end_in_hex_go_to_the_sql() -> None:
-    spans = _random_spans(random.Random(7), 20, 5)
+    spans = random_spans(random.Random(7), 20, 5)
     ids = spans["span_id"].to_pylist()
     ids[3] = "span-zz"
     spans = spans.set_column(spans.schema.get_field_index("span_id"), "span_id", pa.array(ids))
@@ -125,7 +82,7 @@ def test_span_ids_that_do_not_end_in_hex_go_to_the_sql() -> None:
 
 
 def test_token_sums_past_the_int64_maximum_are_clamped_by_the_sql() -> None:
-    spans = _random_spans(random.Random(8), 30, 1)
+    spans = random_spans(random.Random(8), 30, 1)
     huge = pa.array([_INT64_MAX // 2] * spans.num_rows, pa.int64())
     spans = spans.set_column(spans.schema.get_field_index("input_tokens"), "input_tokens", huge)
     assert summarize(spans).partials is None
@@ -135,7 +92,7 @@ def test_token_sums_past_the_int64_maximum_are_clamped_by_the_sql() -> None:
 
 
 def test_null_start_times_go_to_the_sql() -> None:
-    spans = _random_spans(random.Random(9), 50, 4)
+    spans = random_spans(random.Random(9), 50, 4)
     starts = spans["start_time_unix_nano"].to_pylist()
     starts[0] = None
     spans = spans.set_column(
