@@ -30,8 +30,9 @@ _PARENT_FLAG = 1 << 62
 _START_LIMIT = (1 << 62) - 1
 _INT64_MAX = (1 << 63) - 1
 _TOKEN_COLUMNS = ("input_tokens", "output_tokens", "total_tokens")
-# (summary column, span column) of the root candidate's values, as in trace_summaries.py.
-_ROOT_COLUMNS = (
+# (summary column, span column): the root candidate's values a partial keeps (with the sort key
+# of the span each came from; trace_summaries.py).
+ROOT_COLUMNS = (
     ("name", "name"),
     ("request_preview", "input_preview"),
     ("response_preview", "output_preview"),
@@ -50,8 +51,8 @@ ROOT_NOTE_SCHEMA = pa.schema(
         pa.field("trace_id", pa.string()),
         pa.field("last_start", pa.int64()),
         pa.field("root_start", pa.int64()),
-        pa.field("root_input", pa.string()),
-        pa.field("root_output", pa.string()),
+        pa.field("root_request", pa.string()),
+        pa.field("root_response", pa.string()),
     ]
 )
 
@@ -93,7 +94,7 @@ def summarize(spans: pa.Table, *, roots: bool = False) -> ChunkSummary:
         **{name: spans[name] for name in (*_TOKEN_COLUMNS, "session_id", "user_id")},
         "bit": bits if bits is not None else pa.nulls(spans.num_rows, pa.int64()),
     }
-    for _, span_column in _ROOT_COLUMNS:
+    for _, span_column in ROOT_COLUMNS:
         # The row of each value, so the first non-NULL one in key order is found on integers
         # and only the chosen values are gathered.
         columns[f"{span_column}_row"] = pc.if_else(pc.is_valid(spans[span_column]), row, None)
@@ -113,7 +114,7 @@ def summarize(spans: pa.Table, *, roots: bool = False) -> ChunkSummary:
             ("has_ok", "any"),
             ("session_id", "max"),
             ("user_id", "max"),
-            *((f"{span_column}_row", "first") for _, span_column in _ROOT_COLUMNS),
+            *((f"{span_column}_row", "first") for _, span_column in ROOT_COLUMNS),
         ]
     )
     partials = _partials(spans, narrow, grouped, key) if exact else None
@@ -127,7 +128,7 @@ def _partials(spans: pa.Table, narrow: pa.Table, grouped: pa.Table, key: pa.Chun
     # (Acero does not keep groups in first-seen order: the sets are matched by trace id.)
     bit_sets = bit_sets.take(pc.index_in(grouped["trace_id"], value_set=bit_sets["trace_id"]))
     columns: dict[str, pa.Array | pa.ChunkedArray] = {"trace_id": grouped["trace_id"]}
-    for column, span_column in _ROOT_COLUMNS:
+    for column, span_column in ROOT_COLUMNS:
         rows = grouped[f"{span_column}_row_first"]
         columns[column] = spans[span_column].take(rows)
         columns[f"{column}_key"] = key.take(rows)
@@ -194,11 +195,11 @@ def _root_notes(spans: pa.Table, grouped: pa.Table, has_parent: pa.ChunkedArray)
             "trace_id": grouped["trace_id"],
             "last_start": grouped["start_max"],
             "root_start": pc.if_else(is_root, spans["start_time_unix_nano"].take(first), None),
-            "root_input": pc.if_else(is_root, spans["input"].take(first), pa.scalar(None, pa.string())),
-            "root_output": pc.if_else(is_root, spans["output"].take(first), pa.scalar(None, pa.string())),
+            "root_request": pc.if_else(is_root, spans["input"].take(first), pa.scalar(None, pa.string())),
+            "root_response": pc.if_else(is_root, spans["output"].take(first), pa.scalar(None, pa.string())),
         },
         schema=ROOT_NOTE_SCHEMA,
     )
 
 
-__all__ = ["ROOT_NOTE_SCHEMA", "ChunkSummary", "summarize"]
+__all__ = ["ROOT_COLUMNS", "ROOT_NOTE_SCHEMA", "ChunkSummary", "summarize"]

@@ -250,16 +250,9 @@ class LiveReads:
         limit), for :meth:`add`."""
         if roots.num_rows == 0:
             return
-        noted = pa.table(
-            {
-                "trace_id": roots["trace_id"],
-                "last_start": roots["last_start"],
-                "root_start": roots["root_start"],
-                "root_request": _capped(roots["root_input"]),
-                "root_response": _capped(roots["root_output"]),
-            }
-        )
-        self._flush_roots.append(noted.cast(ROOTS_SCHEMA))
+        for name in ("root_request", "root_response"):
+            roots = roots.set_column(roots.schema.get_field_index(name), name, _capped(roots[name]))
+        self._flush_roots.append(roots.cast(ROOTS_SCHEMA))
 
     def read_assessments(self, paths: list[str]) -> pa.Table | None:
         """The rows of a flush's assessment files (relative paths), for :meth:`add`; None

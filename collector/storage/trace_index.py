@@ -31,6 +31,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from otel_feedback_collector.storage.arrow_summaries import ROOT_NOTE_SCHEMA
 from otel_feedback_collector.storage.current_assessments import current_values_sql, live_assessments_sql
 from otel_feedback_collector.storage.schema import ASSESSMENT_SCHEMA
 from otel_feedback_collector.storage.trace_summaries import TRACE_COLUMNS, TRACE_SUMMARY_SCHEMA, merge_summaries_sql
@@ -92,15 +93,8 @@ _SINGLE = {column.name: column.single for column in TRACE_COLUMNS}
 # bound their start times from above as well as below (files flushed later are skipped).
 ROOT_TEXT_LIMIT_BYTES = 4096
 _ROOT_BODY_COLUMNS = {"root_start": "BIGINT", "root_request": "VARCHAR", "root_response": "VARCHAR"}
-ROOTS_SCHEMA = pa.schema(
-    [
-        pa.field("trace_id", pa.string()),
-        pa.field("last_start", pa.int64()),
-        pa.field("root_start", pa.int64()),
-        pa.field("root_request", pa.string()),
-        pa.field("root_response", pa.string()),
-    ]
-)
+# What a flush notes per trace for the index (arrow_summaries.py computes it).
+ROOTS_SCHEMA = ROOT_NOTE_SCHEMA
 
 
 # No ART index on any table here, though point lookups by trace would like one: DuckDB keeps an

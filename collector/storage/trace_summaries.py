@@ -32,6 +32,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from otel_feedback_collector.storage.arrow_summaries import ROOT_COLUMNS as _ROOT_COLUMNS
 from otel_feedback_collector.storage.arrow_summaries import ROOT_NOTE_SCHEMA
 from otel_feedback_collector.storage.arrow_summaries import summarize as summarize_in_arrow
 
@@ -66,16 +67,6 @@ TRACE_SUMMARY_SCHEMA = pa.schema(
         pa.field("span_bits_low", pa.int64()),
         pa.field("span_bits_high", pa.int64()),
     ]
-)
-
-# The root's columns: the partial keeps each one's value and the sort key of the span it
-# came from.
-_ROOT_COLUMNS = (
-    ("name", "name"),
-    ("request_preview", "input_preview"),
-    ("response_preview", "output_preview"),
-    ("experiment", "experiment"),
-    ("service_name", "service_name"),
 )
 
 # One sortable number per span: has-parent flag, then the start time (clamped to 62 bits,

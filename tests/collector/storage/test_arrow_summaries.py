@@ -25,8 +25,8 @@ _INT64_MAX = 2**63 - 1
 _ROOTS_ORACLE = """
 SELECT trace_id, max(start_time_unix_nano) AS last_start,
     min(start_time_unix_nano) FILTER (WHERE parent_span_id IS NULL) AS root_start,
-    arg_min_null(input, start_time_unix_nano) FILTER (WHERE parent_span_id IS NULL) AS root_input,
-    arg_min_null(output, start_time_unix_nano) FILTER (WHERE parent_span_id IS NULL) AS root_output
+    arg_min_null(input, start_time_unix_nano) FILTER (WHERE parent_span_id IS NULL) AS root_request,
+    arg_min_null(output, start_time_unix_nano) FILTER (WHERE parent_span_id IS NULL) AS root_response
 FROM spans GROUP BY trace_id ORDER BY trace_id
 """
 

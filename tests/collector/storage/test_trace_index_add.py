@@ -37,7 +37,7 @@ def _flush(spans: pa.Table) -> tuple[pa.Table, pa.Table]:
     """A flush's partials and root notes, as the writer hands them to the index."""
     partials, notes = SummaryCalculator().summarize_with_roots(spans)
     assert notes is not None
-    return partials, notes.rename_columns(ROOTS_SCHEMA.names).cast(ROOTS_SCHEMA)
+    return partials, notes.cast(ROOTS_SCHEMA)
 
 
 def _add_by_combining(index: TraceIndex, partials: pa.Table, roots: pa.Table) -> None:
