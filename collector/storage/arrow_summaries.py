@@ -169,10 +169,9 @@ def _span_bits(span_ids: pa.ChunkedArray) -> pa.ChunkedArray | None:
 
 
 def _bit_sets(trace_ids: pa.ChunkedArray, bits: pa.ChunkedArray) -> pa.Table:
-    """Per trace, the sets of its span bits
-    0-63 (``low_sum``) and 64-127 (``high_sum``) as BIGINTs: the sum of the distinct bits'
-    values, which is their OR (no two equal, so no carry; bit 63 is the sign, and no partial
-    sum leaves the int64 range)."""
+    """Per trace, the sets of its span bits 0-63 (``low_sum``) and 64-127 (``high_sum``) as
+    BIGINTs: the sum of the distinct bits' values, which is their OR (no two equal, so no
+    carry; bit 63 is the sign, and no partial sum leaves the int64 range)."""
     pairs = pa.table({"trace_id": trace_ids, "bit": bits}).group_by(["trace_id", "bit"], use_threads=False).aggregate([])
     value = _BIT_VALUES.take(pairs["bit"])
     is_low = pc.less(pairs["bit"], 64)
