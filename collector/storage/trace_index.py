@@ -263,13 +263,10 @@ class TraceIndex:
             try:
                 cursor.execute("BEGIN")
                 if partials is not None and partials.num_rows:
-                    roots = roots if roots is not None else ROOTS_SCHEMA.empty_table()
+                    roots = _one_note_per_trace(roots) if roots is not None else ROOTS_SCHEMA.empty_table()
                     cursor.register("_incoming", partials)
                     cursor.register("_incoming_roots", roots)
-                    add_sql(
-                        cursor, "_incoming", roots="_incoming_roots",
-                        one_root_row_per_trace=pc.count_distinct(roots["trace_id"]).as_py() == roots.num_rows,
-                    )
+                    add_sql(cursor, "_incoming", roots="_incoming_roots", one_root_row_per_trace=True)
                 if assessments is not None and assessments.num_rows:
                     cursor.register("_incoming_assessments", assessments)
                     add_assessments_sql(cursor, "_incoming_assessments")
@@ -284,6 +281,32 @@ class TraceIndex:
                 cursor.close()
 
 
+def _one_note_per_trace(roots: pa.Table) -> pa.Table:
+    """A flush's root notes (``ROOTS_SCHEMA``) with one row per trace, as ``add_sql``'s
+    combining statements would choose: a trace whose spans came in several chunks of the flush
+    was noted once per chunk. Its root is the earliest one with a start (of equal starts,
+    either); its latest start is unknown (NULL) if one note did not know it."""
+    if pc.count_distinct(roots["trace_id"]).as_py() == roots.num_rows:
+        return roots
+    numbered = roots.append_column("row", pa.array(range(roots.num_rows), pa.int64()))
+    numbered = numbered.take(
+        pc.sort_indices(numbered, sort_keys=[("trace_id", "ascending"), ("root_start", "ascending")])  # NULLs last
+    )
+    grouped = numbered.group_by("trace_id", use_threads=False).aggregate(
+        [("row", "first"), ("last_start", "max"), ("last_start", "count"), ([], "count_all")]
+    )
+    first = grouped["row_first"]
+    known = pc.equal(grouped["last_start_count"], grouped["count_all"])
+    return pa.table(
+        {
+            "trace_id": grouped["trace_id"],
+            "last_start": pc.if_else(known, grouped["last_start_max"], None),
+            **{name: roots[name].take(first) for name in _ROOT_BODY_COLUMNS},
+        },
+        schema=ROOTS_SCHEMA,
+    )
+
+
 def add_sql(
     connection: duckdb.DuckDBPyConnection, source: str, *, roots: str, one_root_row_per_trace: bool = False
 ) -> None:
@@ -293,8 +316,8 @@ def add_sql(
     ``arg_min`` over the spans would choose).
 
     When none of the traces is in the index yet and ``roots`` holds at most one row per
-    trace (``one_root_row_per_trace``: a flush of whole new traces, the usual case under
-    load), there is nothing to combine: the rows go in with one INSERT. The combining
+    trace (``one_root_row_per_trace``; ``TraceIndex.add`` makes it so: a flush of new traces,
+    the usual case under load), there is nothing to combine: the rows go in with one INSERT. The combining
     statements below cost ~4 us of CPU per span of a flush even when they had nothing to do.
 
     The index table is read once per flush (``_existing``: the rows of the flush's traces,

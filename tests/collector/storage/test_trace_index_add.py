@@ -99,6 +99,12 @@ def test_a_trace_noted_twice_in_one_flush_keeps_its_earliest_root(tmp_path: Path
     partials = SummaryCalculator().merge([partials_a, partials_b])
     roots = pa.concat_tables([roots_a, roots_b])
     assert pc.count_distinct(roots["trace_id"]).as_py() < roots.num_rows
+    # One note that does not know its trace's latest start: the trace's stays unknown.
+    noted = roots["trace_id"].to_pylist()
+    twice = next(trace_id for trace_id in noted if noted.count(trace_id) > 1)
+    last_starts = roots["last_start"].to_pylist()
+    last_starts[noted.index(twice)] = None
+    roots = roots.set_column(roots.schema.get_field_index("last_start"), "last_start", pa.array(last_starts, pa.int64()))
     fast, combining = _open(tmp_path / "fast.duckdb"), _open(tmp_path / "combining.duckdb")
     try:
         fast.add(partials, None, roots)
@@ -112,6 +118,9 @@ def test_a_trace_noted_twice_in_one_flush_keeps_its_earliest_root(tmp_path: Path
             if start is not None:
                 earliest[trace_id] = min(start, earliest[trace_id] or start)
         assert found == earliest  # one row per trace, with its earliest root
+        cursor = fast.cursor()
+        assert cursor.execute(f"SELECT last_start FROM {TABLE} WHERE trace_id = ?", [twice]).fetchall() == [(None,)]
+        cursor.close()
     finally:
         fast.close(wal_applied_through=None)
         combining.close(wal_applied_through=None)
