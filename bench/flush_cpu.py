@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib
 import json
 import os
 import subprocess
@@ -31,7 +32,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +72,6 @@ def _thread_cpu(thread: threading.Thread) -> float:
 def _wrap_steps(spent: dict[str, float]) -> None:
     """Wrap each step's method so its thread CPU time adds up in ``spent`` (outermost call
     only: a step calling itself is counted once)."""
-    import importlib
-
     for label, class_path, method in _STEPS:
         module_name, class_name = class_path.rsplit(".", 1)
         owner = getattr(importlib.import_module(f"otel_feedback_collector.storage.{module_name}"), class_name)
@@ -97,7 +96,7 @@ def _wrap_steps(spent: dict[str, float]) -> None:
         setattr(owner, method, functools.wraps(original)(timed))
 
 
-def measure(bodies: BodyFile, *, warm: int, flush_bytes: int) -> dict[str, float]:
+def measure(bodies: Sequence[bytes], *, warm: int, flush_bytes: int) -> dict[str, float]:
     """One run in this process: CPU microseconds per span by step, and in total."""
     from otel_feedback_collector.storage import SpanStore
 
