@@ -169,21 +169,24 @@ class LiveReads:
         self,
         spans: pa.Table,
         partials: pa.Table,
+        roots: pa.Table,
         *,
         manifest: Callable[[], Manifest],
-        summarize: Callable[[pa.Table], pa.Table],
+        summarize: Callable[[pa.Table], tuple[pa.Table, pa.Table | None]],
     ) -> tuple[pa.Table, pa.Table | None] | None:
         """``spans`` (one flush chunk) without the spans already stored, and their partial
-        summaries. Only traces whose stored span-id bits overlap the chunk's are looked up in
-        Parquet; for the rest disjoint bits prove nothing is stored twice. None when the index
-        failed (it cannot be checked cheaply then; the caller stores the chunk unchecked)."""
+        summaries; ``roots`` are the chunk's root notes (``ROOT_NOTE_SCHEMA``), kept for
+        :meth:`add` (those of the spans kept). Only traces whose stored span-id bits overlap
+        the chunk's are looked up in Parquet; for the rest disjoint bits prove nothing is
+        stored twice. None when the index failed (it cannot be checked cheaply then; the
+        caller stores the chunk unchecked)."""
         try:
             suspects = self._index.traces_that_may_hold(partials)
         except (duckdb.Error, RuntimeError) as error:
             self._fail(error)
             return None
         if not suspects:
-            self._note_roots(spans)
+            self._note_roots(roots)
             return spans, partials
 
         def stored_keys() -> list[tuple[str]]:
@@ -198,7 +201,7 @@ class LiveReads:
         # A compaction may move a file away while this reads: then once more, on the new files.
         stored = retry_after_refresh(stored_keys, lambda: None)
         if not stored:
-            self._note_roots(spans)
+            self._note_roots(roots)
             return spans, partials
         keys = pc.binary_join_element_wise(spans["trace_id"], spans["span_id"], "/")
         fresh = pc.invert(pc.is_in(keys, value_set=pa.array([row[0] for row in stored])))
@@ -206,8 +209,10 @@ class LiveReads:
         logger.info("Dropped %d spans that were already stored (a resent export).", spans.num_rows - kept.num_rows)
         if kept.num_rows == 0:
             return kept, None
-        self._note_roots(kept)
-        return kept, summarize(kept)
+        kept_partials, kept_roots = summarize(kept)
+        if kept_roots is not None:
+            self._note_roots(kept_roots)
+        return kept, kept_partials
 
     def stored_assessment_ids(self, ids: list[str], *, manifest: Callable[[], Manifest]) -> set[str]:
         """Which of ``ids`` are stored already (a resent assessment), so a flush leaves them
@@ -239,24 +244,15 @@ class LiveReads:
         """Forget the roots noted by a flush that did not finish (it is retried whole)."""
         self._flush_roots.clear()
 
-    def _note_roots(self, spans: pa.Table) -> None:
+    def _note_roots(self, roots: pa.Table) -> None:
         """Note, per trace of a chunk about to be stored, its latest span start and its root
-        span's start, input and output (``ROOTS_SCHEMA``), for :meth:`add`."""
-        if spans.num_rows == 0:
+        span's start, input and output (``ROOTS_SCHEMA``; the texts only up to the index's
+        limit), for :meth:`add`."""
+        if roots.num_rows == 0:
             return
-        last = spans.group_by("trace_id").aggregate([("start_time_unix_nano", "max")])
-        roots = spans.filter(pc.is_null(spans["parent_span_id"]))
-        roots = pa.table(
-            {
-                "trace_id": roots["trace_id"],
-                "root_start": roots["start_time_unix_nano"],
-                "root_request": _capped(roots["input"]),
-                "root_response": _capped(roots["output"]),
-            }
-        )
-        last = last.rename_columns(["trace_id", "last_start"])
-        noted = last.join(roots, "trace_id", join_type="left outer")
-        self._flush_roots.append(noted.select(ROOTS_SCHEMA.names).cast(ROOTS_SCHEMA))
+        for name in ("root_request", "root_response"):
+            roots = roots.set_column(roots.schema.get_field_index(name), name, _capped(roots[name]))
+        self._flush_roots.append(roots.cast(ROOTS_SCHEMA))
 
     def read_assessments(self, paths: list[str]) -> pa.Table | None:
         """The rows of a flush's assessment files (relative paths), for :meth:`add`; None

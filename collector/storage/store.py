@@ -612,9 +612,9 @@ class SpanStore:
                     assessment_parts.append(found_table)
                 elif any(keep):
                     assessment_parts.append(found_table.filter(pa.array(keep)))
-        spans_table, partial = self._summarize(span_parts, seen_spans)
-        if spans_table is not None and partial is not None:
-            spans_table, partial = self._drop_stored_spans(spans_table, partial)
+        spans_table, partial, roots = self._summarize(span_parts, seen_spans)
+        if spans_table is not None and partial is not None and roots is not None:
+            spans_table, partial = self._drop_stored_spans(spans_table, partial, roots)
         if partial is not None:
             partial_summaries.append(partial)
         tables = {
@@ -663,15 +663,18 @@ class SpanStore:
 
     def _summarize(
         self, span_parts: list[tuple[WalRecord, pa.Table]], seen_spans: set[tuple[str, str]]
-    ) -> tuple[pa.Table | None, pa.Table | None]:
-        """The chunk's span table and its partial trace summaries. Should summarising fail on
-        the data, each record's spans are summarised alone and the failing ones quarantined."""
+    ) -> tuple[pa.Table | None, pa.Table | None, pa.Table | None]:
+        """The chunk's span table, its partial trace summaries and its root notes (see
+        ``SummaryCalculator.summarize_with_roots``). Should summarising fail on the data, each
+        record's spans are summarised alone and the failing ones quarantined."""
         assert self._summaries is not None
         if not span_parts:
-            return None, None
+            return None, None, None
         spans = pa.concat_tables([table for _, table in span_parts])
+        if not spans.num_rows:
+            return spans, None, None
         try:
-            return spans, self._summaries.summarize_spans(spans) if spans.num_rows else None
+            return spans, *self._summaries.summarize_with_roots(spans)
         except _NOT_THE_RECORDS_FAULT:
             raise
         except Exception:  # noqa: BLE001 - find the record(s) at fault below
@@ -690,12 +693,14 @@ class SpanStore:
                 )
                 continue
             kept.append(table)
-        if not kept:
-            return None, None
-        spans = pa.concat_tables(kept)
-        return spans, self._summaries.summarize_spans(spans) if spans.num_rows else None
+        spans = pa.concat_tables(kept) if kept else None
+        if spans is None or not spans.num_rows:
+            return spans, None, None
+        return spans, *self._summaries.summarize_with_roots(spans)
 
-    def _drop_stored_spans(self, spans: pa.Table, partial: pa.Table) -> tuple[pa.Table, pa.Table | None]:
+    def _drop_stored_spans(
+        self, spans: pa.Table, partial: pa.Table, roots: pa.Table
+    ) -> tuple[pa.Table, pa.Table | None]:
         """Keep span runs disjoint: leave out the chunk's spans that an earlier flush stored
         (a resent export). Without a usable index this cannot be checked cheaply; the flush
         then marks the spans as possibly repeated, and readers de-duplicate again."""
@@ -703,7 +708,7 @@ class SpanStore:
         checked = None
         if self._reads.usable:
             checked = self._reads.drop_stored_spans(
-                spans, partial, manifest=self._manifest_snapshot, summarize=self._summaries.summarize_spans
+                spans, partial, roots, manifest=self._manifest_snapshot, summarize=self._summaries.summarize_with_roots
             )
         if checked is None:
             self._spans_unchecked = True

@@ -32,6 +32,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from otel_feedback_collector.storage.arrow_summaries import ROOT_COLUMNS as _ROOT_COLUMNS
+from otel_feedback_collector.storage.arrow_summaries import ROOT_NOTE_SCHEMA
+from otel_feedback_collector.storage.arrow_summaries import summarize as summarize_in_arrow
+
 TRACE_SUMMARY_SCHEMA = pa.schema(
     [
         pa.field("trace_id", pa.string(), nullable=False),
@@ -63,16 +67,6 @@ TRACE_SUMMARY_SCHEMA = pa.schema(
         pa.field("span_bits_low", pa.int64()),
         pa.field("span_bits_high", pa.int64()),
     ]
-)
-
-# The root's columns: the partial keeps each one's value and the sort key of the span it
-# came from.
-_ROOT_COLUMNS = (
-    ("name", "name"),
-    ("request_preview", "input_preview"),
-    ("response_preview", "output_preview"),
-    ("experiment", "experiment"),
-    ("service_name", "service_name"),
 )
 
 # One sortable number per span: has-parent flag, then the start time (clamped to 62 bits,
@@ -280,12 +274,23 @@ class SummaryCalculator:
 
     def summarize_spans(self, spans: pa.Table) -> pa.Table:
         """Partial summaries (one row per trace) of span rows that hold no span twice."""
+        return self.summarize_with_roots(spans, roots=False)[0]
+
+    def summarize_with_roots(self, spans: pa.Table, *, roots: bool = True) -> tuple[pa.Table, pa.Table | None]:
+        """``summarize_spans`` and, with ``roots``, per trace its latest span start and its
+        earliest root span (``arrow_summaries.ROOT_NOTE_SCHEMA``), from one pass over the
+        spans (arrow_summaries.py; the SQL computes the partials it does not take)."""
+        if not spans.num_rows:
+            return _conform(TRACE_SUMMARY_SCHEMA.empty_table()), ROOT_NOTE_SCHEMA.empty_table() if roots else None
+        found = summarize_in_arrow(spans, roots=roots)
+        if found.partials is not None:
+            return _conform(found.partials), found.roots
         self._connection.register("_spans_input", spans)
         try:
             result = self._connection.sql(spans_to_summaries_sql("_spans_input")).to_arrow_table()
         finally:
             self._connection.unregister("_spans_input")
-        return _conform(result)
+        return _conform(result), found.roots
 
     def merge(self, partials: Sequence[pa.Table]) -> pa.Table:
         """One partial per trace from partials of disjoint span sets (e.g. one flush's

@@ -97,7 +97,7 @@ def write_span_twice_like_an_older_version(data_dir: Path, monkeypatch: pytest.M
     other_id, other_spans = genai_trace(text="other")
     store = SpanStore(data_dir, flush_interval=0.2, compaction_fan_in=1000)
     store.open()
-    monkeypatch.setattr(store._reads, "drop_stored_spans", lambda spans, partials, **_: (spans, partials))
+    monkeypatch.setattr(store._reads, "drop_stored_spans", lambda spans, partials, roots, **_: (spans, partials))
     store.write_traces(traces_request([*spans, *other_spans]))
     store.flush()
     store.write_traces(traces_request(spans))
