@@ -16,8 +16,9 @@ The baseline, measured in the same run over the same files: a plain DuckDB conne
 ``spans/*.parquet`` (the lookup by id and the newest 50 by root start time). The ratio column is
 endpoint time / baseline time: how much the serving path adds (or saves) over reading Parquet.
 
-Usage: ``python bench/reads_at_scale.py [--spans N] [--data DIR] [--reuse] [--samples N]``;
-``--data DIR --reuse`` times an existing directory filled by an earlier run.
+Usage: ``python bench/reads_at_scale.py [--spans N] [--data DIR] [--reuse] [--samples N] [--warm-up S]``;
+``--data DIR --reuse`` times an existing directory filled by an earlier run; ``--warm-up S``
+waits S seconds before timing (what a collector that has been running answers).
 """
 
 from __future__ import annotations
@@ -279,6 +280,13 @@ def main() -> int:
     parser.add_argument("--data", help="data directory to fill (kept); default: a temporary one, removed")
     parser.add_argument("--reuse", action="store_true", help="time --data as it is, without sending")
     parser.add_argument("--samples", type=int, default=11)
+    parser.add_argument(
+        "--warm-up",
+        type=float,
+        default=0.0,
+        help="seconds to wait before timing (a restarted collector learns its files' trace numbers "
+        "and caches footers in the background: the figures of a collector that has been running)",
+    )
     args = parser.parse_args()
     data_dir = Path(args.data or tempfile.mkdtemp(prefix="otel-feedback-reads-")).resolve()
     collector = CollectorProcess(data_dir, args=["--grpc-port", "-1", "--log-level", "WARNING"]).start()
@@ -307,6 +315,9 @@ def main() -> int:
             print(f"CPU of the collector and its compaction process: {cpu / sent * 1e6:.0f} us per span")
             print(f"at visibility: {data_layout(data_dir)}")
             sample_file.write_text(json.dumps(sample))
+        if args.warm_up > 0:
+            print(f"warming up for {args.warm_up:.0f} s")
+            time.sleep(args.warm_up)
         print(f"collector RSS now: {_rss_mb(collector.pid):.0f} MB")
         print(data_layout(data_dir))
         served = time_endpoints(collector.http_url, sample, args.samples)
