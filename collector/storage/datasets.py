@@ -363,7 +363,10 @@ def _merge_span_sources(
         nonlocal summary_rows, waiting_rows
         if not waiting:
             return
-        partial = summaries.summarize_spans(pa.concat_tables(waiting))
+        # In trace-id order, as the summary file must be (row-group statistics on trace_id):
+        # the batches come in that order, the rows of one batch in whatever order the
+        # summary's Arrow pass or SQL gives them.
+        partial = summaries.summarize_spans(pa.concat_tables(waiting)).sort_by("trace_id")
         waiting.clear()
         waiting_rows = 0
         summary_writer.write_table(partial, row_group_size=max(1, partial.num_rows))
