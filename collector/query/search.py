@@ -288,7 +288,8 @@ def _matching_trace_ids(
 ) -> list[str]:
     """The ids of one page of matching traces, in order.
 
-    Newest first (the default order), the index's newest rows are tried first: with ``bound``
+    Newest first (the default order) with a filter on assessments, the index's newest rows
+    are tried first: with ``bound``
     the earliest start among its last rows, the page of the traces starting at or after
     ``bound`` is the page of all traces whenever it is full (every other trace starts before
     ``bound`` and so sorts after it), and reading only those skips the row groups that hold
@@ -301,7 +302,10 @@ def _matching_trace_ids(
     cte = f"WITH {CURRENT_ASSESSMENTS_CTE} " if any(c.needs_current_assessments for c in conditions) else ""
     sql = f"{cte}SELECT t.trace_id FROM traces AS t WHERE {{where}} ORDER BY {order_sql} LIMIT ? OFFSET ?"
     try:
-        if order_sql.startswith(_NEWEST_FIRST):
+        # Only for filters on assessments: their semi-join probed every row of the index.
+        # Without one, DuckDB's top-N over the start times alone is cheaper than the extra
+        # query for the bound (measured at 10M spans: 38 against 48 ms for the newest 50).
+        if order_sql.startswith(_NEWEST_FIRST) and any(c.needs_current_assessments for c in conditions):
             for rows in _NEWEST_WINDOWS:
                 if rows < 4 * (limit + offset):
                     continue  # too few rows to hope for a full page

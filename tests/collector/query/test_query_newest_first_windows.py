@@ -20,20 +20,22 @@ _MINUTE = 60 * 10**9
 _DAY_ONE = 1_790_000_000 * 10**9
 # Small windows so that a few dozen traces exercise them (the real ones are thousands of rows).
 _WINDOWS = (24, 48)
-_FILTERS = (None, "assessments.user_feedback = false", "status = 'ERROR'", "assessments.user_feedback = true")
+_FILTERS = (None, "assessments.user_feedback = false", "assessments.rare = true", "assessments.user_feedback = true")
 
 
 def _write_flush(store: SpanStore, minutes: range, *, tie: bool = False) -> None:
     """One flush of one-span traces starting at those minutes (all at one moment with ``tie``),
-    with feedback on every third (false on every other of those) and an error on every fifth
-    of the oldest (so an error search finds nothing among the newest rows)."""
+    with feedback on every third (false on every other of those) and a "rare" assessment on
+    every fifth of the oldest (so a search for it finds nothing among the newest rows)."""
     spans, feedback = [], []
     for minute in minutes:
         trace_id = new_trace_id()
         start = _DAY_ONE + (0 if tie else minute * _MINUTE)
-        spans.append(make_span(trace_id=trace_id, name=f"m{minute}", start_ns=start, status_error=minute < 60 and minute % 5 == 0))
+        spans.append(make_span(trace_id=trace_id, name=f"m{minute}", start_ns=start))
         if minute % 3 == 0:
             feedback.append(AssessmentRecord(trace_id=trace_id.hex(), name="user_feedback", value=minute % 2 == 0))
+        if minute < 60 and minute % 5 == 0:
+            feedback.append(AssessmentRecord(trace_id=trace_id.hex(), name="rare", value=True))
     store.write_traces(traces_request(spans))
     store.write_assessments(feedback)
     store.flush()
