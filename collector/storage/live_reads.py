@@ -77,8 +77,12 @@ class LiveReads:
 
     def open(self, manifest: Manifest) -> None:
         """Open the index, rebuilding it from the Parquet summaries when needed. A failure
-        (a full disk) is logged; reads then use the Parquet views until :meth:`repair`."""
+        (a full disk) is logged; reads then use the Parquet views until :meth:`repair`.
+        The live span files' trace numbers are learned in the background from now on, not at
+        the first read: until then every lookup reads every file (111 against 78 ms at ten
+        million spans, and a collector that receives nothing new would never learn them)."""
         self._open(manifest, force_rebuild=False)
+        warm_file_traces([self.data_dir / f.path for f in manifest.files[SPANS.name]])
 
     def _open(self, manifest: Manifest, *, force_rebuild: bool) -> None:
         try:

@@ -136,3 +136,19 @@ def test_learning_a_file_never_spills_into_the_working_directory() -> None:
     # the collector was started); the database for trace numbers has no spill directory.
     connection = file_traces._connection()
     assert connection.execute("SELECT current_setting('temp_directory')").fetchone() == ("",)
+
+
+def test_a_reopened_store_learns_its_files_before_any_read(tmp_path: Path) -> None:
+    # Learning only at the first read left a restarted collector reading every file on its
+    # first lookups, and one that receives nothing new never learned them at all.
+    data_dir = tmp_path / "data"
+    with SpanStore(data_dir, compaction_fan_in=1000) as store:
+        for number in range(3):
+            root, spans = chain(bytes([number + 1]) * 16, step=number, text=f"t{number}")
+            store.write_traces(traces_request([root, *spans]))
+            store.flush()
+    file_traces.stop_warming()
+    with SpanStore(data_dir, compaction_fan_in=1000) as store:
+        assert file_traces.wait_warmed(60)
+        live = [data_dir / f.path for f in store._manifest.files["spans"]]
+        assert len(live) == 3 and all(_known(path) for path in live)
