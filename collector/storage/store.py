@@ -153,8 +153,8 @@ class SpanStore:
             raise ValueError("flush_interval must be a positive number of seconds.")
         if max_pending_bytes <= 0:
             raise ValueError("max_pending_bytes must be a positive number of bytes.")
-        if pending_wait < 0:
-            raise ValueError("pending_wait must be zero or a positive number of seconds.")
+        if not 0 <= pending_wait < float("inf"):  # NaN fails too: a write would wait forever
+            raise ValueError("pending_wait must be zero or a positive, finite number of seconds.")
         if compaction_fan_in < 2:
             raise ValueError("compaction_fan_in must be at least 2 files.")
         self.data_dir = Path(data_dir).resolve()

@@ -25,6 +25,11 @@ def _span_count(store: SpanStore) -> int:
     return store.connect().execute("SELECT count(*) FROM spans").fetchone()[0]
 
 
+def _disk_full(*args: object, **kwargs: object) -> None:
+    """Every Parquet flush fails as on a full disk (the edge of the world here)."""
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
 def _write_in_background(store: SpanStore) -> tuple[threading.Thread, list[BaseException | int]]:
     """A write of one trace in a thread; its outcome (span count or error) lands in the list."""
     outcome: list[BaseException | int] = []
@@ -66,12 +71,8 @@ def test_a_write_is_refused_when_the_writer_cannot_make_room(
     store.open()
     try:
         store.write_traces(traces_request(genai_trace(text="x" * 1500)[1]))
-
-        def disk_full(*args: object, **kwargs: object) -> None:
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-        # The edge of the world: every Parquet flush fails, so the backlog never shrinks.
-        monkeypatch.setattr(store, "_store_records", disk_full)
+        # Every Parquet flush fails, so the backlog never shrinks.
+        monkeypatch.setattr(store, "_store_records", _disk_full)
         with pytest.raises(StoreBusy) as refused:
             store.write_traces(traces_request(genai_trace(text="y" * 1500)[1]))
         assert refused.value.retry_after >= 1
@@ -94,7 +95,7 @@ def test_closing_the_store_refuses_the_writes_still_waiting_for_room(
 
     def disk_full(*args: object, **kwargs: object) -> None:
         failed_once.set()
-        raise OSError(errno.ENOSPC, "No space left on device")
+        _disk_full()
 
     monkeypatch.setattr(store, "_store_records", disk_full)
     writer, outcome = _write_in_background(store)
@@ -157,3 +158,9 @@ def test_a_long_flush_makes_room_chunk_by_chunk(data_dir: Path, monkeypatch: pyt
     finally:
         release.set()
         store.close()
+
+
+@pytest.mark.parametrize("wait", [-1.0, float("inf"), float("nan")])
+def test_a_wait_that_is_negative_or_not_finite_is_refused(data_dir: Path, wait: float) -> None:
+    with pytest.raises(ValueError, match="pending_wait"):
+        SpanStore(data_dir, pending_wait=wait)
