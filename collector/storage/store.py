@@ -129,6 +129,10 @@ _MERGE_MAX_INPUTS = 16
 # Compressed bytes one background merge reads at most (see ``_files_to_merge``): about 30 s of
 # the merge child's CPU for GenAI spans; runs larger than this over the fan-in are final.
 _MERGE_MAX_INPUT_BYTES = 1024 * 1024 * 1024
+# Free space kept on the data directory's disk on top of room to convert what the WAL holds:
+# a sixteenth of the disk, at most this much (trace summaries, index growth, the manifest).
+_DISK_RESERVE_MAX = 64 * 1024 * 1024
+_DISK_RETRY_AFTER = 5.0
 # Failures of the machine, not of a record: a flush that meets one is retried as a whole,
 # while any other failure converting a record quarantines that record (see quarantine.py).
 _NOT_THE_RECORDS_FAULT = (MemoryError, OSError, duckdb.IOException, duckdb.OutOfMemoryException)
@@ -434,10 +438,39 @@ class SpanStore:
         waiting = self._pending_bytes + self._inflight_bytes
         return not waiting or waiting + nbytes <= self._max_pending_bytes
 
+    def _check_disk_room(self, nbytes: int) -> None:
+        """Refuse (``StoreUnavailable``) a record of ``nbytes`` that would leave too little free
+        disk space to convert the WAL to Parquet (call with ``_pending_lock`` held).
+
+        Without this, a flood on a nearly full disk filled it with WAL segments before the
+        first flush: the WAL could then never be converted (the Parquet files found no room)
+        nor released (only a published flush releases it), so nothing more was stored until
+        someone freed space, even after a restart. The rule: after the record, the free space
+        must hold every byte not yet in Parquet once more (its Parquet is smaller than its
+        protobuf) plus a reserve.
+        """
+        try:
+            stat = os.statvfs(self.data_dir)
+        except OSError:
+            return  # the append itself reports what is wrong with the directory
+        free = stat.f_bavail * stat.f_frsize
+        reserve = min(_DISK_RESERVE_MAX, stat.f_blocks * stat.f_frsize // 16)
+        unconverted = self._pending_bytes + self._inflight_bytes + nbytes
+        if free - nbytes >= unconverted + reserve:
+            return
+        raise StoreUnavailable(
+            f"The disk holding {self.data_dir} has {free} bytes free; the collector keeps room "
+            f"to write the {unconverted - nbytes} bytes its write-ahead log holds to Parquet, "
+            f"plus a reserve of {reserve} bytes, so nothing of this request ({nbytes} bytes) "
+            "was stored. Free disk space there, then retry.",
+            retry_after=_DISK_RETRY_AFTER,
+        )
+
     def _append(self, kind: RecordKind, payload: bytes) -> None:
         self._require_open()
         self.wait_for_room(len(payload))
         with self._pending_lock:
+            self._check_disk_room(len(payload))
             sequence = self._wal.append(kind, payload)
             self._pending_bytes += len(payload)
             early = self._pending_bytes >= _EARLY_FLUSH_BYTES
