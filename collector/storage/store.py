@@ -203,6 +203,7 @@ class SpanStore:
         # flush no longer takes turns with them.
         self._merger = MergeWorker(self.data_dir, self.data_dir / _SPILL_DIR / _MERGE_SCRATCH_DIR)
         self._last_compaction_error = ""
+        self._merge_waits_for_disk = False
         # WAL records that could not be converted are set aside here (see quarantine.py).
         self._quarantine = Quarantine(self.data_dir / _WAL_DIR / QUARANTINE_DIR)
 
@@ -438,6 +439,15 @@ class SpanStore:
         waiting = self._pending_bytes + self._inflight_bytes
         return not waiting or waiting + nbytes <= self._max_pending_bytes
 
+    def _disk_room(self) -> tuple[int, int] | None:
+        """Free bytes on the data directory's disk and the reserve kept on it (a sixteenth of
+        the disk, at most ``_DISK_RESERVE_MAX``); None when the disk cannot be asked."""
+        try:
+            stat = os.statvfs(self.data_dir)
+        except OSError:
+            return None
+        return stat.f_bavail * stat.f_frsize, min(_DISK_RESERVE_MAX, stat.f_blocks * stat.f_frsize // 16)
+
     def _check_disk_room(self, nbytes: int) -> None:
         """Refuse (``StoreUnavailable``) a record of ``nbytes`` that would leave too little free
         disk space to convert the WAL to Parquet (call with ``_pending_lock`` held).
@@ -447,14 +457,12 @@ class SpanStore:
         nor released (only a published flush releases it), so nothing more was stored until
         someone freed space, even after a restart. The rule: after the record, the free space
         must hold every byte not yet in Parquet once more (its Parquet is smaller than its
-        protobuf) plus a reserve.
+        protobuf) plus the reserve.
         """
-        try:
-            stat = os.statvfs(self.data_dir)
-        except OSError:
+        room = self._disk_room()
+        if room is None:
             return  # the append itself reports what is wrong with the directory
-        free = stat.f_bavail * stat.f_frsize
-        reserve = min(_DISK_RESERVE_MAX, stat.f_blocks * stat.f_frsize // 16)
+        free, reserve = room
         unconverted = self._pending_bytes + self._inflight_bytes + nbytes
         if free - nbytes >= unconverted + reserve:
             return
@@ -465,6 +473,30 @@ class SpanStore:
             "was stored. Free disk space there, then retry.",
             retry_after=_DISK_RETRY_AFTER,
         )
+
+    def _merge_fits_on_disk(self, input_bytes: int) -> bool:
+        """Whether a merge reading ``input_bytes`` can write its output (about as large; the
+        inputs stay on disk until the retired-file grace ends) and still leave the flush the
+        room ``_check_disk_room`` keeps. A merge that filled the disk would fail anyway, after
+        making the flushes and then the writes fail meanwhile; skipped, it runs once there is
+        room, and reads only meet more files."""
+        room = self._disk_room()
+        if room is None:
+            return True
+        free, reserve = room
+        with self._pending_lock:
+            unconverted = self._pending_bytes + self._inflight_bytes
+        if free >= input_bytes + unconverted + 2 * reserve:
+            self._merge_waits_for_disk = False
+            return True
+        if not self._merge_waits_for_disk:  # once per episode: it is checked every interval
+            logger.warning(
+                "Compaction waits for disk space: a merge of %d bytes needs about as much free "
+                "space in %s, plus room for the flush (%d bytes free). Reads meet more files "
+                "meanwhile; nothing is lost.", input_bytes, self.data_dir, free,
+            )
+        self._merge_waits_for_disk = True
+        return False
 
     def _append(self, kind: RecordKind, payload: bytes) -> None:
         self._require_open()
@@ -821,6 +853,8 @@ class SpanStore:
 
             file_bytes = _merge_file_bytes(level, self._fan_in)
             input_bytes = sum((self.data_dir / f.path).stat().st_size for f in chosen)
+            if not full and not self._merge_fits_on_disk(input_bytes):
+                return 0
             with self._manifest_lock:
                 run = self._manifest.take_file_number()
                 numbers = [

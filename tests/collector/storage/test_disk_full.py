@@ -4,9 +4,12 @@ everything acknowledged is stored once space returns."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from otel_feedback_collector.storage import SpanStore, StoreUnavailable
 from disk_faults import fill_disk, use_up_inodes
@@ -138,3 +141,44 @@ def test_a_flood_on_a_small_disk_leaves_room_to_convert_what_it_acknowledged(
         trace_id, spans = genai_trace()
         store.write_traces(traces_request(spans))
     assert acknowledged <= stored and rows == distinct
+
+
+def test_compaction_waits_for_disk_space_rather_than_filling_the_disk(
+    mount_tmpfs: Callable[..., Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A merge writes about as much as it reads: on a disk without that room it is skipped
+    (one warning), not attempted and failed every interval while it eats the flush's room."""
+    disk = mount_tmpfs(size="16m")
+    data_dir = disk / "data"
+    with SpanStore(data_dir, compaction_fan_in=1000) as store:
+        for number in range(4):
+            _, spans = genai_trace(text=f"flush {number}")
+            store.write_traces(traces_request(spans))
+            store.flush()
+        _, rows_before, _ = stored_counts(store)
+    span_files = sorted((data_dir / "spans").glob("*.parquet"))
+    assert len(span_files) == 4
+    ballast = disk / "ballast"
+    fill_disk(ballast)
+    caplog.set_level(logging.INFO, logger="otel_feedback_collector")
+    store = SpanStore(data_dir, compaction_fan_in=2, compaction_interval=0.05)
+    store.open()
+    try:
+        deadline = time.monotonic() + 60
+        while not any("Compaction waits for disk space" in r.getMessage() for r in caplog.records):
+            assert time.monotonic() < deadline, "the compactor never looked at the files"
+            time.sleep(0.05)
+        time.sleep(0.5)  # more intervals: still one warning, no failed merge
+        messages = [r.getMessage() for r in caplog.records]
+        assert sum("Compaction waits for disk space" in m for m in messages) == 1
+        assert not any("Compaction failed" in m for m in messages)
+        assert sorted((data_dir / "spans").glob("*.parquet")) == span_files
+
+        ballast.unlink()
+        while len(list((data_dir / "spans").glob("*.parquet"))) == 4:
+            assert time.monotonic() < deadline + 60, "compaction did not resume once there was room"
+            time.sleep(0.05)
+        _, rows, distinct = stored_counts(store)
+    finally:
+        store.close()
+    assert rows == distinct == rows_before
