@@ -133,10 +133,12 @@ class TracedCall:
     __slots__ = ("_operation", "_live", "_capture_content", "_token", "_started")
 
     def __init__(self, operation: Operation, resource: Any, kwargs: dict[str, Any], capture_content: bool) -> None:
-        self._started = time.perf_counter()
         self._operation = operation
         self._capture_content = capture_content
         self._live = start_span(operation, resource, kwargs, capture_content)
+        # After the span started, so the time to the first chunk lies within it: making the
+        # span's attributes (a large input is copied into them) happens before its start.
+        self._started = time.perf_counter()
         self._token = _inside_call.set(True)
 
     @classmethod

@@ -257,3 +257,16 @@ def test_a_stream_opened_before_uninstrument_still_ends_its_span(client, spans) 
     list(stream)
 
     assert spans.one("chat gpt-4o-mini").attributes["otel_feedback.stream.outcome"] == "completed"
+
+
+def test_time_to_first_chunk_lies_within_the_span_when_the_input_is_large(
+    server, client, instrumented, spans
+) -> None:
+    """The clock for the first chunk starts with the span, not before the span's attributes
+    are made: with a large input (its copy into the span takes a while) it began earlier,
+    so the time to the first chunk could exceed the span (a flaky CI failure under load)."""
+    messages = [{"role": "user", "content": f"question {n}: " + "x" * 2000} for n in range(3000)]
+    list(client.chat.completions.create(model="gpt-4o-mini", messages=messages, stream=True))
+    span = spans.one("chat gpt-4o-mini")
+    seconds = span.attributes["gen_ai.response.time_to_first_chunk"]
+    assert 0 < seconds <= (span.end_time - span.start_time) / 1e9
