@@ -90,10 +90,10 @@ def _pending(data_dir: Path) -> list[str]:
 def _wait_for_pause(pause: Path) -> int:
     """The merge child's pid, once it paused with its outputs written."""
     deadline = time.monotonic() + _WAIT
-    while not (pause / "paused").exists():
+    # The pid is written right after the file is created: wait for it, not for a while.
+    while not ((pause / "paused").exists() and (pause / "paused").read_text().isdigit()):
         assert time.monotonic() < deadline, "the merge child never reached the pause"
         time.sleep(0.05)
-    time.sleep(0.05)  # the pid is written right after the file is created
     return int((pause / "paused").read_text())
 
 
