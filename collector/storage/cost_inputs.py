@@ -20,6 +20,7 @@ query read it), and only for the priced spans whose attributes name a cost attri
 from __future__ import annotations
 
 import bisect
+import logging
 import re
 from collections.abc import Callable
 
@@ -28,6 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from otel_feedback_collector.pricing import COST_ATTRIBUTES
+
+logger = logging.getLogger("otel_feedback_collector.storage")
 
 COST_ENTRY = pa.struct(
     [
@@ -84,7 +87,13 @@ def trace_cost_inputs(spans: pa.Table, trace_ids: pa.Array | pa.ChunkedArray, ow
     own = pa.nulls(spans.num_rows, pa.float64())
     candidates = pc.and_(priced, naming_a_cost(spans["attributes"]))
     if pc.any(candidates).as_py():
-        own = pc.replace_with_mask(own, candidates, own_costs(spans["attributes"].filter(candidates).combine_chunks()))
+        try:
+            found = own_costs(spans["attributes"].filter(candidates).combine_chunks())
+        except duckdb.Error as error:
+            # Never a reason to refuse the spans: their traces' costs are then read from them.
+            logger.warning("Could not read the own costs of a chunk's spans (%s); their traces' costs are read from the spans.", error)
+            return pa.nulls(len(trace_ids), COST_INPUTS_TYPE)
+        own = pc.replace_with_mask(own, candidates, found)
     # (Only the narrow columns are filtered: a filter of the whole table copied the texts.)
     entries = pa.table(
         {

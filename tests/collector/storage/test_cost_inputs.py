@@ -139,3 +139,14 @@ def test_the_rows_naming_a_cost_are_found_in_slices_and_large_strings() -> None:
         (pa.chunked_array([whole.cast(pa.string_view())]), 0),
     ):
         assert naming_a_cost(chunked).to_pylist() == expected[first:]
+
+
+def test_own_costs_that_cannot_be_read_leave_the_chunks_traces_unknown() -> None:
+    """A failing read never refuses the spans: their traces' costs are read from the spans."""
+    spans = random_spans(random.Random(13), 200, 20)
+
+    def failing(attributes: pa.Array) -> pa.Array:
+        raise duckdb.InvalidInputException("malformed JSON")
+
+    roots = summarize(spans, roots=True, own_costs=failing).roots
+    assert roots is not None and roots["cost_inputs"].null_count == roots.num_rows
