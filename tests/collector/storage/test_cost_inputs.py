@@ -16,7 +16,6 @@ from otel_feedback_collector.storage.cost_inputs import (
     OWN_COST_SQL,
     PRICED_SPAN_SQL,
     lists_per_trace,
-    naming_a_cost,
 )
 from otel_feedback_collector.storage.trace_summaries import SummaryCalculator
 from random_spans import random_spans
@@ -127,25 +126,30 @@ def test_a_trace_whose_spans_all_lack_prices_has_an_empty_list() -> None:
     assert roots["cost_inputs"].to_pylist() == [[]]
 
 
-def test_the_rows_naming_a_cost_are_found_in_slices_and_large_strings() -> None:
+def test_own_costs_are_found_in_every_chunk_of_a_sliced_table() -> None:
+    """A chunk that is a slice shares its buffers with the rows around it: each span's own cost
+    is its own."""
     texts = ['{"a": 1}', None, '{"gen_ai.usage.cost": 1}', "", '{"x": "llm.cost.total"}', '{"llm.cost.total": 2}'] * 3
-    expected = [text is not None and ('"gen_ai.usage.cost"' in text or '"llm.cost.total"' in text) for text in texts]
-    whole = pa.array(texts)
-    for chunked, first in (
-        (pa.chunked_array([whole]), 0),
-        (pa.chunked_array([whole.slice(0, 7), whole.slice(7)]), 0),  # a slice's buffer holds the other rows too
-        (pa.chunked_array([whole.slice(2, 3), whole.slice(5)]), 2),
-        (pa.chunked_array([whole.cast(pa.large_string())]), 0),
-        (pa.chunked_array([whole.cast(pa.string_view())]), 0),
-    ):
-        assert naming_a_cost(chunked).to_pylist() == expected[first:]
+    expected = [[None], [None], [1.0], [None], [None], [2.0]] * 3
+    spans = random_spans(random.Random(14), len(texts), len(texts))
+    columns = {
+        "trace_id": pa.array([f"{index:032x}" for index in range(len(texts))]),
+        "attributes": pa.array(texts),
+        "model": pa.array(["m"] * len(texts)),
+    }
+    for name, values in columns.items():
+        spans = spans.set_column(spans.schema.get_field_index(name), name, values)
+    for cut in (0, 2, 7, len(texts) - 1):
+        sliced = pa.concat_tables([spans.slice(0, cut), spans.slice(cut)])
+        notes = _notes(sliced).sort_by("trace_id").to_pylist()
+        assert [[entry["own_cost"] for entry in row["cost_inputs"]] for row in notes] == expected
 
 
 def test_own_costs_that_cannot_be_read_leave_the_chunks_traces_unknown() -> None:
     """A failing read never refuses the spans: their traces' costs are read from the spans."""
     spans = random_spans(random.Random(13), 200, 20)
 
-    def failing(attributes: pa.Array) -> pa.Array:
+    def failing(attributes: pa.ChunkedArray, priced: pa.Array) -> pa.Array:
         raise duckdb.InvalidInputException("malformed JSON")
 
     roots = summarize(spans, roots=True, own_costs=failing).roots
