@@ -9,7 +9,7 @@ thread; the load skews it less) of:
 
 * the whole traces table (``routes._traces_table``, what ``GET /experiments/bench`` renders);
 * ``trace_costs``: the cost inputs the trace index keeps (storage/cost_inputs.py);
-* the spans' path (``_costs_from_spans``: what every page read before), as the baseline;
+* the spans' path (``costs_from_spans``: what every page read before), as the baseline;
 
 checks that both give the same dollars, and prints the span files holding the page and the load.
 
@@ -34,7 +34,7 @@ from otel_feedback_collector.api.store_access import ApiStore  # noqa: E402
 from otel_feedback_collector.pricing import load_price_table  # noqa: E402
 from otel_feedback_collector.query.search import find_traces, one_trace_spans  # noqa: E402
 from otel_feedback_collector.storage import SpanStore, file_traces  # noqa: E402
-from otel_feedback_collector.ui.cost_queries import _costs_from_spans, trace_costs  # noqa: E402
+from otel_feedback_collector.ui.cost_queries import costs_from_spans, trace_costs  # noqa: E402
 from otel_feedback_collector.ui.routes import _traces_table  # noqa: E402
 from otel_feedback_collector.ui.trace_table import TableControls  # noqa: E402
 
@@ -83,13 +83,13 @@ def main() -> int:
         ]
         print(f"the page's {len(ids)} traces are in: {', '.join(sorted(set(sizes)))}")
         new = api.read(lambda c: trace_costs(c, prices, ids))
-        old = api.read(lambda c: _costs_from_spans(c, prices, ids))
+        old = api.read(lambda c: costs_from_spans(c, prices, ids))
         same = new.keys() == old.keys() and all(math.isclose(new[k], old[k], rel_tol=1e-12) for k in new)
         print(f"dollars of {len(new)} priced traces, index vs spans: {'the same' if same else 'DIFFERENT'}")
         rows = [
             ("UI traces table (in-process)", lambda: _traces_table(api, prices, EXPERIMENT, TableControls())),
             ("trace_costs (index cost inputs)", lambda: api.read(lambda c: trace_costs(c, prices, ids))),
-            ("baseline: costs from the spans", lambda: api.read(lambda c: _costs_from_spans(c, prices, ids))),
+            ("baseline: costs from the spans", lambda: api.read(lambda c: costs_from_spans(c, prices, ids))),
         ]
         load = os.getloadavg()[0]
         for label, run in rows:

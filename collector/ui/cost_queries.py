@@ -98,7 +98,7 @@ def trace_costs(
     costs = _sum_priced(prices, [(trace_id, *entry) for trace_id, entries in stored.items() for entry in entries])
     unknown = [trace_id for trace_id in trace_ids if trace_id not in stored]
     if unknown:
-        costs.update(_costs_from_spans(connection, prices, unknown))
+        costs.update(costs_from_spans(connection, prices, unknown))
     return costs
 
 
@@ -126,10 +126,12 @@ def stored_cost_inputs(
     return found
 
 
-def _costs_from_spans(
+def costs_from_spans(
     connection: duckdb.DuckDBPyConnection, prices: PriceTable, trace_ids: Sequence[str]
 ) -> dict[str, float]:
-    """Dollars per trace from the traces' spans (their ``attributes`` for the own costs)."""
+    """Dollars per trace from the traces' spans (their ``attributes`` for the own costs): what
+    :func:`trace_costs` reads for traces the index does not know, and what it read for every
+    trace before the index kept cost inputs (the baseline of bench/trace_costs_at_scale.py)."""
     if len(trace_ids) == 1:  # one trace (its page): only the files of its time are opened
         source, where, params = one_trace_spans(connection, trace_ids[0])
         return priced_groups(connection, prices, group_sql="trace_id", where_sql=where, params=params, source=source)

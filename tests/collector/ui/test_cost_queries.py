@@ -1,5 +1,5 @@
 """Dollars per trace from the trace index's cost inputs (storage/cost_inputs.py) are those the
-spans give (``_costs_from_spans``, the query every trace went through before): for traces with
+spans give (``costs_from_spans``, the query every trace went through before): for traces with
 several models, an own cost only, an unknown model, NULL tokens, a trace split across flushes
 and across a merge, and for traces the index does not know (rebuilt, or written by an older
 version); through a real collector, and on the HTML pages."""
@@ -19,7 +19,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from otel_feedback_collector.pricing import DEFAULT_PRICES, PriceTable, format_cost
 from otel_feedback_collector.server import CollectorServer
-from otel_feedback_collector.ui.cost_queries import _costs_from_spans, stored_cost_inputs, trace_costs
+from otel_feedback_collector.ui.cost_queries import costs_from_spans, stored_cost_inputs, trace_costs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "storage"))
 from otlp_builders import make_span, traces_request  # noqa: E402
@@ -111,7 +111,7 @@ def _assert_costs(connection: duckdb.DuckDBPyConnection, ids: dict[str, str], *,
     (``stored``) or from the spans."""
     every = list(ids.values())
     costs = trace_costs(connection, PRICES, every)
-    from_spans = _costs_from_spans(connection, PRICES, every)
+    from_spans = costs_from_spans(connection, PRICES, every)
     assert costs.keys() == from_spans.keys()
     for trace_id, dollars in costs.items():
         assert math.isclose(dollars, from_spans[trace_id], rel_tol=1e-12)
