@@ -155,7 +155,7 @@ def test_traces_the_index_does_not_know_are_priced_from_their_spans(
     start_collector: Callable[..., CollectorServer], tmp_path: Path
 ) -> None:
     """An index written by an older version (no cost column) is kept and learns the column; its
-    rows are not known and read the spans, as are a known trace's once a flush adds to it."""
+    rows are not known and read the spans, also once a flush adds to them; new traces are known."""
     data_dir = tmp_path / "older"
     first = start_collector(data_dir=data_dir, grpc_port=None)
     ids = send_traces(first)
@@ -166,27 +166,21 @@ def test_traces_the_index_does_not_know_are_priced_from_their_spans(
     second = start_collector(data_dir=data_dir, grpc_port=None)
     _read(second, lambda c: _assert_costs(c, ids, stored=False))
     # A new trace is known; an unknown one stays unknown when more of its spans arrive.
-    more = {"two models again": TRACES["two models"]}
-    TRACES.update(more)
-    try:
-        new_id = os.urandom(16)
-        old_id = bytes.fromhex(ids["own cost only"])
-        _send(second, [
-            _span(new_id, "root", {}, index=500, parent=None),
-            *[_span(new_id, "child", attributes, index=501, parent=None) for attributes in TRACES["two models"][0]],
-            _span(old_id, "late", _llm("gpt-4o", (100, 10)), index=502, parent=None),
-        ])
+    new_id = os.urandom(16)
+    old_id = bytes.fromhex(ids["own cost only"])
+    _send(second, [
+        _span(new_id, "root", {}, index=500, parent=None),
+        *[_span(new_id, "child", attributes, index=501, parent=None) for attributes in TRACES["two models"][0]],
+        _span(old_id, "late", _llm("gpt-4o", (100, 10)), index=502, parent=None),
+    ])
 
-        def check(connection: duckdb.DuckDBPyConnection) -> None:
-            assert set(stored_cost_inputs(connection, [new_id.hex(), old_id.hex()])) == {new_id.hex()}
-            costs = trace_costs(connection, PRICES, [new_id.hex(), old_id.hex()])
-            assert math.isclose(costs[new_id.hex()], TRACES["two models"][1], rel_tol=1e-12)
-            assert math.isclose(costs[old_id.hex()], 0.5 + _usd(FOUR, (100, 10)), rel_tol=1e-12)
+    def check(connection: duckdb.DuckDBPyConnection) -> None:
+        assert set(stored_cost_inputs(connection, [new_id.hex(), old_id.hex()])) == {new_id.hex()}
+        costs = trace_costs(connection, PRICES, [new_id.hex(), old_id.hex()])
+        assert math.isclose(costs[new_id.hex()], TRACES["two models"][1], rel_tol=1e-12)
+        assert math.isclose(costs[old_id.hex()], 0.5 + _usd(FOUR, (100, 10)), rel_tol=1e-12)
 
-        _read(second, check)
-    finally:
-        for name in more:
-            TRACES.pop(name)
+    _read(second, check)
 
 
 def test_a_rebuilt_index_prices_from_the_spans(start_collector: Callable[..., CollectorServer], tmp_path: Path) -> None:
