@@ -19,7 +19,9 @@ query read it), and only for the priced spans whose attributes name a cost attri
 
 from __future__ import annotations
 
+import bisect
 import logging
+import re
 from collections.abc import Callable
 
 import duckdb
@@ -50,57 +52,54 @@ OWN_COST_SQL = "coalesce(" + ", ".join(
 # The spans that can cost anything.
 PRICED_SPAN_SQL = "(model IS NOT NULL OR input_tokens IS NOT NULL OR output_tokens IS NOT NULL)"
 
-# A text that holds a cost attribute's quoted name (the writer's JSON spells keys out, so only
-# such a span can have an own cost; its JSON is parsed, no other's).
-_NAMES_A_COST = " OR ".join(f"contains(attributes, '\"{name}\"')" for name in COST_ATTRIBUTES)
+# A cost attribute's quoted name, as the writer's JSON spells keys out: only a text holding
+# one can hold an own cost.
+_COST_NAME = re.compile(b"|".join(b'"' + re.escape(name.encode()) + b'"' for name in COST_ATTRIBUTES))
+_SUMS = ("input_tokens", "output_tokens", "own_cost")
 
-# (span attributes, which spans are priced) -> each span's own cost, NULL where none.
-OwnCosts = Callable[[pa.ChunkedArray, pa.Array], pa.Array]
+# Attributes texts -> their own costs (float64, NULL where none).
+OwnCosts = Callable[[pa.Array], pa.Array]
 
 
 def own_costs_reader(connection: duckdb.DuckDBPyConnection) -> OwnCosts:
-    """A function giving the own costs (float64, NULL where none) of the priced spans among
-    ``attributes``, read by ``OWN_COST_SQL`` on ``connection`` (one thread's private
-    connection). DuckDB searches the priced spans' texts for the cost attributes' names
-    (~0.25 us per 1.5 KB span; Arrow's ``match_substring`` took 3, a regular expression over
-    the character buffer 0.6) and parses only those that name one."""
+    """A function from ``attributes`` texts to their own costs (float64, NULL where none),
+    read by ``OWN_COST_SQL`` on ``connection`` (one thread's private connection)."""
 
-    def read(attributes: pa.ChunkedArray, priced: pa.Array) -> pa.Array:
-        rows = pa.table({"row": pa.array(range(len(priced)), pa.int64()), "priced": priced, "attributes": attributes})
-        connection.register("_cost_spans", rows)
+    def read(attributes: pa.Array) -> pa.Array:
+        rows = pa.table({"row": pa.array(range(len(attributes)), pa.int64()), "attributes": attributes})
+        connection.register("_cost_attributes", rows)
         try:
-            found = connection.sql(
-                f"SELECT row, {OWN_COST_SQL} AS own FROM _cost_spans WHERE priced AND ({_NAMES_A_COST}) ORDER BY row"
-            ).to_arrow_table()
+            found = connection.sql(f"SELECT {OWN_COST_SQL} FROM _cost_attributes ORDER BY row").to_arrow_table()
         finally:
-            connection.unregister("_cost_spans")
-        own = pa.nulls(len(priced), pa.float64())
-        if not found.num_rows:
-            return own
-        named = pc.is_in(rows["row"], value_set=found["row"].combine_chunks()).combine_chunks()
-        return pc.replace_with_mask(own, named, found["own"].combine_chunks().cast(pa.float64()))
+            connection.unregister("_cost_attributes")
+        return found.column(0).combine_chunks().cast(pa.float64())
 
     return read
 
 
 def trace_cost_inputs(spans: pa.Table, trace_ids: pa.Array | pa.ChunkedArray, own_costs: OwnCosts | None) -> pa.Array:
-    """The cost inputs (``COST_INPUTS_TYPE``) of each trace of ``trace_ids`` from ``spans``
-    (all of those traces' spans in this table): NULL for every trace when ``own_costs`` is
-    None (not known), an empty list for a trace without priced spans."""
+    """The cost inputs (``COST_INPUTS_TYPE``) of each trace of ``trace_ids`` (distinct) from
+    ``spans`` (all of those traces' spans in this table): NULL for every trace when
+    ``own_costs`` is None (not known), an empty list for a trace without priced spans.
+
+    A flush chunk holds a few thousand spans, so the fixed cost of each step counts as much as
+    its cost per row: DuckDB is asked only when a text names a cost attribute (a query cost
+    ~2 ms, ~1 us per span of a chunk), and the entries take two Arrow aggregations."""
     if own_costs is None:
         return pa.nulls(len(trace_ids), COST_INPUTS_TYPE)
-    priced = pc.fill_null(
-        pc.or_(pc.or_(pc.is_valid(spans["model"]), pc.is_valid(spans["input_tokens"])), pc.is_valid(spans["output_tokens"])),
-        False,
-    )
+    priced = pc.or_(pc.or_(pc.is_valid(spans["model"]), pc.is_valid(spans["input_tokens"])), pc.is_valid(spans["output_tokens"]))
     if isinstance(priced, pa.ChunkedArray):
         priced = priced.combine_chunks()
-    try:
-        own = own_costs(spans["attributes"], priced)
-    except duckdb.Error as error:
-        # Never a reason to refuse the spans: their traces' costs are then read from them.
-        logger.warning("Could not read the own costs of a chunk's spans (%s); their traces' costs are read from the spans.", error)
-        return pa.nulls(len(trace_ids), COST_INPUTS_TYPE)
+    own = pa.nulls(spans.num_rows, pa.float64())
+    candidates = naming_a_cost(spans["attributes"], priced)
+    if pc.any(candidates).as_py():
+        try:
+            found = own_costs(spans["attributes"].filter(candidates).combine_chunks())
+        except duckdb.Error as error:
+            # Never a reason to refuse the spans: their traces' costs are then read from them.
+            logger.warning("Could not read the own costs of a chunk's spans (%s); their traces' costs are read from the spans.", error)
+            return pa.nulls(len(trace_ids), COST_INPUTS_TYPE)
+        own = pc.replace_with_mask(own, candidates, found)
     # (Only the narrow columns are filtered: a filter of the whole table copied the texts.)
     entries = pa.table(
         {
@@ -112,16 +111,49 @@ def trace_cost_inputs(spans: pa.Table, trace_ids: pa.Array | pa.ChunkedArray, ow
             "own_cost": own,
         }
     ).filter(priced)
-    grouped = entries.group_by(["trace_id", "model", "has_own"], use_threads=False).aggregate(
-        [("input_tokens", "sum"), ("output_tokens", "sum"), ("own_cost", "sum")]
+    groups = entries.group_by(["trace_id", "model", "has_own"], use_threads=False).aggregate(
+        [(name, "sum") for name in _SUMS]
     )
+    per_trace = groups.group_by("trace_id", use_threads=False).aggregate(
+        [(name, "list") for name in ("model", "has_own", *(f"{name}_sum" for name in _SUMS))]
+    )
+    # Each list column has the same offsets (one entry per group, in the same order).
+    first = per_trace["model_list"].combine_chunks()
     values = pa.StructArray.from_arrays(
-        [grouped[name].combine_chunks() for name in ("model", "has_own", "input_tokens_sum", "output_tokens_sum", "own_cost_sum")],
+        [pc.list_flatten(per_trace[f"{name}_list"].combine_chunks()) for name in ("model", "has_own", *(f"{n}_sum" for n in _SUMS))],
         fields=list(COST_ENTRY),
     )
-    ids, lists = lists_per_trace(grouped["trace_id"], pa.ListArray.from_arrays(pa.array(range(len(values) + 1), pa.int32()), values))
-    found = lists.take(pc.index_in(trace_ids, value_set=ids))
+    offsets = pa.concat_arrays([pa.array([0], pa.int64()), pc.cumulative_sum(pc.list_value_length(first).cast(pa.int64()))])
+    lists = pa.ListArray.from_arrays(offsets.cast(pa.int32()), values)
+    found = lists.take(pc.index_in(trace_ids, value_set=per_trace["trace_id"]))
     return pc.fill_null(found, pa.scalar([], COST_INPUTS_TYPE))
+
+
+def naming_a_cost(attributes: pa.ChunkedArray, among: pa.Array) -> pa.Array:
+    """Per ``attributes`` text, whether it holds a cost attribute's quoted name; only the rows
+    ``among`` marks are searched (the others are False). A regular expression searches each
+    such row's bytes in its chunk's character buffer (~0.3 us per span of a GenAI trace, whose
+    LLM spans are a third; Arrow's ``match_substring`` over every span took 3, DuckDB's
+    ``contains`` ~1 with its query's fixed cost)."""
+    flags: list[pa.Array] = []
+    start = 0
+    for chunk in attributes.chunks:
+        rows = pc.indices_nonzero(among.slice(start, len(chunk))).to_pylist()
+        start += len(chunk)
+        named = [False] * len(chunk)
+        if rows:
+            if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):  # e.g. a string view
+                chunk = chunk.cast(pa.large_string())
+            validity, offsets_buffer, data = chunk.buffers()
+            if data is not None:
+                # The chunk's rows' byte ranges (a slice's buffer holds other rows too).
+                width = pa.int64() if pa.types.is_large_string(chunk.type) else pa.int32()
+                offsets = pa.Array.from_buffers(width, len(chunk) + 1, [None, offsets_buffer], offset=chunk.offset).to_pylist()
+                text, search = memoryview(data), _COST_NAME.search
+                for row in rows:
+                    named[row] = search(text, offsets[row], offsets[row + 1]) is not None
+        flags.append(pc.and_(pa.array(named, pa.bool_()), pc.is_valid(chunk)))
+    return pa.concat_arrays(flags) if flags else pa.array([], pa.bool_())
 
 
 def lists_per_trace(trace_ids: pa.Array | pa.ChunkedArray, lists: pa.Array) -> tuple[pa.Array, pa.Array]:
@@ -155,6 +187,7 @@ __all__ = [
     "PRICED_SPAN_SQL",
     "OwnCosts",
     "lists_per_trace",
+    "naming_a_cost",
     "own_costs_reader",
     "trace_cost_inputs",
 ]

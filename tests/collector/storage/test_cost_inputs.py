@@ -16,6 +16,7 @@ from otel_feedback_collector.storage.cost_inputs import (
     OWN_COST_SQL,
     PRICED_SPAN_SQL,
     lists_per_trace,
+    naming_a_cost,
 )
 from otel_feedback_collector.storage.trace_summaries import SummaryCalculator
 from random_spans import random_spans
@@ -147,10 +148,27 @@ def test_own_costs_are_found_in_every_chunk_of_a_sliced_table() -> None:
 
 def test_own_costs_that_cannot_be_read_leave_the_chunks_traces_unknown() -> None:
     """A failing read never refuses the spans: their traces' costs are read from the spans."""
-    spans = random_spans(random.Random(13), 200, 20)
+    spans = random_spans(random.Random(13), 200, 20)  # (some name a cost attribute)
 
-    def failing(attributes: pa.ChunkedArray, priced: pa.Array) -> pa.Array:
+    def failing(attributes: pa.Array) -> pa.Array:
         raise duckdb.InvalidInputException("malformed JSON")
 
     roots = summarize(spans, roots=True, own_costs=failing).roots
     assert roots is not None and roots["cost_inputs"].null_count == roots.num_rows
+
+
+def test_the_texts_naming_a_cost_are_found_in_any_string_layout() -> None:
+    texts = ['{"a": 1}', None, '{"gen_ai.usage.cost": 1}', "", '{"x": "llm.cost.total"}', '{"llm.cost.total": 2}']
+    expected = [False, False, True, False, True, True]  # (a quoted name as a value counts too: then parsed)
+    whole = pa.array(texts)
+    for chunked, first in (
+        (pa.chunked_array([whole.slice(0, 3), whole.slice(3)]), 0),  # a slice's buffer holds the other rows too
+        (pa.chunked_array([whole.slice(3)]), 3),
+        (pa.chunked_array([whole.cast(pa.large_string())]), 0),
+        (pa.chunked_array([whole.cast(pa.string_view())]), 0),
+    ):
+        every = pa.array([True] * len(chunked))
+        assert naming_a_cost(chunked, every).to_pylist() == expected[first:]
+        assert naming_a_cost(chunked, pa.array([row % 2 == 0 for row in range(len(chunked))])).to_pylist() == [
+            found and row % 2 == 0 for row, found in enumerate(expected[first:])
+        ]
