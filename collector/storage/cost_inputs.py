@@ -106,8 +106,9 @@ def trace_cost_inputs(spans: pa.Table, trace_ids: pa.Array | pa.ChunkedArray, ow
             "trace_id": spans["trace_id"],
             "model": spans["model"],
             "has_own": pc.is_valid(own),
-            "input_tokens": spans["input_tokens"].cast(pa.float64()),
-            "output_tokens": spans["output_tokens"].cast(pa.float64()),
+            # (Rounded, as DuckDB's ``::DOUBLE`` rounds: a count past 2^53 is no error.)
+            "input_tokens": pc.cast(spans["input_tokens"], pa.float64(), safe=False),
+            "output_tokens": pc.cast(spans["output_tokens"], pa.float64(), safe=False),
             "own_cost": own,
         }
     ).filter(priced)

@@ -172,3 +172,17 @@ def test_the_texts_naming_a_cost_are_found_in_any_string_layout() -> None:
         assert naming_a_cost(chunked, pa.array([row % 2 == 0 for row in range(len(chunked))])).to_pylist() == [
             found and row % 2 == 0 for row, found in enumerate(expected[first:])
         ]
+
+
+def test_token_counts_past_two_to_the_53_are_rounded_as_the_sql_rounds_them() -> None:
+    spans = random_spans(random.Random(15), 40, 1)
+    huge = pa.array([2**63 - 1, 2**53 + 1] * 20, pa.int64())
+    for name in ("input_tokens", "output_tokens"):
+        spans = spans.set_column(spans.schema.get_field_index(name), name, huge)
+    spans = spans.set_column(spans.schema.get_field_index("attributes"), "attributes", pa.nulls(40, pa.string()))
+    connection = duckdb.connect()
+    connection.register("spans", spans)
+    assert _groups([(row["trace_id"], e["model"], e["has_own"], e["input_tokens"], e["output_tokens"], e["own_cost"])
+                    for row in _notes(spans).to_pylist() for e in row["cost_inputs"]]) == _groups(
+        connection.execute(_GROUPS_ORACLE).fetchall()
+    )
