@@ -16,7 +16,8 @@ The baseline, measured in the same run over the same files: a plain DuckDB conne
 ``spans/*.parquet`` (the lookup by id and the newest 50 by root start time). The ratio column is
 endpoint time / baseline time: how much the serving path adds (or saves) over reading Parquet.
 
-Usage: ``python bench/reads_at_scale.py [--spans N] [--data DIR] [--reuse] [--samples N] [--warm-up S]``;
+Usage: ``python bench/reads_at_scale.py [--spans N] [--data DIR] [--reuse] [--samples N] [--warm-up S]
+[--collector-pythonpath DIR]``;
 ``--data DIR --reuse`` times an existing directory filled by an earlier run; ``--warm-up S``
 waits S seconds before timing (what a collector that has been running answers).
 """
@@ -287,9 +288,16 @@ def main() -> int:
         help="seconds to wait before timing (a restarted collector learns its files' trace numbers "
         "and caches footers in the background: the figures of a collector that has been running)",
     )
+    parser.add_argument(
+        "--collector-pythonpath",
+        help="PYTHONPATH for the collector only: time another checkout on the same directory (a folder "
+        "holding otel_feedback_collector, otel_feedback and otel_feedback_core), as in ingest_1m.py",
+    )
     args = parser.parse_args()
     data_dir = Path(args.data or tempfile.mkdtemp(prefix="otel-feedback-reads-")).resolve()
-    collector = CollectorProcess(data_dir, args=["--grpc-port", "-1", "--log-level", "WARNING"]).start()
+    paths = [args.collector_pythonpath, os.environ.get("PYTHONPATH")]
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, paths))} if any(paths) else None
+    collector = CollectorProcess(data_dir, args=["--grpc-port", "-1", "--log-level", "WARNING"], env=env).start()
     try:
         sample_file = data_dir / "bench-sample.json"
         if args.reuse:

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from otel_feedback_collector.storage.cost_inputs import COST_INPUTS_TYPE, OwnCosts, trace_cost_inputs
+
 # The span sort key (trace_summaries.py: bit 62 = has a parent, then the start time clamped
 # to 62 bits).
 _PARENT_FLAG = 1 << 62
@@ -53,6 +55,8 @@ ROOT_NOTE_SCHEMA = pa.schema(
         pa.field("root_start", pa.int64()),
         pa.field("root_request", pa.string()),
         pa.field("root_response", pa.string()),
+        # What its dollars are computed from (cost_inputs.py); NULL: not known.
+        pa.field("cost_inputs", COST_INPUTS_TYPE),
     ]
 )
 
@@ -68,8 +72,10 @@ class ChunkSummary:
     roots: pa.Table | None
 
 
-def summarize(spans: pa.Table, *, roots: bool = False) -> ChunkSummary:
-    """Summaries of ``spans`` (span rows holding no span twice, at least one row)."""
+def summarize(spans: pa.Table, *, roots: bool = False, own_costs: OwnCosts | None = None) -> ChunkSummary:
+    """Summaries of ``spans`` (span rows holding no span twice, at least one row).
+    ``own_costs`` reads the spans' own cost attributes for the root notes' cost inputs
+    (cost_inputs.py); without it they are not known (NULL)."""
     start = spans["start_time_unix_nano"]
     has_parent = pc.is_valid(spans["parent_span_id"])
     # (A NULL start gives a NULL key, sorted last: never a root with a start.)
@@ -118,7 +124,7 @@ def summarize(spans: pa.Table, *, roots: bool = False) -> ChunkSummary:
         ]
     )
     partials = _partials(spans, narrow, grouped, key) if exact else None
-    notes = _root_notes(spans, grouped, has_parent) if roots else None
+    notes = _root_notes(spans, grouped, has_parent, own_costs) if roots else None
     return ChunkSummary(partials, notes)
 
 
@@ -184,9 +190,11 @@ def _bit_sets(trace_ids: pa.ChunkedArray, bits: pa.ChunkedArray) -> pa.Table:
     ).group_by("trace_id", use_threads=False).aggregate([("low", "sum"), ("high", "sum")])
 
 
-def _root_notes(spans: pa.Table, grouped: pa.Table, has_parent: pa.ChunkedArray) -> pa.Table:
-    """Per trace its latest start and its earliest root (the first row in key order, if it
-    has no parent)."""
+def _root_notes(
+    spans: pa.Table, grouped: pa.Table, has_parent: pa.ChunkedArray, own_costs: OwnCosts | None
+) -> pa.Table:
+    """Per trace its latest start, its earliest root (the first row in key order, if it
+    has no parent) and its cost inputs."""
     first = grouped["row_first"]
     is_root = pc.invert(has_parent.take(first))
     return pa.table(
@@ -196,6 +204,7 @@ def _root_notes(spans: pa.Table, grouped: pa.Table, has_parent: pa.ChunkedArray)
             "root_start": pc.if_else(is_root, spans["start_time_unix_nano"].take(first), None),
             "root_request": pc.if_else(is_root, spans["input"].take(first), pa.scalar(None, pa.string())),
             "root_response": pc.if_else(is_root, spans["output"].take(first), pa.scalar(None, pa.string())),
+            "cost_inputs": trace_cost_inputs(spans, grouped["trace_id"], own_costs),
         },
         schema=ROOT_NOTE_SCHEMA,
     )

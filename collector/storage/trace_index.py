@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from otel_feedback_collector.storage.arrow_summaries import ROOT_NOTE_SCHEMA
+from otel_feedback_collector.storage.cost_inputs import COST_INPUTS_SQL_TYPE, lists_per_trace
 from otel_feedback_collector.storage.current_assessments import current_values_sql, live_assessments_sql
 from otel_feedback_collector.storage.schema import ASSESSMENT_SCHEMA
 from otel_feedback_collector.storage.trace_summaries import TRACE_COLUMNS, TRACE_SUMMARY_SCHEMA, merge_summaries_sql
@@ -95,6 +96,10 @@ ROOT_TEXT_LIMIT_BYTES = 4096
 _ROOT_BODY_COLUMNS = {"root_start": "BIGINT", "root_request": "VARCHAR", "root_response": "VARCHAR"}
 # What a flush notes per trace for the index (arrow_summaries.py computes it).
 ROOTS_SCHEMA = ROOT_NOTE_SCHEMA
+# Per trace, what its dollars are computed from (cost_inputs.py), from each flush's notes;
+# NULL: not known (a rebuilt row, or one an older version wrote), readers read the spans.
+# Added to an index of an older version on open (its rows then NULL), not by a rebuild.
+_COST_COLUMN = f"cost_inputs {COST_INPUTS_SQL_TYPE}"
 
 
 # No ART index on any table here, though point lookups by trace would like one: DuckDB keeps an
@@ -110,7 +115,10 @@ def _create_table_sql(name: str, schema: pa.Schema, *, numbered: bool = False) -
         return f"CREATE TABLE IF NOT EXISTS {name} ({columns})"
     stored = ", ".join(f"stored_{column} {kind}" for column, kind in _STORED_COLUMNS.items())
     roots = ", ".join(f"{column} {kind}" for column, kind in _ROOT_BODY_COLUMNS.items())
-    return f"CREATE TABLE IF NOT EXISTS {name} (trace_number BIGINT, {columns}, {stored}, {roots}, last_start BIGINT)"
+    return (
+        f"CREATE TABLE IF NOT EXISTS {name} (trace_number BIGINT, {columns}, {stored}, {roots}, last_start BIGINT, "
+        f"{_COST_COLUMN})"
+    )
 
 
 def traces_sql(source: str, *, extra: str = "") -> str:
@@ -156,6 +164,7 @@ class TraceIndex:
             and state.get(_FORMAT) == _FORMAT_VERSION
         )
         if current and not force_rebuild:
+            connection.execute(f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS {_COST_COLUMN}")
             self._set_state(clean=False, through=wal_applied_through)
             return
         logger.info("Building the trace index %s from the Parquet files.", self.path)
@@ -297,11 +306,14 @@ def _one_note_per_trace(roots: pa.Table) -> pa.Table:
     )
     first = grouped["row_first"]
     known = pc.equal(grouped["last_start_count"], grouped["count_all"])
+    # Its cost inputs: every note's entries (not known if one note did not know them).
+    ids, costs = lists_per_trace(roots["trace_id"], roots["cost_inputs"].combine_chunks())
     return pa.table(
         {
             "trace_id": grouped["trace_id"],
             "last_start": pc.if_else(known, grouped["last_start_max"], None),
             **{name: roots[name].take(first) for name in _ROOT_BODY_COLUMNS},
+            "cost_inputs": costs.take(pc.index_in(grouped["trace_id"], value_set=ids)),
         },
         schema=ROOTS_SCHEMA,
     )
@@ -359,14 +371,29 @@ def add_sql(
                 UNION ALL SELECT trace_id, last_start FROM {roots}
             ) GROUP BY trace_id"""
     )
+    # The stored entries and the flush's; not known if either is not (a trace without a
+    # note, or a row rebuilt from Parquet).
+    connection.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _costs AS
+            SELECT p.trace_id, CASE WHEN e.trace_id IS NULL THEN n.cost_inputs
+                                    WHEN e.cost_inputs IS NULL OR n.cost_inputs IS NULL THEN NULL
+                                    ELSE list_concat(e.cost_inputs, n.cost_inputs) END AS cost_inputs
+            FROM (SELECT DISTINCT trace_id FROM _partials) AS p
+            LEFT JOIN _existing AS e USING (trace_id)
+            LEFT JOIN (
+                SELECT trace_id, CASE WHEN count(*) = count(cost_inputs) THEN flatten(list(cost_inputs)) END AS cost_inputs
+                FROM {roots} GROUP BY trace_id
+            ) AS n USING (trace_id)"""
+    )
     connection.execute(f"DELETE FROM {TABLE} WHERE rowid IN (SELECT row_id FROM _existing)")
     connection.execute(
         insert_sql(
-            "(SELECT * FROM _combined LEFT JOIN _roots USING (trace_id) LEFT JOIN _last_starts USING (trace_id))",
+            "(SELECT * FROM _combined LEFT JOIN _roots USING (trace_id) LEFT JOIN _last_starts USING (trace_id)"
+            " LEFT JOIN _costs USING (trace_id))",
             with_roots=True,
         )
     )
-    for temporary in ("_partials", "_existing", "_combined", "_roots", "_last_starts"):
+    for temporary in ("_partials", "_existing", "_combined", "_roots", "_last_starts", "_costs"):
         connection.execute(f"DROP TABLE {temporary}")
 
 
@@ -409,7 +436,7 @@ def _new_traces_sql(source: str, roots: str) -> str:
     bodies = ", ".join(
         f"CASE WHEN r.root_start IS NOT NULL THEN r.{column} END AS {column}" for column in _ROOT_BODY_COLUMNS
     )
-    return f"(SELECT {names}, {bodies}, r.last_start FROM {source} AS p LEFT JOIN {roots} AS r USING (trace_id))"
+    return f"(SELECT {names}, {bodies}, r.last_start, r.cost_inputs FROM {source} AS p LEFT JOIN {roots} AS r USING (trace_id))"
 
 
 def add_assessments_sql(connection: duckdb.DuckDBPyConnection, source: str) -> None:
@@ -432,10 +459,11 @@ def add_assessments_sql(connection: duckdb.DuckDBPyConnection, source: str) -> N
 
 def insert_sql(source: str, *, with_roots: bool = False) -> str:
     """SQL inserting the one-per-trace summary rows of ``source`` into the index table
-    (``with_roots``: ``source`` also has the root body columns; else they stay unknown)."""
+    (``with_roots``: ``source`` also has the root body columns, the latest start and the cost
+    inputs; else they stay unknown)."""
     stored = ", ".join(_SINGLE[column] for column in _STORED_COLUMNS)
     names = ", ".join(TRACE_SUMMARY_SCHEMA.names)
-    kinds = {**_ROOT_BODY_COLUMNS, "last_start": "BIGINT"}
+    kinds = {**_ROOT_BODY_COLUMNS, "last_start": "BIGINT", "cost_inputs": COST_INPUTS_SQL_TYPE}
     roots = ", ".join(kinds) if with_roots else ", ".join(f"NULL::{kind}" for kind in kinds.values())
     return f"INSERT INTO {TABLE} SELECT {trace_number_sql('trace_id')}, {names}, {stored}, {roots} FROM {source}"
 

@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 from otel_feedback_collector.storage.arrow_summaries import ROOT_COLUMNS as _ROOT_COLUMNS
 from otel_feedback_collector.storage.arrow_summaries import ROOT_NOTE_SCHEMA
 from otel_feedback_collector.storage.arrow_summaries import summarize as summarize_in_arrow
+from otel_feedback_collector.storage.cost_inputs import own_costs_reader
 
 TRACE_SUMMARY_SCHEMA = pa.schema(
     [
@@ -271,6 +272,7 @@ class SummaryCalculator:
         self._connection = duckdb.connect(
             config={"threads": 1, "memory_limit": "64MB", "preserve_insertion_order": False}
         )
+        self._own_costs = own_costs_reader(self._connection)
 
     def summarize_spans(self, spans: pa.Table) -> pa.Table:
         """Partial summaries (one row per trace) of span rows that hold no span twice."""
@@ -282,7 +284,7 @@ class SummaryCalculator:
         spans (arrow_summaries.py; the SQL computes the partials it does not take)."""
         if not spans.num_rows:
             return _conform(TRACE_SUMMARY_SCHEMA.empty_table()), ROOT_NOTE_SCHEMA.empty_table() if roots else None
-        found = summarize_in_arrow(spans, roots=roots)
+        found = summarize_in_arrow(spans, roots=roots, own_costs=self._own_costs)
         if found.partials is not None:
             return _conform(found.partials), found.roots
         self._connection.register("_spans_input", spans)

@@ -25,6 +25,7 @@ from otel_feedback_collector.storage.datasets import (
 from otel_feedback_collector.storage.manifest import Manifest, read_manifest
 from otel_feedback_collector.storage.file_ranges import file_ranges
 from otel_feedback_collector.storage.readable_files import readable_manifest
+from otel_feedback_collector.storage.cost_inputs import COST_INPUTS_SQL_TYPE
 from otel_feedback_collector.storage.current_assessments import current_values_sql, live_assessments_sql
 from otel_feedback_collector.storage.trace_index import ASSESSMENT_TABLE, CURRENT_TABLE, trace_number_sql
 from otel_feedback_collector.storage.trace_index import traces_sql as indexed_traces_sql
@@ -87,6 +88,11 @@ def create_views(
             f"SELECT trace_id, stored_start_time AS start_time, last_start FROM {TRACE_TABLE} "
             "WHERE rowid BETWEEN first_row AND last_row AND list_contains(ids, trace_id)"
         )
+        # The traces' cost inputs where known (cost_inputs.py): not the spans' attributes.
+        costs = (
+            f"SELECT trace_id, cost_inputs FROM {TRACE_TABLE} WHERE rowid BETWEEN first_row AND last_row "
+            "AND list_contains(ids, trace_id) AND cost_inputs IS NOT NULL"
+        )
         # A trace page needs both the rows and the windows: one read instead of two.
         rows_and_windows = indexed_traces_sql(in_range, extra="last_start AS _last_start")
         # The earliest start among the table's last ``n`` rows (the newest, in arrival order),
@@ -105,6 +111,7 @@ def create_views(
         bodies = "SELECT NULL::VARCHAR AS trace_id, false AS known, NULL::VARCHAR, NULL::VARCHAR WHERE false"
         rows_and_windows = "SELECT *, NULL::BIGINT AS _last_start FROM traces WHERE list_contains(ids, trace_id)"
         newest_bound = "SELECT NULL::TIMESTAMPTZ AS bound, true AS whole WHERE n IS NOT NULL"
+        costs = f"SELECT NULL::VARCHAR AS trace_id, NULL::{COST_INPUTS_SQL_TYPE} AS cost_inputs WHERE false"
     connection.execute(f"CREATE OR REPLACE TEMP VIEW traces AS {traces}")
     connection.execute(f"CREATE OR REPLACE TEMP MACRO trace_row_range(ids) AS TABLE {row_range}")
     connection.execute(f"CREATE OR REPLACE TEMP MACRO traces_in_rows(ids, first_row, last_row) AS TABLE {in_rows}")
@@ -114,6 +121,7 @@ def create_views(
         f"CREATE OR REPLACE TEMP MACRO traces_and_windows(ids, first_row, last_row) AS TABLE {rows_and_windows}"
     )
     connection.execute(f"CREATE OR REPLACE TEMP MACRO newest_start_bound(n) AS TABLE {newest_bound}")
+    connection.execute(f"CREATE OR REPLACE TEMP MACRO trace_cost_inputs(ids, first_row, last_row) AS TABLE {costs}")
     connection.execute(f"CREATE OR REPLACE TEMP VIEW assessments AS {live_assessments_sql('assessment_log')}")
     # Per trace and name, the newest value in force: a table of the index, else computed.
     current = f"SELECT * FROM {CURRENT_TABLE}" if indexed else current_values_sql("assessments")

@@ -5,6 +5,10 @@ sums (otel_feedback_collector.pricing). So a query returns a few rows per group 
 spans it read. Only spans with a model or token counts are read for cost (an LLM call carries
 them); their ``attributes`` are parsed for a cost attribute, nothing else's, and in a scan of a
 whole experiment only where no price applies (see :func:`priced_groups`).
+
+Dollars per trace come from the trace index where it knows the sums (storage/cost_inputs.py:
+each flush notes them per trace, in the same groups), so a page of traces never reads the
+spans' ``attributes``; only the traces it does not know are read from the spans.
 """
 
 from __future__ import annotations
@@ -18,11 +22,8 @@ import duckdb
 
 from otel_feedback_collector.pricing import COST_ATTRIBUTES, PriceTable
 from otel_feedback_collector.query.search import one_trace_spans, spans_since, trace_windows
-
-_OWN_COST = "coalesce(" + ", ".join(
-    f"TRY_CAST(json_extract_string(attributes, '$.\"{name}\"') AS DOUBLE)" for name in COST_ATTRIBUTES
-) + ")"
-_PRICED_SPAN = "(model IS NOT NULL OR input_tokens IS NOT NULL OR output_tokens IS NOT NULL)"
+from otel_feedback_collector.storage.cost_inputs import OWN_COST_SQL as _OWN_COST
+from otel_feedback_collector.storage.cost_inputs import PRICED_SPAN_SQL as _PRICED_SPAN
 
 
 def priced_groups(
@@ -89,9 +90,48 @@ def _sum_priced(prices: PriceTable, rows: Sequence[tuple[Any, ...]]) -> dict[Any
 def trace_costs(
     connection: duckdb.DuckDBPyConnection, prices: PriceTable, trace_ids: Sequence[str]
 ) -> dict[str, float]:
-    """Dollars per trace, for the traces that have a known price."""
+    """Dollars per trace, for the traces that have a known price: from the cost inputs the
+    trace index keeps (:func:`stored_cost_inputs`), else from the traces' spans."""
     if not trace_ids:
         return {}
+    stored = stored_cost_inputs(connection, trace_ids)
+    costs = _sum_priced(prices, [(trace_id, *entry) for trace_id, entries in stored.items() for entry in entries])
+    unknown = [trace_id for trace_id in trace_ids if trace_id not in stored]
+    if unknown:
+        costs.update(costs_from_spans(connection, prices, unknown))
+    return costs
+
+
+def stored_cost_inputs(
+    connection: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Per trace the index knows the cost inputs of, its rows of (model, has own cost, input
+    tokens, output tokens, own cost): one per (model, has own cost) as :func:`priced_groups`
+    forms them over the spans, the sums of each flush's entries (a NULL sum stays NULL only
+    if every flush's was)."""
+    ids = list(trace_ids)
+    first_row, last_row = connection.execute("SELECT * FROM trace_row_range(?)", [ids]).fetchone() or (None, None)
+    rows = connection.execute(
+        "SELECT trace_id, cost_inputs FROM trace_cost_inputs(?, ?, ?)", [ids, first_row, last_row]
+    ).fetchall()
+    found: dict[str, list[tuple[Any, ...]]] = {}
+    for trace_id, entries in rows:
+        sums: dict[tuple[Any, bool], list[Any]] = {}
+        for entry in entries:
+            group = sums.setdefault((entry["model"], entry["has_own"]), [None, None, None])
+            for index, name in enumerate(("input_tokens", "output_tokens", "own_cost")):
+                if entry[name] is not None:
+                    group[index] = entry[name] + (group[index] or 0.0)
+        found[trace_id] = [(model, has_own, *values) for (model, has_own), values in sums.items()]
+    return found
+
+
+def costs_from_spans(
+    connection: duckdb.DuckDBPyConnection, prices: PriceTable, trace_ids: Sequence[str]
+) -> dict[str, float]:
+    """Dollars per trace from the traces' spans (their ``attributes`` for the own costs): what
+    :func:`trace_costs` reads for traces the index does not know, and what it read for every
+    trace before the index kept cost inputs (the baseline of bench/trace_costs_at_scale.py)."""
     if len(trace_ids) == 1:  # one trace (its page): only the files of its time are opened
         source, where, params = one_trace_spans(connection, trace_ids[0])
         return priced_groups(connection, prices, group_sql="trace_id", where_sql=where, params=params, source=source)

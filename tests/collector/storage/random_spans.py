@@ -9,12 +9,25 @@ import pyarrow as pa
 from otel_feedback_collector.storage.schema import SPAN_SCHEMA
 
 _INT64_MAX = 2**63 - 1
+# Attributes as the writer stores them (JSON text): own cost attributes that read as numbers,
+# that do not, in either name, and the name only inside a text.
+_ATTRIBUTES = [
+    None,
+    "{}",
+    '{"gen_ai.usage.cost": 0.25}',
+    '{"llm.cost.total": "0.5"}',
+    '{"gen_ai.usage.cost": "n/a", "llm.cost.total": 0.125}',
+    '{"gen_ai.usage.cost": -1.5}',
+    '{"gen_ai.usage.cost": true}',
+    '{"input.value": "what does gen_ai.usage.cost mean?"}',
+    '{"input.value": "\\"gen_ai.usage.cost\\": 3"}',
+]
 
 
 def random_spans(rng: random.Random, rows: int, traces: int) -> pa.Table:
     """Span rows with every awkward case the summaries meet: NULLs in each summarised
     column, equal sort keys (ties), several roots or none, odd-length span ids, starts
-    below zero and at the clamp, token counts, statuses."""
+    below zero and at the clamp, token counts, statuses, models and own cost attributes."""
     trace_ids = [f"{rng.getrandbits(128):032x}" for _ in range(traces)]
     seen: set[tuple[str, str]] = set()
     spans = []
@@ -47,6 +60,8 @@ def random_spans(rng: random.Random, rows: int, traces: int) -> pa.Table:
             user_id=rng.choice([None, "u-a", "u-b"]),
             input=rng.choice([None, "the question", "another question"]),
             output=rng.choice([None, "the answer"]),
+            model=rng.choice([None, "gpt-4o-mini", "gpt-4o", "house-model"]),
+            attributes=rng.choice(_ATTRIBUTES),
         )
         spans.append(row)
     table = pa.Table.from_pylist(spans, schema=SPAN_SCHEMA)

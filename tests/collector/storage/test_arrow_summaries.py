@@ -67,7 +67,8 @@ def test_the_root_notes_are_the_earliest_root_and_the_latest_start(seed: int) ->
     connection = duckdb.connect()
     connection.register("spans", spans)
     expected = connection.execute(_ROOTS_ORACLE).fetchall()
-    assert [tuple(row.values()) for row in roots.sort_by("trace_id").to_pylist()] == expected
+    noted = roots.drop_columns(["cost_inputs"]).sort_by("trace_id")  # cost inputs: test_cost_inputs.py
+    assert [tuple(row.values()) for row in noted.to_pylist()] == expected
     assert any(row[2] is None for row in expected) and any(row[2] is not None for row in expected)
 
 
