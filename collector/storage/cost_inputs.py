@@ -78,6 +78,24 @@ def own_costs_reader(connection: duckdb.DuckDBPyConnection) -> OwnCosts:
 
 
 def trace_cost_inputs(spans: pa.Table, trace_ids: pa.Array | pa.ChunkedArray, own_costs: OwnCosts | None) -> pa.Array:
+    """:func:`noted_cost_inputs`, or NULL for every trace when noting them fails: the inputs
+    only spare a page reading the spans, so no value in a span may fail the flush that
+    stores it (a failing flush is retried, and the writes behind it are refused in the end).
+    Running out of memory is the machine's fault, not the spans': the flush fails and is
+    retried."""
+    try:
+        return noted_cost_inputs(spans, trace_ids, own_costs)
+    except MemoryError:
+        raise
+    except Exception as error:  # noqa: BLE001 - an optimisation never refuses spans
+        logger.warning(
+            "Could not note the cost inputs of a chunk's traces (%s: %s); their costs are read from the spans.",
+            type(error).__name__, error,
+        )
+        return pa.nulls(len(trace_ids), COST_INPUTS_TYPE)
+
+
+def noted_cost_inputs(spans: pa.Table, trace_ids: pa.Array | pa.ChunkedArray, own_costs: OwnCosts | None) -> pa.Array:
     """The cost inputs (``COST_INPUTS_TYPE``) of each trace of ``trace_ids`` (distinct) from
     ``spans`` (all of those traces' spans in this table): NULL for every trace when
     ``own_costs`` is None (not known), an empty list for a trace without priced spans.

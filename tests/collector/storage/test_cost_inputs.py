@@ -146,15 +146,30 @@ def test_own_costs_are_found_in_every_chunk_of_a_sliced_table() -> None:
         assert [[entry["own_cost"] for entry in row["cost_inputs"]] for row in notes] == expected
 
 
-def test_own_costs_that_cannot_be_read_leave_the_chunks_traces_unknown() -> None:
-    """A failing read never refuses the spans: their traces' costs are read from the spans."""
+@pytest.mark.parametrize(
+    "failure",
+    [duckdb.InvalidInputException("malformed JSON"), ValueError("any other failure"), pa.ArrowInvalid("bad cast")],
+)
+def test_own_costs_that_cannot_be_read_leave_the_chunks_traces_unknown(failure: Exception) -> None:
+    """A failing read never refuses the spans (whatever fails: a flush that fails is retried
+    for ever): their traces' costs are read from the spans."""
     spans = random_spans(random.Random(13), 200, 20)  # (some name a cost attribute)
 
     def failing(attributes: pa.Array) -> pa.Array:
-        raise duckdb.InvalidInputException("malformed JSON")
+        raise failure
 
     roots = summarize(spans, roots=True, own_costs=failing).roots
     assert roots is not None and roots["cost_inputs"].null_count == roots.num_rows
+
+
+def test_running_out_of_memory_noting_costs_fails_the_flush_to_be_retried() -> None:
+    spans = random_spans(random.Random(13), 200, 20)
+
+    def failing(attributes: pa.Array) -> pa.Array:
+        raise MemoryError
+
+    with pytest.raises(MemoryError):
+        summarize(spans, roots=True, own_costs=failing)
 
 
 def test_the_texts_naming_a_cost_are_found_in_any_string_layout() -> None:
