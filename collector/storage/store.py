@@ -441,11 +441,14 @@ class SpanStore:
 
     def _disk_room(self) -> tuple[int, int] | None:
         """Free bytes on the data directory's disk and the reserve kept on it (a sixteenth of
-        the disk, at most ``_DISK_RESERVE_MAX``); None when the disk cannot be asked."""
+        the disk, at most ``_DISK_RESERVE_MAX``); None when the disk cannot be asked or does
+        not say (then nothing is refused for room: a full disk still fails the write itself)."""
         try:
             stat = os.statvfs(self.data_dir)
         except OSError:
             return None
+        if stat.f_blocks == 0 or stat.f_frsize == 0:
+            return None  # a file system that reports no sizes (some FUSE and network mounts)
         return stat.f_bavail * stat.f_frsize, min(_DISK_RESERVE_MAX, stat.f_blocks * stat.f_frsize // 16)
 
     def _check_disk_room(self, nbytes: int) -> None:

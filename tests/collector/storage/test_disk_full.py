@@ -5,6 +5,7 @@ everything acknowledged is stored once space returns."""
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -171,3 +172,28 @@ def test_compaction_waits_for_disk_space_rather_than_filling_the_disk(
     finally:
         store.close()
     assert rows == distinct == rows_before
+
+
+def test_a_file_system_that_reports_no_sizes_refuses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some FUSE and network mounts answer statvfs with zeros: read as "no room", every write
+    and merge would have been refused for ever. (statvfs is the edge of the world here.)"""
+    real = os.statvfs
+
+    def no_sizes(path: str | os.PathLike[str]) -> os.statvfs_result:
+        found = real(path)
+        return os.statvfs_result((found.f_bsize, 0, 0, 0, 0, 0, 0, 0, found.f_flag, found.f_namemax))
+
+    monkeypatch.setattr(os, "statvfs", no_sizes)
+    with SpanStore(tmp_path / "data", compaction_fan_in=2, compaction_interval=0.05) as store:
+        for number in range(4):
+            _, spans = genai_trace(text=f"flush {number}")
+            store.write_traces(traces_request(spans))
+            store.flush()
+        deadline = time.monotonic() + 60
+        while len(list((tmp_path / "data" / "spans").glob("*.parquet"))) == 4:  # merged in the background
+            assert time.monotonic() < deadline, "compaction never ran"
+            time.sleep(0.05)
+        _, rows, distinct = stored_counts(store)
+    assert rows == distinct == 4 * len(spans)
