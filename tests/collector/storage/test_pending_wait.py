@@ -30,6 +30,15 @@ def _disk_full(*args: object, **kwargs: object) -> None:
     raise OSError(errno.ENOSPC, "No space left on device")
 
 
+def _store_at_its_limit(data_dir: Path, *, pending_wait: float) -> SpanStore:
+    """An open store whose WAL already holds one trace over its 2,000-byte pending limit
+    (no flush runs by itself), so the next write must wait for room."""
+    store = SpanStore(data_dir, flush_interval=3600, max_pending_bytes=2000, pending_wait=pending_wait)
+    store.open()
+    assert store.write_traces(traces_request(genai_trace(text="x" * 1500)[1])) == 3
+    return store
+
+
 def _write_in_background(store: SpanStore) -> tuple[threading.Thread, list[BaseException | int]]:
     """A write of one trace in a thread; its outcome (span count or error) lands in the list."""
     outcome: list[BaseException | int] = []
@@ -47,10 +56,8 @@ def _write_in_background(store: SpanStore) -> tuple[threading.Thread, list[BaseE
 
 def test_a_write_over_the_limit_waits_for_the_flush_it_wakes_and_is_stored(data_dir: Path) -> None:
     # No flush by interval during the test: only the waiting write can start one.
-    store = SpanStore(data_dir, flush_interval=3600, max_pending_bytes=2000, pending_wait=_PATIENT)
-    store.open()
+    store = _store_at_its_limit(data_dir, pending_wait=_PATIENT)
     try:
-        assert store.write_traces(traces_request(genai_trace(text="x" * 1500)[1])) == 3
         assert _span_count(store) == 0  # waiting in the WAL, the limit reached
         trace_id, spans = genai_trace(text="y" * 1500)
         assert store.write_traces(traces_request(spans)) == 3  # no StoreBusy: it waited
@@ -67,10 +74,8 @@ def test_a_write_over_the_limit_waits_for_the_flush_it_wakes_and_is_stored(data_
 def test_a_write_is_refused_when_the_writer_cannot_make_room(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = SpanStore(data_dir, flush_interval=3600, max_pending_bytes=2000, pending_wait=0.3)
-    store.open()
+    store = _store_at_its_limit(data_dir, pending_wait=0.3)
     try:
-        store.write_traces(traces_request(genai_trace(text="x" * 1500)[1]))
         # Every Parquet flush fails, so the backlog never shrinks.
         monkeypatch.setattr(store, "_store_records", _disk_full)
         with pytest.raises(StoreBusy) as refused:
@@ -88,9 +93,7 @@ def test_closing_the_store_refuses_the_writes_still_waiting_for_room(
 ) -> None:
     # The write would wait ten minutes; closing the store must not leave it (and its sender)
     # hanging that long.
-    store = SpanStore(data_dir, flush_interval=3600, max_pending_bytes=2000, pending_wait=600)
-    store.open()
-    store.write_traces(traces_request(genai_trace(text="x" * 1500)[1]))
+    store = _store_at_its_limit(data_dir, pending_wait=600)
     failed_once = threading.Event()
 
     def disk_full(*args: object, **kwargs: object) -> None:
