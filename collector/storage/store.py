@@ -451,9 +451,11 @@ class SpanStore:
             return None  # a file system that reports no sizes (some FUSE and network mounts)
         return stat.f_bavail * stat.f_frsize, min(_DISK_RESERVE_MAX, stat.f_blocks * stat.f_frsize // 16)
 
-    def _check_disk_room(self, nbytes: int) -> None:
+    def _check_disk_room(self, nbytes: int, room: tuple[int, int] | None) -> None:
         """Refuse (``StoreUnavailable``) a record of ``nbytes`` that would leave too little free
-        disk space to convert the WAL to Parquet (call with ``_pending_lock`` held).
+        disk space to convert the WAL to Parquet (call with ``_pending_lock`` held; ``room``
+        is :meth:`_disk_room`, asked before taking the lock: a slow ``statvfs``, on a network
+        mount, must not hold up every other write).
 
         Without this, a flood on a nearly full disk filled it with WAL segments before the
         first flush: the WAL could then never be converted (the Parquet files found no room)
@@ -462,7 +464,6 @@ class SpanStore:
         must hold every byte not yet in Parquet once more (its Parquet is smaller than its
         protobuf) plus the reserve.
         """
-        room = self._disk_room()
         if room is None:
             return  # the append itself reports what is wrong with the directory
         free, reserve = room
@@ -504,8 +505,9 @@ class SpanStore:
     def _append(self, kind: RecordKind, payload: bytes) -> None:
         self._require_open()
         self.wait_for_room(len(payload))
+        room = self._disk_room()
         with self._pending_lock:
-            self._check_disk_room(len(payload))
+            self._check_disk_room(len(payload), room)
             sequence = self._wal.append(kind, payload)
             self._pending_bytes += len(payload)
             early = self._pending_bytes >= _EARLY_FLUSH_BYTES
