@@ -100,6 +100,7 @@ ROOTS_SCHEMA = ROOT_NOTE_SCHEMA
 # NULL: not known (a rebuilt row, or one an older version wrote), readers read the spans.
 # Added to an index of an older version on open (its rows then NULL), not by a rebuild.
 _COST_COLUMN = f"cost_inputs {COST_INPUTS_SQL_TYPE}"
+_COST_SUMS = ("input_tokens", "output_tokens", "own_cost")
 
 
 # No ART index on any table here, though point lookups by trace would like one: DuckDB keeps an
@@ -372,9 +373,11 @@ def add_sql(
             ) GROUP BY trace_id"""
     )
     # The stored entries and the flush's; not known if either is not (a trace without a
-    # note, or a row rebuilt from Parquet).
+    # note, or a row rebuilt from Parquet). Summed per (model, has own cost) as readers sum
+    # them, so a trace that gets spans in every flush for hours keeps a few entries, not one
+    # per flush.
     connection.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _costs AS
+        f"""CREATE OR REPLACE TEMP TABLE _costs_each AS
             SELECT p.trace_id, CASE WHEN e.trace_id IS NULL THEN n.cost_inputs
                                     WHEN e.cost_inputs IS NULL OR n.cost_inputs IS NULL THEN NULL
                                     ELSE list_concat(e.cost_inputs, n.cost_inputs) END AS cost_inputs
@@ -385,6 +388,7 @@ def add_sql(
                 FROM {roots} GROUP BY trace_id
             ) AS n USING (trace_id)"""
     )
+    connection.execute(f"CREATE OR REPLACE TEMP TABLE _costs AS {_summed_costs_sql('_costs_each')}")
     connection.execute(f"DELETE FROM {TABLE} WHERE rowid IN (SELECT row_id FROM _existing)")
     connection.execute(
         insert_sql(
@@ -393,8 +397,26 @@ def add_sql(
             with_roots=True,
         )
     )
-    for temporary in ("_partials", "_existing", "_combined", "_roots", "_last_starts", "_costs"):
+    for temporary in ("_partials", "_existing", "_combined", "_roots", "_last_starts", "_costs_each", "_costs"):
         connection.execute(f"DROP TABLE {temporary}")
+
+
+def _summed_costs_sql(source: str) -> str:
+    """``source``'s ``(trace_id, cost_inputs)`` rows with each list's entries summed per
+    (model, has own cost): NULL sums stay NULL only where every entry's was, as
+    ``ui/cost_queries.stored_cost_inputs`` sums them; a NULL list stays NULL (not known)."""
+    entry = ", ".join(f"'{name}': {name}" for name in ("model", "has_own", *_COST_SUMS))
+    sums = ", ".join(f"sum(entry.{name}) AS {name}" for name in _COST_SUMS)
+    return f"""SELECT c.trace_id,
+                   CASE WHEN len(c.cost_inputs) > 1 THEN s.cost_inputs ELSE c.cost_inputs END AS cost_inputs
+            FROM {source} AS c LEFT JOIN (
+                SELECT trace_id, list({{{entry}}} ORDER BY model NULLS FIRST, has_own)::{COST_INPUTS_SQL_TYPE} AS cost_inputs
+                FROM (
+                    SELECT trace_id, entry.model AS model, entry.has_own AS has_own, {sums}
+                    FROM (SELECT trace_id, unnest(cost_inputs) AS entry FROM {source} WHERE len(cost_inputs) > 1)
+                    GROUP BY trace_id, entry.model, entry.has_own
+                ) GROUP BY trace_id
+            ) AS s USING (trace_id)"""
 
 
 def _rows_of_sql(connection: duckdb.DuckDBPyConnection, source: str, columns: str) -> str:

@@ -153,6 +153,35 @@ def test_costs_from_the_index_are_those_of_the_spans_before_and_after_a_merge(co
     assert table.text.count('<td class="num cost" data-col="cost"></td>') == 2  # unknown model, no LLM
 
 
+def test_a_trace_that_gets_spans_in_many_flushes_keeps_one_cost_entry_per_model(collector: CollectorServer) -> None:
+    """A long-lived trace (a chat session under one trace id) gets LLM spans flush after flush:
+    the index keeps its sums per (model, has own cost), not one entry per flush, and prices
+    them as its spans give them."""
+    trace_id = os.urandom(16)
+    root = _span(trace_id, "session", {"openinference.span.kind": "CHAIN"}, index=0, parent=None)
+    _send(collector, [root])
+    children = [
+        _llm("gpt-4o-mini", (100 + turn, 10)) if turn % 3 else _llm("gpt-4o", (50, 5 + turn), **{"gen_ai.usage.cost": 0.01})
+        for turn in range(12)
+    ]
+    for turn, attributes in enumerate(children):
+        _send(collector, [_span(trace_id, f"turn {turn}", attributes, index=turn + 1, parent=root.span_id)])
+    hex_id = trace_id.hex()
+    expected = sum(_usd(MINI, (100 + turn, 10)) for turn in range(12) if turn % 3) + 0.01 * 4
+
+    def check(connection: duckdb.DuckDBPyConnection) -> None:
+        (entries,) = connection.execute(
+            "SELECT cost_inputs FROM trace_index WHERE trace_id = ?", [hex_id]
+        ).fetchone()
+        assert sorted((entry["model"], entry["has_own"]) for entry in entries) == [("gpt-4o", True), ("gpt-4o-mini", False)]
+        mini = next(entry for entry in entries if entry["model"] == "gpt-4o-mini")
+        assert (mini["input_tokens"], mini["output_tokens"], mini["own_cost"]) == (sum(100 + t for t in range(12) if t % 3), 80, None)
+        assert math.isclose(trace_costs(connection, PRICES, [hex_id])[hex_id], expected, rel_tol=1e-12)
+        assert math.isclose(costs_from_spans(connection, PRICES, [hex_id])[hex_id], expected, rel_tol=1e-12)
+
+    _read(collector, check)
+
+
 def test_traces_the_index_does_not_know_are_priced_from_their_spans(
     start_collector: Callable[..., CollectorServer], tmp_path: Path
 ) -> None:
