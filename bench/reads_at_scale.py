@@ -16,10 +16,12 @@ The baseline, measured in the same run over the same files: a plain DuckDB conne
 ``spans/*.parquet`` (the lookup by id and the newest 50 by root start time). The ratio column is
 endpoint time / baseline time: how much the serving path adds (or saves) over reading Parquet.
 
-Usage: ``python bench/reads_at_scale.py [--spans N] [--data DIR] [--reuse] [--samples N] [--warm-up S]
-[--collector-pythonpath DIR]``;
-``--data DIR --reuse`` times an existing directory filled by an earlier run; ``--warm-up S``
-waits S seconds before timing (what a collector that has been running answers).
+Usage: ``python bench/reads_at_scale.py [--spans N] [--data DIR] [--reuse | --add] [--samples N]
+[--warm-up S] [--collector-pythonpath DIR]``;
+``--data DIR --reuse`` times an existing directory filled by an earlier run; ``--data DIR --add``
+sends N more spans (new trace ids) into it first: the ingest figures (RSS, CPU per span) at the
+size already stored, without filling ten million spans again; ``--warm-up S`` waits S seconds
+before timing (what a collector that has been running answers).
 """
 
 from __future__ import annotations
@@ -146,7 +148,7 @@ def _sender(base_url: str, seed: int, requests: int, start_ns: int, sample_out: 
     texts = text_pool(rng, 2000, 500)
     sample: list[str] = []
     for number in range(requests):
-        traces, logs, trace_ids = build_requests(rng, texts, start_ns + (number * SENDERS + seed) * TRACES_PER_REQUEST * 1000)
+        traces, logs, trace_ids = build_requests(rng, texts, start_ns + (number * SENDERS + seed % SENDERS) * TRACES_PER_REQUEST * 1000)
         _post(base_url + "/v1/traces", traces)
         _post(base_url + "/v1/logs", logs)
         if number % 20 == 0:
@@ -154,15 +156,16 @@ def _sender(base_url: str, seed: int, requests: int, start_ns: int, sample_out: 
     sample_out.put(sample)
 
 
-def fill(base_url: str, spans: int) -> tuple[float, list[str]]:
-    """Send ``spans`` spans from SENDERS processes; return (seconds, sample trace ids)."""
+def fill(base_url: str, spans: int, first_seed: int = 0) -> tuple[float, list[str]]:
+    """Send ``spans`` spans from SENDERS processes (seeded ``first_seed`` on: other seeds give
+    other trace ids); return (seconds, sample trace ids)."""
     requests_total = max(SENDERS, spans // (TRACES_PER_REQUEST * 3))
     per_sender = requests_total // SENDERS
     start_ns = time.time_ns() - requests_total * TRACES_PER_REQUEST * 1000
     queue: multiprocessing.Queue = multiprocessing.Queue()
     began = time.perf_counter()
     workers = [
-        multiprocessing.Process(target=_sender, args=(base_url, seed, per_sender, start_ns, queue)) for seed in range(SENDERS)
+        multiprocessing.Process(target=_sender, args=(base_url, seed, per_sender, start_ns, queue)) for seed in range(first_seed, first_seed + SENDERS)
     ]
     for worker in workers:
         worker.start()
@@ -254,14 +257,17 @@ def time_plain_duckdb(data_dir: Path, sample: list[str], samples: int) -> dict[s
     return results
 
 
+def _trace_count(base_url: str) -> int:
+    """The bench's traces the collector lists."""
+    experiments = json.loads(_get(f"{base_url}/api/v1/experiments")[1])["experiments"]
+    return sum(e["trace_count"] for e in experiments if e["name"] == EXPERIMENT)
+
+
 def wait_visible(base_url: str, expected_spans: int, timeout: float = 600) -> float:
     """Seconds until the newest-traces listing counts every span (after the last ack)."""
     began = time.perf_counter()
-    url = f"{base_url}/api/v1/experiments"
     while time.perf_counter() - began < timeout:
-        experiments = json.loads(_get(url)[1])["experiments"]
-        traces = sum(e["trace_count"] for e in experiments if e["name"] == EXPERIMENT)
-        if traces * 3 >= expected_spans:
+        if _trace_count(base_url) * 3 >= expected_spans:
             return time.perf_counter() - began
         time.sleep(0.2)
     raise RuntimeError(f"not all spans visible after {timeout} s")
@@ -280,6 +286,12 @@ def main() -> int:
     parser.add_argument("--spans", type=int, default=1_000_000)
     parser.add_argument("--data", help="data directory to fill (kept); default: a temporary one, removed")
     parser.add_argument("--reuse", action="store_true", help="time --data as it is, without sending")
+    parser.add_argument(
+        "--add",
+        action="store_true",
+        help="send --spans more spans (other trace ids) into a filled --data, then time it: ingest "
+        "figures (RSS, CPU per span) at the size already there",
+    )
     parser.add_argument("--samples", type=int, default=11)
     parser.add_argument(
         "--warm-up",
@@ -308,12 +320,14 @@ def main() -> int:
             sampler = RssSampler(collector.pid)
             cpu_before = family_cpu_seconds(collector.pid)
             load_before = os.getloadavg()[0]
-            seconds, sample = fill(collector.http_url, args.spans)
+            earlier: list[str] = json.loads(sample_file.read_text()) if args.add else []
+            stored = _trace_count(collector.http_url) * 3 if args.add else 0
+            seconds, sample = fill(collector.http_url, args.spans, first_seed=SENDERS + stored)
             sent = (max(SENDERS, args.spans // 300) // SENDERS) * SENDERS * 300
             print(f"sent {sent:,} spans in {seconds:.1f} s: {sent / seconds:,.0f} spans/s (4 senders on the same machine; "
                   f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after)")
             # The writer may trail a long fill by minutes on a loaded machine: wait long enough.
-            visible = wait_visible(collector.http_url, sent, timeout=max(600.0, sent / 5000))
+            visible = wait_visible(collector.http_url, stored + sent, timeout=max(600.0, sent / 5000))
             cpu = family_cpu_seconds(collector.pid) - cpu_before
             rss = sampler.stop()
             print(f"visible {visible:.1f} s after the last acknowledgement")
@@ -322,6 +336,7 @@ def main() -> int:
                   f"{max(sampler.family_pss_mb, default=float('nan')):.0f} MB")
             print(f"CPU of the collector and its compaction process: {cpu / sent * 1e6:.0f} us per span")
             print(f"at visibility: {data_layout(data_dir)}")
+            sample = earlier + sample
             sample_file.write_text(json.dumps(sample))
         if args.warm_up > 0:
             print(f"warming up for {args.warm_up:.0f} s")
