@@ -103,10 +103,18 @@ _COST_COLUMN = f"cost_inputs {COST_INPUTS_SQL_TYPE}"
 _COST_SUMS = ("input_tokens", "output_tokens", "own_cost")
 
 
+# DuckDB's memory for the index database, which also runs the reads' Parquet queries (it spills
+# beyond). 96 MB before: at a million spans the collector's RSS peaked at 297-316 MB while
+# ingesting, against 270-282 with 64 (two back-to-back pairs, bench/reads_at_scale.py), with
+# the same CPU per span and read latencies; at ten million the reads (warm) and the ingest peak
+# (357-394 vs 380-385 MB, adding a million spans) were the same within noise.
+_MEMORY_LIMIT = "64MB"
+
+
 # No ART index on any table here, though point lookups by trace would like one: DuckDB keeps an
 # ART index whole in memory, outside what the buffer manager can evict, and counts it against
 # the memory limit. One on ``trace_number`` took ~40 MB per million traces and made every flush
-# fail to commit ("could not allocate block") past ~1.8M traces (~5M spans) under the 96 MB
+# fail to commit ("could not allocate block") past ~1.8M traces (~5M spans) under a 96 MB
 # limit: storage would stop. Lookups read the 8-byte ``trace_number`` column instead.
 
 
@@ -135,7 +143,7 @@ def traces_sql(source: str, *, extra: str = "") -> str:
 class TraceIndex:
     """One DuckDB database file holding the combined trace summaries of a data directory."""
 
-    def __init__(self, path: Path, *, memory_limit: str = "96MB", threads: int = 2) -> None:
+    def __init__(self, path: Path, *, memory_limit: str = _MEMORY_LIMIT, threads: int = 2) -> None:
         self.path = path
         self.memory_limit = memory_limit
         self._threads = threads
