@@ -37,6 +37,7 @@ from otel_feedback_collector.storage import SpanStore  # noqa: E402
 from otel_feedback_collector.storage.datasets import pending_file  # noqa: E402
 from otel_feedback_collector.storage.manifest import read_manifest  # noqa: E402
 from otel_feedback_collector.storage.merge_worker import MergeRequest, MergeWorker  # noqa: E402
+from otel_feedback_collector.storage.store import _MERGE_ROW_GROUP_BYTES  # noqa: E402
 
 
 def build(data_dir: Path, *, files: int, requests_per_file: int, traces_per_request: int, fan_in: int) -> None:
@@ -65,6 +66,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=16, help="flushed files (runs at --level) to merge")
     parser.add_argument("--level", type=int, default=0, help="merge the runs of this level")
+    parser.add_argument(
+        "--row-group-mb", type=float, default=_MERGE_ROW_GROUP_BYTES / 1024 / 1024,
+        help="output row groups' uncompressed size (default: the collector's)",
+    )
     parser.add_argument("--build-flushes", type=int, help="flushes to build (default --files; with --level 1: "
                         "16 x --files, compacted with fan-in 16)")
     parser.add_argument("--requests-per-file", type=int, default=8)
@@ -101,7 +106,7 @@ def main() -> int:
             request = MergeRequest(
                 dataset="spans", inputs=inputs, level=args.level + 1, run=next(numbers),
                 numbers=[next(numbers) for _ in range(64)], row_group_size=16384,
-                file_bytes=64 * 1024 * 1024, row_group_bytes=4 * 1024 * 1024,
+                file_bytes=64 * 1024 * 1024, row_group_bytes=int(args.row_group_mb * 1024 * 1024),
                 input_budget_bytes=int(args.input_budget_mb * 1024 * 1024), max_fan_in=args.max_fan_in,
                 partition_bytes=16 * 1024 * 1024, memory_limit="64MB",
             )

@@ -50,12 +50,20 @@ class DatasetLayout:
     # output, attributes), whose dictionary only grows until Parquet gives up on it, and
     # which a reader then holds a dictionary page of per column chunk (in a merge reading
     # 16 files, ~40 MB). Every other column keeps dictionary encoding.
+    # They are written without min/max statistics too: nothing is found by a text's bounds,
+    # and each bound is a whole text (up to 1.5 KB of a GenAI span's, per column and row group)
+    # in the footer every reader parses and DuckDB caches.
     plain_columns: tuple[str, ...] = ()
 
     @property
     def dictionary_columns(self) -> list[str]:
         """The columns Parquet files of this dataset are written with dictionary encoding."""
         return [name for name in self.schema.names if name not in self.plain_columns]
+
+    @property
+    def statistics_columns(self) -> list[str]:
+        """The columns Parquet files of this dataset are written with min/max statistics."""
+        return self.dictionary_columns
 
     def dedup_sql(self, source: str) -> str:
         """SQL selecting one row per key from ``source``, a ``read_parquet(..., filename =
@@ -143,7 +151,7 @@ def write_table_file(
     try:
         pq.write_table(
             ordered, temporary, compression=compression, row_group_size=row_group_size,
-            write_statistics=True, use_dictionary=layout.dictionary_columns,
+            write_statistics=layout.statistics_columns, use_dictionary=layout.dictionary_columns,
         )
         publish_file(temporary, final)
     except BaseException:
@@ -384,6 +392,7 @@ def _merge_span_sources(
             sources,
             schema=SPANS.schema,
             dictionary_columns=SPANS.dictionary_columns,
+            statistics_columns=SPANS.statistics_columns,
             key_columns=SPANS.key_columns,
             sort_columns=SPANS.sort_columns,
             open_output=open_output,

@@ -121,6 +121,12 @@ _MERGE_MAX_FILE_BYTES = 1024 * 1024 * 1024
 # spans and per-batch costs made a merge ~70 us of CPU per span; 16 MB gives ~50 us for ~30 MB
 # more in the merge child (measured on 16 flushed files: bench numbers in docs/collector.md).
 _MERGE_INPUT_BUDGET_BYTES = 16 * 1024 * 1024
+# One trace's spans are read by the row group (every column of it decoded). Until the merge
+# cut a step's rows into row groups of this size (sorted_merge.py), a row group held a whole
+# merge step, ~4,400 GenAI spans, and a one-trace read of a file took 27 ms with the file on
+# disk, 16 with it in the page cache; with ~1,100 spans, 11 and 8 ms (one 64 MB file of a
+# ten-million-span run rewritten both ways). 4 MB gives ~1,260 GenAI spans; 1 MB would give
+# ~300 and footers of ~1 MB per 37 MB file, which every reader parses and DuckDB caches.
 _MERGE_ROW_GROUP_BYTES = 4 * 1024 * 1024
 # Inputs one background merge reads at once: flushed files, or runs of a higher level (the
 # streaming merge's own fan-in: more would first be merged in groups into temporary files,

@@ -140,3 +140,38 @@ def test_large_merges_split_into_disjoint_trace_id_ranges(data_dir: Path) -> Non
         ranges.append((ids[0], ids[-1]))
     ranges.sort()
     assert all(a[1] < b[0] for a, b in zip(ranges, ranges[1:]))  # disjoint
+
+
+def test_merged_span_files_have_small_row_groups_and_no_statistics_for_free_texts(data_dir: Path) -> None:
+    """A one-trace read decodes the whole row group that holds it: merged row groups stay near
+    ``_MERGE_ROW_GROUP_BYTES``, not a whole merge step's worth. Bounds of free texts
+    (a span's input, output, attributes) are whole texts in every footer and prune nothing:
+    they are not written; the keys' and times' bounds are."""
+    from otel_feedback_collector.storage import store as store_module
+    from otel_feedback_collector.storage.datasets import SPANS
+
+    with SpanStore(data_dir, compaction_fan_in=1000) as store:
+        for flush in range(4):
+            for number in range(60):
+                text = f"{flush}-{number} " + "lorem ipsum dolor sit amet " * 60  # ~1.6 KB
+                store.write_traces(traces_request([span for _ in range(5) for span in genai_trace(text=text)[1]]))
+            store.flush()
+        store.compact(full=True)
+        live = _live(data_dir)
+    assert [f["level"] for f in live] == [1]
+    metadata = pq.read_metadata(data_dir / live[0]["path"])
+    assert metadata.num_rows == 4 * 60 * 5 * 3
+    sizes = [metadata.row_group(group).total_byte_size for group in range(metadata.num_row_groups)]
+    # Several row groups, none far over the budget (the budget is of decoded Arrow bytes).
+    # Several row groups (a merge step's rows were written as one: a single 13 MB group
+    # here), none far over the budget (the budget counts decoded Arrow bytes, estimated).
+    assert metadata.num_row_groups >= 3
+    assert max(sizes) < 2 * store_module._MERGE_ROW_GROUP_BYTES
+    # Each holds whole traces: the groups' trace-id ranges follow one another.
+    bounds = [metadata.row_group(group).column(0).statistics for group in range(metadata.num_row_groups)]
+    assert all(earlier.max < later.min for earlier, later in zip(bounds, bounds[1:]))
+    schema = metadata.schema.to_arrow_schema()
+    for group in range(metadata.num_row_groups):
+        for index, name in enumerate(schema.names):
+            stated = metadata.row_group(group).column(index).is_stats_set
+            assert stated == (name not in SPANS.plain_columns), name
