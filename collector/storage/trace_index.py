@@ -381,14 +381,16 @@ def add_sql(
             ) GROUP BY trace_id"""
     )
     # The stored entries and the flush's; not known if either is not (a trace without a
-    # note, or a row rebuilt from Parquet). Summed per (model, has own cost) as readers sum
-    # them, so a trace that gets spans in every flush for hours keeps a few entries, not one
-    # per flush.
+    # note, or a row rebuilt from Parquet). Those of a stored trace are summed with the flush's
+    # per (model, has own cost), as readers sum them, so a trace that gets spans in every
+    # flush for hours keeps a few entries, not one per flush. (A new trace's are kept as
+    # noted: its row is the one the fast path's INSERT gives.)
     connection.execute(
         f"""CREATE OR REPLACE TEMP TABLE _costs_each AS
             SELECT p.trace_id, CASE WHEN e.trace_id IS NULL THEN n.cost_inputs
                                     WHEN e.cost_inputs IS NULL OR n.cost_inputs IS NULL THEN NULL
-                                    ELSE list_concat(e.cost_inputs, n.cost_inputs) END AS cost_inputs
+                                    ELSE list_concat(e.cost_inputs, n.cost_inputs) END AS cost_inputs,
+                   e.cost_inputs IS NOT NULL AND n.cost_inputs IS NOT NULL AS stored_and_new
             FROM (SELECT DISTINCT trace_id FROM _partials) AS p
             LEFT JOIN _existing AS e USING (trace_id)
             LEFT JOIN (
@@ -410,18 +412,18 @@ def add_sql(
 
 
 def _summed_costs_sql(source: str) -> str:
-    """``source``'s ``(trace_id, cost_inputs)`` rows with each list's entries summed per
-    (model, has own cost): NULL sums stay NULL only where every entry's was, as
-    ``ui/cost_queries.stored_cost_inputs`` sums them; a NULL list stays NULL (not known)."""
+    """``source``'s ``(trace_id, cost_inputs, stored_and_new)`` rows with the entries of the
+    lists that are ``stored_and_new`` summed per (model, has own cost): NULL sums stay NULL only
+    where every entry's was, as ``ui/cost_queries.stored_cost_inputs`` sums them."""
     entry = ", ".join(f"'{name}': {name}" for name in ("model", "has_own", *_COST_SUMS))
     sums = ", ".join(f"sum(entry.{name}) AS {name}" for name in _COST_SUMS)
     return f"""SELECT c.trace_id,
-                   CASE WHEN len(c.cost_inputs) > 1 THEN s.cost_inputs ELSE c.cost_inputs END AS cost_inputs
+                   CASE WHEN c.stored_and_new THEN coalesce(s.cost_inputs, []) ELSE c.cost_inputs END AS cost_inputs
             FROM {source} AS c LEFT JOIN (
                 SELECT trace_id, list({{{entry}}} ORDER BY model NULLS FIRST, has_own)::{COST_INPUTS_SQL_TYPE} AS cost_inputs
                 FROM (
                     SELECT trace_id, entry.model AS model, entry.has_own AS has_own, {sums}
-                    FROM (SELECT trace_id, unnest(cost_inputs) AS entry FROM {source} WHERE len(cost_inputs) > 1)
+                    FROM (SELECT trace_id, unnest(cost_inputs) AS entry FROM {source} WHERE stored_and_new)
                     GROUP BY trace_id, entry.model, entry.has_own
                 ) GROUP BY trace_id
             ) AS s USING (trace_id)"""

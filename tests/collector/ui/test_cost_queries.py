@@ -166,6 +166,11 @@ def test_a_trace_that_gets_spans_in_many_flushes_keeps_one_cost_entry_per_model(
     ]
     for turn, attributes in enumerate(children):
         _send(collector, [_span(trace_id, f"turn {turn}", attributes, index=turn + 1, parent=root.span_id)])
+    # And a trace without priced spans, over two flushes: known to cost nothing, not unknown.
+    tool_trace = os.urandom(16)
+    tool_root = _span(tool_trace, "tools", {"openinference.span.kind": "CHAIN"}, index=0, parent=None)
+    _send(collector, [tool_root])
+    _send(collector, [_span(tool_trace, "tool", {"openinference.span.kind": "TOOL"}, index=1, parent=tool_root.span_id)])
     hex_id = trace_id.hex()
     expected = sum(_usd(MINI, (100 + turn, 10)) for turn in range(12) if turn % 3) + 0.01 * 4
 
@@ -178,6 +183,9 @@ def test_a_trace_that_gets_spans_in_many_flushes_keeps_one_cost_entry_per_model(
         assert (mini["input_tokens"], mini["output_tokens"], mini["own_cost"]) == (sum(100 + t for t in range(12) if t % 3), 80, None)
         assert math.isclose(trace_costs(connection, PRICES, [hex_id])[hex_id], expected, rel_tol=1e-12)
         assert math.isclose(costs_from_spans(connection, PRICES, [hex_id])[hex_id], expected, rel_tol=1e-12)
+        assert connection.execute(
+            "SELECT cost_inputs FROM trace_index WHERE trace_id = ?", [tool_trace.hex()]
+        ).fetchone() == ([],)
 
     _read(collector, check)
 
