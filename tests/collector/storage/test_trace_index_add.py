@@ -56,7 +56,11 @@ def _add_by_combining(index: TraceIndex, partials: pa.Table, roots: pa.Table) ->
 def _rows(index: TraceIndex) -> list[tuple]:
     cursor = index.cursor()
     try:
-        return cursor.execute(f"SELECT * FROM {TABLE} ORDER BY trace_id").fetchall()
+        # A trace's cost entries are a bag (readers sum them per group): the order DuckDB's
+        # list() aggregate gives a trace noted twice in one flush is not fixed.
+        return cursor.execute(
+            f"SELECT * REPLACE (list_sort(cost_inputs) AS cost_inputs) FROM {TABLE} ORDER BY trace_id"
+        ).fetchall()
     finally:
         cursor.close()
 
