@@ -5,10 +5,11 @@ can. Each flush notes, per trace, one entry per (model, has own cost) of its *pr
 (those with a model or token counts: an LLM call carries them) with the sums of their input
 tokens, output tokens and own cost attributes (``gen_ai.usage.cost``, ``llm.cost.total``) —
 the groups the UI's cost query formed over the spans (ui/cost_queries.py), so pricing the
-entries gives the same dollars. The trace index keeps them (``cost_inputs``; a flush that adds to a
-stored trace sums its entries into the stored ones per group), and a page of traces reads them there instead of the spans'
-``attributes`` column, which holds the spans' input and output too: for the newest traces of a
-large merged run DuckDB decoded that column over the whole file, ~240 ms at ten million spans.
+entries gives the same dollars. The trace index keeps them (``cost_inputs``; a flush that
+adds to a stored trace sums its entries into the stored ones per group), and a page of traces
+reads them there instead of the spans' ``attributes`` column, which holds the spans' input and
+output too: for the newest traces of a large merged run DuckDB decoded that column over the
+whole file, ~240 ms at ten million spans.
 
 NULL means not known (a row rebuilt from the Parquet summaries, or written by an older
 version): readers then read the spans. An empty list is a trace without priced spans.

@@ -286,7 +286,7 @@ class _OutputWriter:
         """Queue whole traces; write row groups of about ``rows_per_group`` rows (each ending
         between traces) while enough rows are queued. One merge step can bring several row
         groups' worth: written as one, a row group held a whole step (~4,400 GenAI spans
-        against ~1,100 asked for), which a one-trace read then decoded in full."""
+        against ~1,260 asked for), which a one-trace read then decoded in full."""
         self._pending.append(rows)
         self._pending_rows += rows.num_rows
         if self._pending_rows < self._rows_per_group:
