@@ -306,6 +306,14 @@ def main() -> int:
         "holding otel_feedback_collector, otel_feedback and otel_feedback_core), as in ingest_1m.py",
     )
     args = parser.parse_args()
+    if args.reuse and args.add:
+        parser.error("--reuse times a directory as it is; --add sends more spans into it first: give one")
+    filled = bool(args.data) and (Path(args.data) / "bench-sample.json").exists()
+    if (args.reuse or args.add) and not filled:
+        parser.error("--reuse and --add need --data DIR filled by an earlier run of this bench (its bench-sample.json)")
+    if filled and not (args.reuse or args.add):
+        # The senders' seeds would repeat that run's trace ids: a second fill of the same traces.
+        parser.error(f"{args.data} is filled already: time it with --reuse, or add spans with --add")
     data_dir = Path(args.data or tempfile.mkdtemp(prefix="otel-feedback-reads-")).resolve()
     paths = [args.collector_pythonpath, os.environ.get("PYTHONPATH")]
     env = {"PYTHONPATH": os.pathsep.join(filter(None, paths))} if any(paths) else None
