@@ -1,0 +1,299 @@
+"""The native span rows (``_otlp_rows``, C reading the protobuf bytes itself) are exactly the
+Python path's rows: the same table, the same assessments, the same ``seen`` keys, on random
+requests of every convention and value kind, on requests with each odd shape, on mutated and
+broken payloads, and on thousands of random doubles. The fast path is really taken for plain
+requests, and left (``None``, ``seen`` untouched) for every shape only Python handles.
+
+Nothing here skips: without the built extension ``native=True`` raises and these tests fail.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import struct
+import time
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from payload_mutations import mutations
+from random_requests import (
+    DOUBLES,
+    MAYBE_SHAPES,
+    ODD_SHAPES,
+    fast_span,
+    payloads,
+    random_request,
+    request_with_shape,
+)
+
+from otel_feedback_collector.storage import _otlp_rows
+from otel_feedback_collector.storage.assessments import AssessmentRecord
+from otel_feedback_collector.storage.span_rows import (
+    native_rows_available,
+    traces_payload_to_rows,
+    traces_request_to_rows,
+)
+
+_OTHER_KEY = ("0" * 31 + "1", "0" * 15 + "1")  # a key of no span of these requests
+
+
+@dataclasses.dataclass
+class _Outcome:
+    table: pa.Table | None
+    assessments: list[AssessmentRecord] | None
+    error: Exception | None
+    seen: set[tuple[str, str]]
+
+
+def _python(payload: bytes, seen: set[tuple[str, str]]) -> _Outcome:
+    seen = set(seen)
+    try:
+        request = ExportTraceServiceRequest.FromString(payload)
+        table, assessments = traces_request_to_rows(request, seen=seen)
+    except Exception as error:  # compared with the native outcome below
+        return _Outcome(None, None, error, seen)
+    return _Outcome(table, assessments, None, seen)
+
+
+def _native(payload: bytes, seen: set[tuple[str, str]]) -> _Outcome:
+    seen = set(seen)
+    try:
+        table, assessments = traces_payload_to_rows(payload, seen=seen, native=True)
+    except Exception as error:
+        return _Outcome(None, None, error, seen)
+    return _Outcome(table, assessments, None, seen)
+
+
+def _spans(payload: bytes) -> list[Any]:
+    try:
+        request = ExportTraceServiceRequest.FromString(payload)
+    except DecodeError:
+        return []
+    return [span for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans]
+
+
+def _first_difference(native: pa.Table, python: pa.Table, payload: bytes) -> str:
+    """Where two tables first differ, with the span of that row as text (the reproducer)."""
+    if native.num_rows != python.num_rows:
+        return f"native has {native.num_rows} rows, python {python.num_rows}"
+    for name in python.schema.names:
+        left, right = native.column(name).to_pylist(), python.column(name).to_pylist()
+        for row, (a, b) in enumerate(zip(left, right)):
+            if a != b and not (a != a and b != b):  # NaN equals NaN here
+                key = (python.column("trace_id")[row].as_py(), python.column("span_id")[row].as_py())
+                span = next((s for s in _spans(payload) if (s.trace_id.hex(), s.span_id.hex()) == key), None)
+                if isinstance(a, str) and isinstance(b, str):  # long texts: where they part
+                    at = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+                    a, b = a[max(0, at - 80) : at + 80], b[max(0, at - 80) : at + 80]
+                return (
+                    f"column {name!r}, row {row}:\n  native: {a!r}\n  python: {b!r}\n"
+                    f"span:\n{str(span)[:3000]}"
+                )
+    return "the tables differ in their chunks or types only"
+
+
+def _comparable(records: list[AssessmentRecord], started_ns: int) -> list[str]:
+    # An event with no time on a span with no end is stamped with the clock: not comparable.
+    # Compared as text, where a NaN score equals a NaN score.
+    return [
+        repr(dataclasses.replace(record, created_time_unix_nano=0)
+             if record.created_time_unix_nano >= started_ns else record)
+        for record in records
+    ]
+
+
+def assert_same_rows(payload: bytes, seen: set[tuple[str, str]] | None = None) -> None:
+    """``traces_payload_to_rows(native=True)`` and the Python path agree on ``payload``."""
+    seen = set() if seen is None else seen
+    started_ns = time.time_ns()
+    native = _native(payload, seen)
+    python = _python(payload, seen)
+    if native.error is not None or python.error is not None:
+        assert native.error is not None and python.error is not None, (
+            f"only one path failed: native {native.error!r}, python {python.error!r}; "
+            f"payload {payload.hex()[:400]}"
+        )
+        assert native.seen == python.seen == seen, "a failed conversion must leave `seen` as it was"
+        return
+    assert native.table is not None and python.table is not None
+    assert native.table.schema.equals(python.table.schema, check_metadata=True)
+    if not native.table.equals(python.table):
+        pytest.fail(_first_difference(native.table, python.table, payload))
+    assert _comparable(native.assessments or [], started_ns) == _comparable(python.assessments or [], started_ns)
+    assert native.seen == python.seen
+
+
+def _keys(payload: bytes) -> list[tuple[str, str]]:
+    return [(span.trace_id.hex(), span.span_id.hex()) for span in _spans(payload)]
+
+
+def test_the_native_module_is_built_and_native_false_is_the_python_path() -> None:
+    assert native_rows_available()
+    payload = payloads(1, 1, odd=0.0)[0]
+    table, _ = traces_payload_to_rows(payload, native=False)
+    assert table.equals(traces_request_to_rows(ExportTraceServiceRequest.FromString(payload))[0])
+
+
+@pytest.mark.parametrize("odd", [0.0, 0.05, 0.3])
+def test_random_requests_give_the_python_rows(odd: float) -> None:
+    for payload in payloads(int(odd * 100) + 11, 150, odd=odd):
+        assert_same_rows(payload)
+
+
+def test_a_seen_set_that_holds_some_of_the_keys_gives_the_python_rows() -> None:
+    rng = random.Random(21)
+    for payload in payloads(22, 120, odd=0.05):
+        keys = _keys(payload)
+        seen = {_OTHER_KEY, *rng.sample(keys, rng.randint(0, len(keys)))}
+        assert_same_rows(payload, seen)
+
+
+@pytest.mark.parametrize("shape", [*ODD_SHAPES, *MAYBE_SHAPES])
+def test_each_odd_shape_gives_the_python_rows(shape: str) -> None:
+    rng = random.Random(shape)
+    make = {**ODD_SHAPES, **MAYBE_SHAPES}[shape]
+    for _ in range(15):
+        payload = request_with_shape(rng, make).SerializeToString()
+        assert_same_rows(payload, {_OTHER_KEY})
+
+
+def test_plain_requests_take_the_fast_path() -> None:
+    # If the C fell back to Python for everything, every other test here would still pass.
+    for payload in payloads(31, 200, odd=0.0):
+        assert _otlp_rows.spans(payload, set()) is not None, (
+            f"the fast path refused a plain request:\n{ExportTraceServiceRequest.FromString(payload)}"[:4000]
+        )
+
+
+@pytest.mark.parametrize("shape", list(ODD_SHAPES))
+def test_odd_shapes_leave_the_fast_path_and_seen_as_it_was(shape: str) -> None:
+    rng = random.Random(shape + "/fallback")
+    for index in range(10):
+        # On the last span, so a converter that adds keys as it goes has added some by then.
+        request = request_with_shape(rng, ODD_SHAPES[shape], last=index % 2 == 0)
+        payload = request.SerializeToString()
+        seen = {_OTHER_KEY, *_keys(payload)[:1]}
+        before = set(seen)
+        assert _otlp_rows.spans(payload, seen) is None, f"{shape} was taken by the fast path:\n{request}"[:4000]
+        assert seen == before
+
+
+_MARKER = "Zq7Zq7"
+
+
+@pytest.mark.parametrize("where", ["key", "value", "name", "resource", "scope", "status", "trace_state", "array"])
+@pytest.mark.parametrize("bad", [b"\xff", b"\xc3(", b"\xed\xa0\x80", b"\xc0\xaf", b"\xf4\x90\x80\x80", b"\xe2\x82"])
+def test_invalid_utf8_is_refused_like_the_python_path(where: str, bad: bytes) -> None:
+    rng = random.Random(where)
+    request = random_request(rng, odd=0.0)
+    span = request.resource_spans[0].scope_spans[0].spans.add()
+    span.CopyFrom(fast_span(rng, b"\x01" * 16, b""))
+    if where == "key":
+        span.attributes.add(key=_MARKER, value=AnyValue(int_value=1))
+    elif where == "value":
+        span.attributes.add(key="input.value", value=AnyValue(string_value=_MARKER))
+    elif where == "array":
+        value = AnyValue()
+        value.array_value.values.add(string_value=_MARKER)
+        span.attributes.add(key="tags", value=value)
+    elif where == "name":
+        span.name = _MARKER
+    elif where == "resource":
+        request.resource_spans[0].resource.attributes.add(key="service.name", value=AnyValue(string_value=_MARKER))
+    elif where == "scope":
+        request.resource_spans[0].scope_spans[0].scope.name = _MARKER
+    elif where == "status":
+        span.status.message = _MARKER
+    else:
+        span.trace_state = _MARKER
+    payload = request.SerializeToString()
+    assert payload.count(_MARKER.encode()) == 1
+    broken = payload.replace(_MARKER.encode(), (b"Z" + bad + b"qqqqq")[: len(_MARKER)])
+    assert len(broken) == len(payload)
+    with pytest.raises(DecodeError):
+        ExportTraceServiceRequest.FromString(broken)
+    seen = {_OTHER_KEY}
+    try:
+        result = _otlp_rows.spans(broken, seen)
+    except Exception:
+        result = None
+    assert result is None, "the fast path took a payload with invalid UTF-8"
+    assert seen == {_OTHER_KEY}
+    with pytest.raises(Exception):
+        traces_payload_to_rows(broken, seen=seen, native=True)
+    assert seen == {_OTHER_KEY}
+
+
+def test_mutated_payloads_are_refused_or_give_the_python_rows() -> None:
+    rng = random.Random(41)
+    bases = payloads(42, 24, odd=0.0, max_spans=4) + payloads(43, 8, odd=0.2, max_spans=4)
+    taken = refused = 0
+    for base in bases:
+        for payload in mutations(base, rng, 100):
+            seen = {_OTHER_KEY}
+            try:
+                result = _otlp_rows.spans(payload, seen)
+            except Exception:  # a clean refusal; the Python path decides
+                result = None
+            if result is None:
+                refused += 1
+                assert seen == {_OTHER_KEY}, f"`seen` changed by a refused payload {payload.hex()}"
+                continue
+            taken += 1
+            try:
+                ExportTraceServiceRequest.FromString(payload)
+            except DecodeError:
+                pytest.fail(f"the fast path took a payload protobuf refuses: {payload.hex()}")
+            assert_same_rows(payload, {_OTHER_KEY})
+    assert taken > 100 and refused > 100, (taken, refused)
+
+
+def _random_doubles(rng: random.Random, count: int) -> list[float]:
+    """Random bit patterns (NaNs, infinities and subnormals included), and numbers near the
+    places where ``repr`` changes notation or rounding is hard."""
+    values = list(DOUBLES)
+    values += [9999999999999998.0, 1e16 - 2, 0.0001, 0.00009999999999999999, 1e-5, 123e-7,
+               2.0**53, 2.0**53 + 2, -(2.0**63), 2.0**64, 1 / 3, 2 / 3, 0.3, 1e23, 8.41e21,
+               5e-324 * 3, 2.2250738585072009e-308, 4.35, 0.1 + 0.2]
+    while len(values) < count:
+        choice = rng.randrange(4)
+        if choice == 0:
+            values.append(struct.unpack("<d", rng.randbytes(8))[0])
+        elif choice == 1:
+            values.append(rng.random() * 10.0 ** rng.randint(-30, 30))
+        elif choice == 2:
+            values.append(round(rng.uniform(-1e6, 1e6), rng.randint(0, 8)))
+        else:
+            values.append(float(rng.getrandbits(rng.randint(1, 64))) * rng.choice([1, -1, 0.5, 0.25]))
+    return values
+
+
+def test_doubles_are_written_as_python_writes_them() -> None:
+    rng = random.Random(51)
+    doubles = _random_doubles(rng, 6000)
+    for start in range(0, len(doubles), 500):
+        chunk = doubles[start : start + 500]
+        request = ExportTraceServiceRequest()
+        spans = request.resource_spans.add().scope_spans.add().spans
+        span = spans.add()
+        span.CopyFrom(fast_span(rng, rng.randbytes(16), b""))
+        del span.attributes[:]
+        for index, value in enumerate(chunk[:400]):
+            span.attributes.add(key=f"d{index}", value=AnyValue(double_value=value))
+        array = AnyValue()
+        array.array_value.values.extend(AnyValue(double_value=value) for value in chunk[400:])
+        span.attributes.add(key="doubles", value=array)
+        # A double as a promoted text, and as token counts (truncated to whole tokens).
+        span.attributes.add(key="input.value", value=AnyValue(double_value=chunk[0]))
+        span.attributes.add(key="llm.token_count.prompt", value=AnyValue(double_value=chunk[1]))
+        span.attributes.add(key="gen_ai.usage.output_tokens", value=AnyValue(double_value=abs(chunk[2])))
+        payload = request.SerializeToString()
+        assert _otlp_rows.spans(payload, set()) is not None, "doubles must stay on the fast path"
+        assert_same_rows(payload)
