@@ -8,7 +8,8 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test venv chromium java bench clean
 
-$(BIN)/.installed: pyproject.toml
+# The C extension is built by the install: a change to it reinstalls.
+$(BIN)/.installed: pyproject.toml collector/storage/_otlp_rows.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

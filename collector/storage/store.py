@@ -70,7 +70,7 @@ from otel_feedback_collector.storage.merge_worker import (
 from otel_feedback_collector.storage.otlp_values import to_json
 from otel_feedback_collector.storage.quarantine import QUARANTINE_DIR, Quarantine
 from otel_feedback_collector.storage.readable_files import unreadable_reason
-from otel_feedback_collector.storage.span_rows import traces_request_to_rows
+from otel_feedback_collector.storage.span_rows import traces_payload_to_rows
 from otel_feedback_collector.storage.swap import (
     discard_pending,
     move_legacy_retired,
@@ -728,9 +728,7 @@ class SpanStore:
         """One WAL record as span rows, its assessments and their rows, each converted to its
         Parquet schema (raises on a record that does not fit, before anything of it is used)."""
         if record.kind is RecordKind.TRACES:
-            table, found = traces_request_to_rows(
-                ExportTraceServiceRequest.FromString(record.payload), seen=seen_spans
-            )
+            table, found = traces_payload_to_rows(record.payload, seen=seen_spans)
         elif record.kind is RecordKind.ASSESSMENTS:
             table, found = None, [AssessmentRecord(**item) for item in json.loads(record.payload)]
         else:
