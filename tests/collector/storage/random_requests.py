@@ -274,15 +274,37 @@ def fast_span(rng: random.Random, trace_id: bytes, parent: bytes) -> Span:
     return span
 
 
+def _without(span: Span, keys: Any) -> None:
+    kept = [kv for kv in span.attributes if kv.key not in keys]
+    del span.attributes[:]
+    span.attributes.extend(kept)
+
+
 def _odd_span_type(rng: random.Random, span: Span) -> None:
-    span.attributes.add(key=rng.choice(_TYPE_KEYS + ["gen_ai.operation.name", "traceloop.span.kind",
-                                                      "llm.request.type"]),
+    # The span's only type key, so its (upper- or lower-cased) value is read.
+    _without(span, _CASED_KEYS)
+    span.attributes.add(key=rng.choice(sorted(_CASED_KEYS)),
                         value=_scalar(rng.choice(NON_ASCII_TYPES + ["invo\u212ae_agent", "rera\u212ak"])))
 
 
 def _odd_token_string(rng: random.Random, span: Span) -> None:
+    # The span's only token count, so it is read.
+    _without(span, _TOKEN_KEYS)
     span.attributes.add(key=rng.choice(_TOKEN_KEYS), value=_scalar(rng.choice(
         ["12", "12.0", " 7 ", "1_000", "-3", "1e3", "nan", "inf", "abc", "", "١٢", "9" * 30])))
+
+
+def _odd_unread_value(rng: random.Random, span: Span) -> None:
+    # A non-ASCII type or a text token count where a value read before it has won: Python
+    # never looks at it.
+    span.attributes.add(key="otel_feedback.span_type", value=_scalar("LLM"))
+    span.attributes.add(key="llm.token_count.prompt", value=_scalar(3))
+    span.attributes.add(key="llm.token_count.completion", value=_scalar(4))
+    span.attributes.add(key="llm.token_count.total", value=_scalar(7))
+    span.attributes.add(key=rng.choice(["openinference.span.kind", "gen_ai.operation.name", "traceloop.span.kind"]),
+                        value=_scalar(rng.choice(NON_ASCII_TYPES)))
+    span.attributes.add(key=rng.choice(["gen_ai.usage.input_tokens", "llm.usage.prompt_tokens", "llm.usage.total_tokens"]),
+                        value=_scalar("12"))
 
 
 def _odd_token_other(rng: random.Random, span: Span) -> None:
@@ -327,7 +349,17 @@ def _odd_langfuse(rng: random.Random, span: Span) -> None:
 
 
 def _odd_indexed_prompt(rng: random.Random, span: Span) -> None:
-    for key in rng.sample(INDEXED_KEYS, rng.randint(1, 4)):
+    keys = {rng.choice(["gen_ai.prompt.0.content", "gen_ai.completion.0.content"]),
+            *rng.sample(INDEXED_KEYS, rng.randint(0, 4))}
+    _without(span, keys)
+    for key in sorted(keys):
+        span.attributes.add(key=key, value=rng.choice([_scalar(rng.choice(TEXTS)), _scalar("user"),
+                                                        fast_value(rng)]))
+
+
+def _odd_indexed_without_first(rng: random.Random, span: Span) -> None:
+    # Indexed keys but no ``.0.content``: no message list is made.
+    for key in rng.sample([k for k in INDEXED_KEYS if not k.endswith(".0.content")], rng.randint(1, 3)):
         span.attributes.add(key=key, value=rng.choice([_scalar(rng.choice(TEXTS)), _scalar("user"),
                                                         fast_value(rng)]))
 
@@ -438,6 +470,8 @@ MAYBE_SHAPES: dict[str, SpanShape] = {
     "span kind 6 and beyond, or negative": _odd_kind,
     "span kind below -6": _odd_negative_kind,
     "status code beyond 2": _odd_status,
+    "indexed keys without the first content": _odd_indexed_without_first,
+    "unread non-ASCII type and text token count": _odd_unread_value,
     "empty, zero or short ids": _odd_ids,
 }
 # Mixed into random requests: all but the shape that makes the Python path refuse the whole
@@ -449,11 +483,8 @@ _ALL_ODD = [shape for shape in [*ODD_SHAPES.values(), *MAYBE_SHAPES.values()] if
 
 def _resource_attributes(rng: random.Random, odd: bool) -> list[tuple[str, AnyValue]]:
     attributes: list[tuple[str, AnyValue]] = []
-    service = rng.random()
-    if service < 0.75:
+    if rng.random() < 0.8:
         attributes.append(("service.name", _scalar(rng.choice(["chat-app", "svc", "", "сервис 😀"]))))
-    elif service < 0.85:
-        attributes.append(("service.name", _scalar(rng.choice([3, 0, -(2**63)]))))
     if rng.random() < 0.5:
         attributes += [("telemetry.sdk.name", _scalar("opentelemetry")),
                        ("telemetry.sdk.version", _scalar("1.27.0")),
@@ -463,14 +494,16 @@ def _resource_attributes(rng: random.Random, odd: bool) -> list[tuple[str, AnyVa
     if rng.random() < 0.1:
         attributes.append(("host.cpus", _array([_scalar(1.5), _scalar(2)])))
     if odd:
-        choice = rng.randrange(5)
+        attributes = [(key, value) for key, value in attributes if key != "service.name"]
+        choice = rng.randrange(6)
         if choice == 0:
-            attributes.append(("service.name", _scalar(rng.choice(["dup", 7]))))  # repeated key
-        elif choice == 1:
+            attributes += [("service.name", _scalar("one")), ("service.name", _scalar(rng.choice(["dup", 7])))]
+        elif choice in (1, 2):  # service_name is str() of it, the experiment its JSON
             attributes.append(("service.name", rng.choice([
-                _scalar(rng.choice(DOUBLES)), _scalar(True), _array([_scalar("a'b"), _scalar(2)]),
+                _scalar(rng.choice([3, 0, -(2**63)])), _scalar(rng.choice(DOUBLES)), _scalar(True),
+                _array([_scalar("a'b"), _scalar(2)]), _array([_scalar('"'), _scalar("é\n")]),
                 odd_value(rng)])))
-        elif choice == 2:
+        elif choice == 3:
             attributes.append(("otel_feedback.experiment", odd_value(rng)))
         else:
             attributes.append((rng.choice(_OTHER_KEYS), odd_value(rng)))
