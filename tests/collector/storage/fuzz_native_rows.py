@@ -38,6 +38,8 @@ def main() -> int:
     parser.add_argument("--per-payload", type=int, default=200)
     parser.add_argument("--compare", action="store_true")
     parser.add_argument("--current", default="/tmp/fuzz-native-rows-current.hex")
+    parser.add_argument("--problems", default="/tmp/fuzz-native-rows-problems.txt",
+                        help="every problem, with the whole payload in hex, one a line")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     current = os.open(args.current, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -83,8 +85,11 @@ def main() -> int:
     os.close(current)
     print(f"done: {done} payloads, {taken} taken by the native path, {raised} raised, "
           f"{len(problems)} problems")
+    Path(args.problems).write_text("".join(problem + "\n" for problem in problems))
     for problem in problems[:20]:
-        print(problem[:2000])
+        print(problem[:300])
+    if problems:
+        print(f"all {len(problems)} in {args.problems}")
     return 1 if problems else 0
 
 

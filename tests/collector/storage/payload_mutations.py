@@ -229,7 +229,8 @@ def _padded_varint(fields: list[Field], kind: str, rng: random.Random) -> None:
     if index is None:
         return
     number, wire_type, value = fields[index]
-    padding = rng.choice([1, 2, 4])
+    # Protobuf (upb) takes tags and lengths of up to 5 bytes and values of up to 10.
+    padding = rng.choice([1, 2, 4, 4, 5, 9])
     where = rng.randrange(3)
     tag = encode_varint(number << 3 | wire_type, padding=padding if where == 0 else 0)
     if wire_type == VARINT:
@@ -281,9 +282,10 @@ def _bad_utf8(fields: list[Field], kind: str, rng: random.Random) -> None:
 def _oneof_twice(fields: list[Field], kind: str, rng: random.Random) -> None:
     if kind != "any_value":
         return
+    # Field 8 is string_value_strindex: a member of the oneof in opentelemetry-proto >= 1.7.
     fields.append(rng.choice([[1, LEN, b"again"], [3, VARINT, 5], [2, VARINT, 1],
                               [4, FIXED64, 0x3FF0000000000000], [5, LEN, []], [7, LEN, b"\x01"],
-                              [6, LEN, []]]))
+                              [6, LEN, []], [8, VARINT, 5], [8, VARINT, 0]]))
 
 
 _DEEP: dict[int, bytes] = {}
@@ -310,7 +312,7 @@ def _deeply_nested_value(depth: int) -> bytes:
 def _deep_nesting(fields: list[Field], kind: str, rng: random.Random) -> None:
     # Python's protobuf refuses more than 100 levels of messages; a parser must not recurse
     # without bound either (or it overflows its stack).
-    value = _deeply_nested_value(rng.choice([40, 90, 95, 96, 97, 98, 99, 100, 200, 5000, 100_000]))
+    value = _deeply_nested_value(rng.choice([40, 45, 46, 47, 48, 49, 64, 65, 66, 90, 99, 100, 200, 5000, 100_000]))
     key_value = [[1, LEN, b"deep"], [2, LEN, value]]
     if kind == "span":
         fields.append([9, LEN, key_value])

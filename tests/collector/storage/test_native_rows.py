@@ -22,7 +22,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
-from payload_mutations import mutations
+from payload_mutations import FIXED64, LEN, RAW, VARINT, Field, _deeply_nested_value, encode, encode_varint, mutations
 from random_requests import (
     DOUBLES,
     MAYBE_SHAPES,
@@ -263,28 +263,99 @@ def test_invalid_utf8_is_refused_like_the_python_path(where: str, bad: bytes) ->
     assert seen == {_OTHER_KEY}
 
 
+def _refused_or_same_rows(payload: bytes) -> bool:
+    """The native path refuses ``payload`` (None or a clean exception, ``seen`` untouched) or
+    takes it and gives the Python rows; a payload protobuf refuses must be refused. Returns
+    whether it was taken."""
+    seen = {_OTHER_KEY}
+    try:
+        result = _otlp_rows.spans(payload, seen)
+    except Exception:  # a clean refusal; the Python path decides
+        result = None
+    if result is None:
+        assert seen == {_OTHER_KEY}, f"`seen` changed by a refused payload {payload.hex()}"
+        return False
+    try:
+        ExportTraceServiceRequest.FromString(payload)
+    except DecodeError as error:
+        pytest.fail(f"the fast path took a payload protobuf refuses ({error}): {payload.hex()}")
+    assert_same_rows(payload, {_OTHER_KEY})
+    return True
+
+
 def test_mutated_payloads_are_refused_or_give_the_python_rows() -> None:
     rng = random.Random(41)
     bases = payloads(42, 24, odd=0.0, max_spans=4) + payloads(43, 8, odd=0.2, max_spans=4)
-    taken = refused = 0
-    for base in bases:
-        for payload in mutations(base, rng, 100):
-            seen = {_OTHER_KEY}
-            try:
-                result = _otlp_rows.spans(payload, seen)
-            except Exception:  # a clean refusal; the Python path decides
-                result = None
-            if result is None:
-                refused += 1
-                assert seen == {_OTHER_KEY}, f"`seen` changed by a refused payload {payload.hex()}"
-                continue
-            taken += 1
-            try:
-                ExportTraceServiceRequest.FromString(payload)
-            except DecodeError:
-                pytest.fail(f"the fast path took a payload protobuf refuses: {payload.hex()}")
-            assert_same_rows(payload, {_OTHER_KEY})
-    assert taken > 100 and refused > 100, (taken, refused)
+    outcomes = [_refused_or_same_rows(payload) for base in bases for payload in mutations(base, rng, 100)]
+    assert outcomes.count(True) > 100 and outcomes.count(False) > 100
+
+
+def _request(span: list[Field] | None = None, *, resource: list[Field] | None = None,
+             scope: list[Field] | None = None) -> list[Field]:
+    """A request's wire tree with one resource, one scope and one span."""
+    span = span if span is not None else _span()
+    scope_spans: list[Field] = ([[1, LEN, scope]] if scope is not None else []) + [[2, LEN, span]]
+    resource_spans: list[Field] = ([[1, LEN, resource]] if resource is not None else []) + [[2, LEN, scope_spans]]
+    return [[1, LEN, resource_spans]]
+
+
+def _span(*extra: Field, ids: bool = True) -> list[Field]:
+    fields: list[Field] = [[1, LEN, b"\x01" * 16], [2, LEN, b"\x02" * 8]] if ids else [[2, LEN, b"\x02" * 8]]
+    return fields + [[5, LEN, b"name"], [7, FIXED64, 10], [8, FIXED64, 20], *extra]
+
+
+def _attribute(key: bytes, value: bytes) -> Field:
+    return [9, LEN, [[1, LEN, key], [2, LEN, value]]]
+
+
+def _long_varint_payloads() -> dict[str, bytes]:
+    span = encode(_span())
+    return {
+        "request's first tag in 6 bytes": encode_varint(1 << 3 | LEN, padding=5) + b"\x00",
+        "resource_spans' length in 6 bytes": b"\x0a" + encode_varint(0, padding=5),
+        "a span's length in 6 bytes": encode(
+            [[1, LEN, [[2, LEN, [[0, RAW, b"\x12" + encode_varint(len(span), padding=5) + span]]]]]]
+        ),
+        "an attribute key's tag in 10 bytes": encode(_request(_span([0, RAW, b"\x4a\x11" + encode_varint(0x0a, padding=9) + b"\x01k\x12\x04\x0a\x02ok"]))),
+        "a 5-byte length (taken by protobuf)": b"\x0a" + encode_varint(0, padding=4),
+        "an int value in 10 bytes (taken by protobuf)": encode(_request(_span(_attribute(b"n", b"\x18" + encode_varint(7, padding=9))))),
+    }
+
+
+_BAD = b"M\xffRK"
+_BROKEN_PAYLOADS: dict[str, bytes] = {
+    **_long_varint_payloads(),
+    "skipped span (no trace id), invalid name": encode(_request([[2, LEN, b"\x02" * 8], [5, LEN, _BAD]])),
+    "skipped span (no trace id), invalid trace_state": encode(_request(_span([3, LEN, _BAD], ids=False))),
+    "skipped span (zero span id), invalid status message": encode(_request(
+        [[1, LEN, b"\x01" * 16], [2, LEN, bytes(8)], [15, LEN, [[2, LEN, _BAD]]]])),
+    "skipped span (no trace id), invalid text in an array": encode(_request(_span(
+        _attribute(b"k", encode([[5, LEN, [[1, LEN, [[1, LEN, _BAD]]]]]])), ids=False))),
+    "span name twice, the first one invalid": encode(_request(_span([5, LEN, _BAD], [5, LEN, b"ok"]))),
+    "trace_state twice, the first one invalid": encode(_request(_span([3, LEN, _BAD], [3, LEN, b"ok"]))),
+    "resource entity_ref with an invalid type": encode(_request(resource=[[3, LEN, [[2, LEN, _BAD]]]])),
+    "resource entity_ref (valid)": encode(_request(resource=[[3, LEN, [[2, LEN, b"service"], [3, LEN, b"service.name"]]]])),
+    **{
+        f"{depth} nested arrays in a {where} attribute": encode(
+            _request(_span(_attribute(b"deep", _deeply_nested_value(depth))))
+            if where == "span"
+            else _request(resource=[[1, LEN, [[1, LEN, b"deep"], [2, LEN, _deeply_nested_value(depth)]]]])
+        )
+        for depth in (46, 47, 48, 49, 50, 64, 65, 66)
+        for where in ("span", "resource")
+    },
+    # string_value_strindex (AnyValue field 8) is a member of the `value` oneof: the last one
+    # set wins, so these values are None in Python.
+    "string value, then string_value_strindex": encode(_request(_span(_attribute(b"input.value", b"\x0a\x01x\x40\x05")))),
+    "int value, then string_value_strindex": encode(_request(_span(_attribute(b"n", b"\x18\x07\x40\x05")))),
+    "string_value_strindex, then a string value": encode(_request(_span(_attribute(b"input.value", b"\x40\x05\x0a\x01x")))),
+    "key_strindex beside the key": encode(_request(_span([9, LEN, [[1, LEN, b"k"], [3, VARINT, 4], [2, LEN, b"\x0a\x01x"]]]))),
+}
+
+
+@pytest.mark.parametrize("case", list(_BROKEN_PAYLOADS))
+def test_wire_oddities_are_refused_like_protobuf_refuses_them_or_give_the_python_rows(case: str) -> None:
+    _refused_or_same_rows(_BROKEN_PAYLOADS[case])
 
 
 def _random_doubles(rng: random.Random, count: int) -> list[float]:
