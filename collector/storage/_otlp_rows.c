@@ -5,7 +5,8 @@
  * request this code accepts, the columns must be exactly the ones Python gives
  * (tests/collector/storage/test_native_rows.py compares them over random and mutated requests).
  * Anything outside the common shape makes `spans` return None and Python converts the request:
- * an assessment event (gen_ai.evaluation.result), kvlist values, MLflow or Langfuse attributes,
+ * an assessment event (gen_ai.evaluation.result), a map value with a repeated key, MLflow or
+ * Langfuse attributes,
  * OpenLLMetry's indexed prompts, token counts sent as text, times past 2^63-1, a repeated
  * attribute key, a singular field or oneof sent twice, a wire type that does not match the
  * field, invalid UTF-8, kinds or status codes outside the enums, span types that are not ASCII.
@@ -254,19 +255,19 @@ static int utf8_valid(const uint8_t *s, size_t n, int *ascii) {
 
 /* ------------------------------------------------------------------ values */
 
-enum ValueKind { V_NONE, V_STRING, V_BOOL, V_INT, V_DOUBLE, V_ARRAY, V_BYTES };
+enum ValueKind { V_NONE, V_STRING, V_BOOL, V_INT, V_DOUBLE, V_ARRAY, V_KVLIST, V_BYTES };
 
 typedef struct {
     enum ValueKind kind;
-    const uint8_t *bytes; /* string, bytes, array: the field's bytes */
+    const uint8_t *bytes; /* string, bytes, array, kvlist: the field's bytes */
     size_t len;
     int64_t integer;      /* int, bool */
     double number;        /* double */
     int ascii;            /* string: every byte < 0x80 */
 } Value;
 
-/* An AnyValue's bytes as a Value. FALLBACK for kvlist values, for an AnyValue with more than one
- * field (oneof and merge rules), for wrong wire types and invalid UTF-8. Arrays are checked
+/* An AnyValue's bytes as a Value. FALLBACK for an AnyValue with more than one field (oneof and
+ * merge rules), for wrong wire types and invalid UTF-8. Arrays and maps are checked
  * (recursively) when they are encoded, not here. */
 static int parse_any_value(const uint8_t *p, size_t n, Value *v) {
     Reader r = {p, p + n};
@@ -308,8 +309,12 @@ static int parse_any_value(const uint8_t *p, size_t n, Value *v) {
             v->bytes = f.bytes;
             v->len = f.len;
             break;
-        case 6: /* kvlist */
-            return FALLBACK;
+        case 6:
+            if (f.wire != 2) return FALLBACK;
+            v->kind = V_KVLIST;
+            v->bytes = f.bytes;
+            v->len = f.len;
+            break;
         case 7:
             if (f.wire != 2) return FALLBACK;
             v->kind = V_BYTES;
@@ -420,6 +425,7 @@ static int put_base64(Buf *b, const uint8_t *s, size_t n) {
 }
 
 static int json_value(Buf *b, const Value *v, int depth);
+static int json_kvlist(Buf *b, const uint8_t *p, size_t n, int depth);
 
 /* An ArrayValue's values as a JSON list. */
 static int json_array(Buf *b, const uint8_t *p, size_t n, int depth) {
@@ -460,6 +466,8 @@ static int json_value(Buf *b, const Value *v, int depth) {
         return put_double_repr(b, v->number);
     case V_ARRAY:
         return json_array(b, v->bytes, v->len, depth);
+    case V_KVLIST:
+        return json_kvlist(b, v->bytes, v->len, depth);
     case V_BYTES:
         if (buf_putc(b, '"') < 0) return ERROR;
         if (put_base64(b, v->bytes, v->len) != OK) return ERROR;
@@ -644,6 +652,45 @@ static int attributes_json(Buf *b, const Attributes *list) {
         if ((rc = json_value(b, &a->value, 0)) != OK) return rc;
     }
     return buf_putc(b, '}') < 0 ? ERROR : OK;
+}
+
+/* A KeyValueList (a map value) as the JSON object of key_values_to_dict; FALLBACK for a
+ * repeated key. */
+static int json_kvlist(Buf *b, const uint8_t *p, size_t n, int depth) {
+    if (depth > 64) return FALLBACK;
+    Attributes list = {NULL, 0, 0};
+    Reader r = {p, p + n};
+    Field f;
+    int done, rc = OK;
+    for (;;) {
+        if (next_field(&r, &f, &done) != OK) {
+            rc = FALLBACK;
+            break;
+        }
+        if (done) break;
+        if (f.field != 1) continue;
+        if (f.wire != 2) {
+            rc = FALLBACK;
+            break;
+        }
+        if ((rc = add_key_value(&list, f.bytes, f.len)) != OK) break;
+    }
+    for (size_t i = 0; rc == OK && i < list.len; i++)
+        for (size_t j = 0; rc == OK && j < i; j++)
+            if (list.items[j].key_len == list.items[i].key_len &&
+                memcmp(list.items[j].key, list.items[i].key, list.items[i].key_len) == 0)
+                rc = FALLBACK;
+    if (rc == OK && buf_putc(b, '{') < 0) rc = ERROR;
+    for (size_t i = 0; rc == OK && i < list.len; i++) {
+        const Attribute *a = &list.items[i];
+        if (i && buf_putc(b, ',') < 0) rc = ERROR;
+        if (rc == OK) rc = json_string(b, a->key, a->key_len);
+        if (rc == OK && buf_putc(b, ':') < 0) rc = ERROR;
+        if (rc == OK) rc = json_value(b, &a->value, depth + 1);
+    }
+    if (rc == OK && buf_putc(b, '}') < 0) rc = ERROR;
+    free(list.items);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ normalize.py, in C */
