@@ -10,7 +10,10 @@ Two sets of request bodies, parsed once:
 For each set it prints CPU microseconds per span (``time.process_time``, one thread, best of
 ``--repeat``) of ``validate_request`` and of ``traces_request_to_rows``, next to a baseline
 measured in the same run, protobuf ``ParseFromString`` of the same bodies, and the ratio to it
-(the ratio is what the machine's load skews least).
+(the ratio is what the machine's load skews least). Then the writer's own step, from the bytes
+the write-ahead log keeps: ``traces_payload_to_rows`` in Python (parse and convert) and through
+the C extension, with how many requests the extension took (the others fall back to Python:
+the mixed set's MLflow, Langfuse and OpenLLMetry spans do) and the ratio of the two.
 
     .venv/bin/python bench/convert_cpu.py [--requests 20] [--repeat 7]
 """
@@ -38,7 +41,8 @@ from ingest_1m import text_pool  # noqa: E402
 from otel_feedback_collector.otlp.signals import TRACES  # noqa: E402
 from otel_feedback_collector.otlp.synthetic import genai_trace_request  # noqa: E402
 from otel_feedback_collector.otlp.validation import validate_request  # noqa: E402
-from otel_feedback_collector.storage.span_rows import traces_request_to_rows  # noqa: E402
+from otel_feedback_collector.storage import span_rows  # noqa: E402
+from otel_feedback_collector.storage.span_rows import traces_payload_to_rows, traces_request_to_rows  # noqa: E402
 
 _TRACES_PER_REQUEST = 100
 
@@ -204,6 +208,17 @@ def measure(name: str, bodies: list[bytes], repeat: int) -> None:
     for what, run in (("validate_request", validate), ("traces_request_to_rows", convert)):
         micros = best_cpu(run, repeat) / spans * 1e6
         print(f"  {what:<28} {micros:8.2f}   {micros / baseline:6.2f}x baseline")
+    if not span_rows.native_rows_available():
+        print("  (the C extension is not built: pip install -e . with a C compiler)")
+        return
+    python = best_cpu(lambda: [traces_payload_to_rows(body, native=False) for body in bodies], repeat)
+    native = best_cpu(lambda: [traces_payload_to_rows(body, native=True) for body in bodies], repeat)
+    taken = sum(span_rows._otlp_rows.spans(body, set()) is not None for body in bodies)
+    print(f"  {'from bytes, Python':<28} {python / spans * 1e6:8.2f}")
+    print(
+        f"  {'from bytes, C extension':<28} {native / spans * 1e6:8.2f}   {native / python:6.2f}x Python"
+        f"   ({taken} of {len(bodies)} requests taken)"
+    )
 
 
 def main() -> int:

@@ -5,11 +5,12 @@
  * request this code accepts, the columns must be exactly the ones Python gives
  * (tests/collector/storage/test_native_rows.py compares them over random and mutated requests).
  * Anything outside the common shape makes `spans` return None and Python converts the request:
- * span events or links, kvlist values, MLflow or Langfuse attributes, OpenLLMetry's indexed
- * prompts, token counts sent as text, times past 2^63-1, a repeated attribute key, a singular
- * field or oneof sent twice, a wire type that does not match the field, invalid UTF-8, kinds or
- * status codes outside the enums, span types that are not ASCII. Falling back is always correct;
- * it only costs time.
+ * an assessment event (gen_ai.evaluation.result), a map value with a repeated key, MLflow or
+ * Langfuse attributes,
+ * OpenLLMetry's indexed prompts, token counts sent as text, times past 2^63-1, a repeated
+ * attribute key, a singular field or oneof sent twice, a wire type that does not match the
+ * field, invalid UTF-8, kinds or status codes outside the enums, span types that are not ASCII.
+ * Falling back is always correct; it only costs time.
  *
  * Every read is bounds-checked against the payload; malformed bytes make `spans` return None
  * (Python then raises its DecodeError, and the store quarantines the record as before).
@@ -80,14 +81,14 @@ enum {
     C_TRACE_ID, C_SPAN_ID, C_PARENT, C_NAME, C_SPAN_TYPE, C_SPAN_KIND, C_SERVICE, C_EXPERIMENT,
     C_START_NS, C_END_NS, C_DURATION, C_STATUS_CODE, C_STATUS_MESSAGE, C_INPUT, C_OUTPUT,
     C_MODEL, C_INPUT_TOKENS, C_OUTPUT_TOKENS, C_TOTAL_TOKENS, C_SESSION, C_USER, C_ATTRIBUTES,
-    C_RESOURCE, C_SCOPE_NAME, C_SCOPE_VERSION, C_TRACE_STATE, N_COLUMNS
+    C_RESOURCE, C_SCOPE_NAME, C_SCOPE_VERSION, C_TRACE_STATE, C_EVENTS, C_LINKS, N_COLUMNS
 };
 
 static const enum ColumnKind COLUMN_KINDS[N_COLUMNS] = {
     STRING, STRING, STRING, STRING, STRING, STRING, STRING, STRING,
     INT64, INT64, DOUBLE, STRING, STRING, STRING, STRING,
     STRING, INT64, INT64, INT64, STRING, STRING, STRING,
-    STRING, STRING, STRING, STRING,
+    STRING, STRING, STRING, STRING, STRING, STRING,
 };
 
 static int col_start(Column *c) {
@@ -254,19 +255,19 @@ static int utf8_valid(const uint8_t *s, size_t n, int *ascii) {
 
 /* ------------------------------------------------------------------ values */
 
-enum ValueKind { V_NONE, V_STRING, V_BOOL, V_INT, V_DOUBLE, V_ARRAY, V_BYTES };
+enum ValueKind { V_NONE, V_STRING, V_BOOL, V_INT, V_DOUBLE, V_ARRAY, V_KVLIST, V_BYTES };
 
 typedef struct {
     enum ValueKind kind;
-    const uint8_t *bytes; /* string, bytes, array: the field's bytes */
+    const uint8_t *bytes; /* string, bytes, array, kvlist: the field's bytes */
     size_t len;
     int64_t integer;      /* int, bool */
     double number;        /* double */
     int ascii;            /* string: every byte < 0x80 */
 } Value;
 
-/* An AnyValue's bytes as a Value. FALLBACK for kvlist values, for an AnyValue with more than one
- * field (oneof and merge rules), for wrong wire types and invalid UTF-8. Arrays are checked
+/* An AnyValue's bytes as a Value. FALLBACK for an AnyValue with more than one field (oneof and
+ * merge rules), for wrong wire types and invalid UTF-8. Arrays and maps are checked
  * (recursively) when they are encoded, not here. */
 static int parse_any_value(const uint8_t *p, size_t n, Value *v) {
     Reader r = {p, p + n};
@@ -308,8 +309,12 @@ static int parse_any_value(const uint8_t *p, size_t n, Value *v) {
             v->bytes = f.bytes;
             v->len = f.len;
             break;
-        case 6: /* kvlist */
-            return FALLBACK;
+        case 6:
+            if (f.wire != 2) return FALLBACK;
+            v->kind = V_KVLIST;
+            v->bytes = f.bytes;
+            v->len = f.len;
+            break;
         case 7:
             if (f.wire != 2) return FALLBACK;
             v->kind = V_BYTES;
@@ -420,6 +425,7 @@ static int put_base64(Buf *b, const uint8_t *s, size_t n) {
 }
 
 static int json_value(Buf *b, const Value *v, int depth);
+static int json_kvlist(Buf *b, const uint8_t *p, size_t n, int depth);
 
 /* An ArrayValue's values as a JSON list. */
 static int json_array(Buf *b, const uint8_t *p, size_t n, int depth) {
@@ -460,6 +466,8 @@ static int json_value(Buf *b, const Value *v, int depth) {
         return put_double_repr(b, v->number);
     case V_ARRAY:
         return json_array(b, v->bytes, v->len, depth);
+    case V_KVLIST:
+        return json_kvlist(b, v->bytes, v->len, depth);
     case V_BYTES:
         if (buf_putc(b, '"') < 0) return ERROR;
         if (put_base64(b, v->bytes, v->len) != OK) return ERROR;
@@ -644,6 +652,45 @@ static int attributes_json(Buf *b, const Attributes *list) {
         if ((rc = json_value(b, &a->value, 0)) != OK) return rc;
     }
     return buf_putc(b, '}') < 0 ? ERROR : OK;
+}
+
+/* A KeyValueList (a map value) as the JSON object of key_values_to_dict; FALLBACK for a
+ * repeated key. */
+static int json_kvlist(Buf *b, const uint8_t *p, size_t n, int depth) {
+    if (depth > 64) return FALLBACK;
+    Attributes list = {NULL, 0, 0};
+    Reader r = {p, p + n};
+    Field f;
+    int done, rc = OK;
+    for (;;) {
+        if (next_field(&r, &f, &done) != OK) {
+            rc = FALLBACK;
+            break;
+        }
+        if (done) break;
+        if (f.field != 1) continue;
+        if (f.wire != 2) {
+            rc = FALLBACK;
+            break;
+        }
+        if ((rc = add_key_value(&list, f.bytes, f.len)) != OK) break;
+    }
+    for (size_t i = 0; rc == OK && i < list.len; i++)
+        for (size_t j = 0; rc == OK && j < i; j++)
+            if (list.items[j].key_len == list.items[i].key_len &&
+                memcmp(list.items[j].key, list.items[i].key, list.items[i].key_len) == 0)
+                rc = FALLBACK;
+    if (rc == OK && buf_putc(b, '{') < 0) rc = ERROR;
+    for (size_t i = 0; rc == OK && i < list.len; i++) {
+        const Attribute *a = &list.items[i];
+        if (i && buf_putc(b, ',') < 0) rc = ERROR;
+        if (rc == OK) rc = json_string(b, a->key, a->key_len);
+        if (rc == OK && buf_putc(b, ':') < 0) rc = ERROR;
+        if (rc == OK) rc = json_value(b, &a->value, depth + 1);
+    }
+    if (rc == OK && buf_putc(b, '}') < 0) rc = ERROR;
+    free(list.items);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ normalize.py, in C */
@@ -899,6 +946,9 @@ typedef struct {
     SpanAttributes attributes;
     Normalized normalized;
     Buf json;        /* one span's attributes JSON */
+    Buf events;      /* its events' JSON */
+    Buf links;       /* its links' JSON */
+    Attributes nested; /* an event's or link's attributes */
     /* the current resource */
     Buf resource_json;
     SpanAttributes resource_attributes;
@@ -954,6 +1004,127 @@ static int claim_key(State *st, const char *trace_hex, size_t trace_n, const cha
     return OK;
 }
 
+/* An event's or link's attributes as key_values_to_dict's JSON (FALLBACK for a repeated key). */
+static int nested_attributes_json(State *st, Buf *out) {
+    const Attributes *list = &st->nested;
+    for (size_t i = 0; i < list->len; i++)
+        for (size_t j = 0; j < i; j++)
+            if (list->items[j].key_len == list->items[i].key_len &&
+                memcmp(list->items[j].key, list->items[i].key, list->items[i].key_len) == 0)
+                return FALLBACK;
+    return attributes_json(out, list);
+}
+
+static const char EVALUATION_EVENT[] = "gen_ai.evaluation.result";
+
+/* One Event as span_rows._events_json writes it: {"name":..,"time_unix_nano":..,"attributes":..}.
+ * An assessment event goes to Python (it also becomes an assessment row). */
+static int event_json(State *st, Buf *out, const uint8_t *p, size_t n) {
+    Reader r = {p, p + n};
+    Field f;
+    int done, rc, ascii;
+    uint64_t time = 0;
+    const uint8_t *name = (const uint8_t *)"";
+    size_t name_len = 0;
+    st->nested.len = 0;
+    for (;;) {
+        if (next_field(&r, &f, &done) != OK) return FALLBACK;
+        if (done) break;
+        if (f.field == 1) {
+            if (f.wire != 1) return FALLBACK;
+            time = f.fixed;
+        } else if (f.field == 2) {
+            if (f.wire != 2 || !utf8_valid(f.bytes, f.len, &ascii)) return FALLBACK;
+            name = f.bytes, name_len = f.len;
+        } else if (f.field == 3) {
+            if (f.wire != 2) return FALLBACK;
+            if ((rc = add_key_value(&st->nested, f.bytes, f.len)) != OK) return rc;
+        } else if (f.field == 4 && f.wire != 0) {
+            return FALLBACK;
+        }
+    }
+    if (name_len == sizeof EVALUATION_EVENT - 1 && memcmp(name, EVALUATION_EVENT, name_len) == 0)
+        return FALLBACK;
+    char number[24];
+    int digits = snprintf(number, sizeof number, "%llu", (unsigned long long)time);
+    if (buf_puts(out, "{\"name\":") < 0) return ERROR;
+    if ((rc = json_string(out, name, name_len)) != OK) return rc;
+    if (buf_puts(out, ",\"time_unix_nano\":") < 0 || buf_put(out, number, (size_t)digits) < 0 ||
+        buf_puts(out, ",\"attributes\":") < 0)
+        return ERROR;
+    if ((rc = nested_attributes_json(st, out)) != OK) return rc;
+    return buf_putc(out, '}') < 0 ? ERROR : OK;
+}
+
+/* An id as hex_id writes it in JSON: null when empty or all zeros. */
+static int json_id(Buf *out, const uint8_t *id, size_t len) {
+    char hex[64];
+    if (len > 32) return FALLBACK;
+    if (!len || !hex_of(hex, id, len)) return buf_puts(out, "null") < 0 ? ERROR : OK;
+    if (buf_putc(out, '"') < 0 || buf_put(out, hex, 2 * len) < 0 || buf_putc(out, '"') < 0) return ERROR;
+    return OK;
+}
+
+/* One Link as span_rows._links_json writes it. */
+static int link_json(State *st, Buf *out, const uint8_t *p, size_t n) {
+    Reader r = {p, p + n};
+    Field f;
+    int done, rc, ascii;
+    const uint8_t *trace_id = NULL, *span_id = NULL, *trace_state = NULL;
+    size_t trace_len = 0, span_len = 0, state_len = 0;
+    st->nested.len = 0;
+    for (;;) {
+        if (next_field(&r, &f, &done) != OK) return FALLBACK;
+        if (done) break;
+        switch (f.field) {
+        case 1:
+            if (f.wire != 2) return FALLBACK;
+            trace_id = f.bytes, trace_len = f.len;
+            break;
+        case 2:
+            if (f.wire != 2) return FALLBACK;
+            span_id = f.bytes, span_len = f.len;
+            break;
+        case 3:
+            if (f.wire != 2 || !utf8_valid(f.bytes, f.len, &ascii)) return FALLBACK;
+            trace_state = f.bytes, state_len = f.len;
+            break;
+        case 4:
+            if (f.wire != 2) return FALLBACK;
+            if ((rc = add_key_value(&st->nested, f.bytes, f.len)) != OK) return rc;
+            break;
+        case 5:
+            if (f.wire != 0) return FALLBACK;
+            break;
+        case 6:
+            if (f.wire != 5) return FALLBACK;
+            break;
+        default:
+            break;
+        }
+    }
+    if (buf_puts(out, "{\"trace_id\":") < 0) return ERROR;
+    if ((rc = json_id(out, trace_id, trace_len)) != OK) return rc;
+    if (buf_puts(out, ",\"span_id\":") < 0) return ERROR;
+    if ((rc = json_id(out, span_id, span_len)) != OK) return rc;
+    if (buf_puts(out, ",\"trace_state\":") < 0) return ERROR;
+    if (state_len) {
+        if ((rc = json_string(out, trace_state, state_len)) != OK) return rc;
+    } else if (buf_puts(out, "null") < 0) {
+        return ERROR;
+    }
+    if (buf_puts(out, ",\"attributes\":") < 0) return ERROR;
+    if ((rc = nested_attributes_json(st, out)) != OK) return rc;
+    return buf_putc(out, '}') < 0 ? ERROR : OK;
+}
+
+/* Append one event or link to a span's list (`[` before the first; the caller closes it). */
+static int list_item(State *st, Buf *list, const uint8_t *p, size_t n,
+                     int (*item)(State *, Buf *, const uint8_t *, size_t)) {
+    if (buf_putc(list, list->len ? ',' : '[') < 0) return ERROR;
+    return item(st, list, p, n);
+}
+
 static int parse_span(State *st, const uint8_t *p, size_t n) {
     Reader r = {p, p + n};
     Field f;
@@ -966,6 +1137,7 @@ static int parse_span(State *st, const uint8_t *p, size_t n) {
     int statuses = 0;
 
     st->attributes.list.len = 0;
+    st->events.len = st->links.len = 0;
     for (;;) {
         if (next_field(&r, &f, &done) != OK) return FALLBACK;
         if (done) break;
@@ -1008,9 +1180,18 @@ static int parse_span(State *st, const uint8_t *p, size_t n) {
             if (rc != OK) return rc;
             break;
         }
-        case 11: /* events */
-        case 13: /* links */
-            return FALLBACK;
+        case 11: {
+            if (f.wire != 2) return FALLBACK;
+            int rc = list_item(st, &st->events, f.bytes, f.len, event_json);
+            if (rc != OK) return rc;
+            break;
+        }
+        case 13: {
+            if (f.wire != 2) return FALLBACK;
+            int rc = list_item(st, &st->links, f.bytes, f.len, link_json);
+            if (rc != OK) return rc;
+            break;
+        }
         case 15:
             if (f.wire != 2 || statuses++) return FALLBACK;
             status = f.bytes, status_len = f.len;
@@ -1095,7 +1276,11 @@ static int parse_span(State *st, const uint8_t *p, size_t n) {
         PyErr_NoMemory();
         return ERROR;
     }
-    if (put_bytes_or_null(&c[C_STATUS_MESSAGE], message, message_len) != OK ||
+    if ((st->events.len && buf_putc(&st->events, ']') < 0) ||
+        (st->links.len && buf_putc(&st->links, ']') < 0) ||
+        put_bytes_or_null(&c[C_EVENTS], (const uint8_t *)st->events.data, st->events.len) != OK ||
+        put_bytes_or_null(&c[C_LINKS], (const uint8_t *)st->links.data, st->links.len) != OK ||
+        put_bytes_or_null(&c[C_STATUS_MESSAGE], message, message_len) != OK ||
         put_bytes_or_null(&c[C_TRACE_STATE], trace_state, trace_state_len) != OK ||
         put_text(&c[C_INPUT], &nz->input) != OK || put_text(&c[C_OUTPUT], &nz->output) != OK ||
         put_text(&c[C_MODEL], &nz->model) != OK ||
@@ -1283,6 +1468,9 @@ static void state_free(State *st) {
                      &st->normalized.experiment};
     for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) buf_free(&texts[i]->scratch);
     buf_free(&st->json);
+    buf_free(&st->events);
+    buf_free(&st->links);
+    free(st->nested.items);
     buf_free(&st->resource_json);
     Py_XDECREF(st->added);
 }

@@ -36,14 +36,14 @@ try:
 except ImportError:  # not built (an install without a C compiler): Python converts everything
     _otlp_rows = None
 
-# The columns the extension fills, in the order it returns them; the others are derived from
-# them (times, previews) or empty on its path (events, links: such requests go to Python).
+# The columns the extension fills, in the order it returns them; the others (times, previews)
+# are derived from them.
 NATIVE_COLUMNS = (
     "trace_id", "span_id", "parent_span_id", "name", "span_type", "span_kind", "service_name",
     "experiment", "start_time_unix_nano", "end_time_unix_nano", "duration_ms", "status_code",
     "status_message", "input", "output", "model", "input_tokens", "output_tokens",
     "total_tokens", "session_id", "user_id", "attributes", "resource_attributes", "scope_name",
-    "scope_version", "trace_state",
+    "scope_version", "trace_state", "events", "links",
 )
 _NATIVE_BY_DEFAULT = os.environ.get("OTEL_FEEDBACK_NATIVE_INGEST", "1") != "0"
 
@@ -96,7 +96,6 @@ def _native_table(rows: int, columns: tuple[tuple[Any, ...], ...]) -> pa.Table:
             arrays["start_time_unix_nano"], arrays["end_time_unix_nano"], arrays["input"], arrays["output"]
         )
     )
-    arrays["events"] = arrays["links"] = pa.nulls(rows, pa.string())
     return pa.Table.from_arrays([arrays[name] for name in SPAN_SCHEMA.names], schema=SPAN_SCHEMA)
 
 
