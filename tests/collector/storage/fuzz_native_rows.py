@@ -78,7 +78,8 @@ def main() -> int:
                     try:
                         assert_same_rows(payload, {_OTHER_KEY})
                     except BaseException as error:  # pytest.fail raises an OutcomeException
-                        problems.append(f"rows differ ({str(error)[:300]}): {payload.hex()}")
+                        detail = str(error)[:400].replace("\n", " | ")
+                        problems.append(f"rows differ: {payload.hex()} ({detail})")
         if done % 20_000 < args.per_payload * 4:
             print(f"{done} payloads, {taken} taken, {raised} raised, {len(problems)} problems, "
                   f"{time.monotonic() - started:.0f} s", flush=True)
