@@ -5,10 +5,10 @@ a minority of odd ones, so that every branch of ``normalize.py``, ``otlp_values.
 
 ``random_request(rng, odd=p)`` makes each span (and each resource) odd with probability ``p``;
 ``odd=0.0`` gives only the shapes the native fast path must take itself: string, int, bool and
-double values and flat arrays of them, the keys of OpenInference, ours, OTel GenAI and OpenLLMetry
-(without its indexed prompts), span kinds 0..5, status codes 0..2, times within int64, no events
-and no links. ``ODD_SHAPES`` makes one odd shape at a time, each of which must send a request
-to the Python path.
+double values, flat arrays of them and maps (without repeated keys), the keys of OpenInference,
+ours, OTel GenAI and OpenLLMetry (without its indexed prompts), span kinds 0..5, status codes
+0..2, times within int64, span events (not assessment events) and links. ``ODD_SHAPES`` makes
+one odd shape at a time, each of which must send a request to the Python path.
 """
 
 from __future__ import annotations
@@ -139,6 +139,16 @@ def fast_value(rng: random.Random) -> AnyValue:
     return fast_scalar(rng)
 
 
+def fast_map(rng: random.Random, depth: int = 0) -> AnyValue:
+    """A map (kvlist) value without repeated keys, its values scalars, arrays or maps."""
+    result = AnyValue()
+    result.kvlist_value.SetInParent()  # an empty map is a map, not an empty AnyValue
+    for key in rng.sample(["a", "b", "role", "content", "", "é \"k\"", "n"], rng.randint(0, 4)):
+        value = fast_map(rng, depth + 1) if depth < 2 and rng.random() < 0.2 else fast_value(rng)
+        result.kvlist_value.values.add(key=key, value=value)
+    return result
+
+
 def odd_value(rng: random.Random, depth: int = 0) -> AnyValue:
     """A value of a kind only the Python path handles: bytes, an empty AnyValue, a kvlist, or
     an array holding one of those or another array."""
@@ -168,6 +178,8 @@ def _value_for(rng: random.Random, key: str) -> AnyValue:
     keys whose value is upper- or lower-cased get ASCII strings, ints and bools only; token
     counts never get strings."""
     if rng.random() < 0.2:
+        if rng.random() < 0.1 and key not in _CASED_KEYS and key not in _TOKEN_KEYS:
+            return fast_map(rng)
         if key in _CASED_KEYS:
             return _scalar(rng.choice([*(t for t in TEXTS if t.isascii()), *INTS, *BOOLS]))
         if key in _TOKEN_KEYS:
@@ -271,7 +283,32 @@ def fast_span(rng: random.Random, trace_id: bytes, parent: bytes) -> Span:
     if status < 0.1:
         span.status.message = rng.choice(["", "boom", "Ошибка: \"quoted\"\n"])
     _set_attributes(span.attributes, fast_attributes(rng))
+    for _ in range(rng.choice([0, 0, 0, 0, 0, 1, 1, 2])):
+        _add_event(rng, span)
+    for _ in range(rng.choice([0] * 12 + [1, 2])):
+        _add_link(rng, span)
     return span
+
+
+def _add_event(rng: random.Random, span: Span) -> None:
+    # Event times are written as sent (never clamped): any uint64.
+    event = span.events.add(name=rng.choice(["exception", "log", "", "gen_ai.choice", "é"]),
+                            time_unix_nano=rng.choice([0, span.start_time_unix_nano + 5, INT64_MAX + 1, 2**64 - 1]))
+    attributes = rng.choice([[], [("exception.message", fast_value(rng)), ("exception.type", _scalar("ValueError"))],
+                             [("payload", fast_map(rng)), ("n", fast_scalar(rng))]])
+    _set_attributes(event.attributes, attributes)
+    if rng.random() < 0.1:
+        event.dropped_attributes_count = 2
+
+
+def _add_link(rng: random.Random, span: Span) -> None:
+    link = span.links.add(trace_id=rng.choice([span.trace_id, b"", bytes(16), _random_id(rng, 16)]),
+                          span_id=rng.choice([_random_id(rng, 8), b"", bytes(8)]),
+                          trace_state=rng.choice(["", "k=v", "é"]))
+    if rng.random() < 0.5:
+        link.flags = 0x100
+    if rng.random() < 0.7:
+        _set_attributes(link.attributes, [("link.kind", fast_value(rng)), ("m", fast_map(rng))][: rng.randint(1, 2)])
 
 
 def _without(span: Span, keys: Any) -> None:
@@ -311,10 +348,23 @@ def _odd_token_other(rng: random.Random, span: Span) -> None:
     span.attributes.add(key=rng.choice(_TOKEN_KEYS), value=odd_value(rng))
 
 
-def _odd_kvlist(rng: random.Random, span: Span) -> None:
-    value = AnyValue()
-    value.kvlist_value.values.add(key="inner", value=fast_value(rng))
-    span.attributes.add(key=rng.choice(_OTHER_KEYS + _TEXT_KEYS), value=value)
+def _odd_map_repeated_key(rng: random.Random, span: Span) -> None:
+    value = fast_map(rng)
+    value.kvlist_value.values.add(key="twice", value=fast_value(rng))
+    value.kvlist_value.values.add(key="twice", value=fast_value(rng))
+    target = rng.choice(["span", "event", "link"])
+    if target == "event":
+        span.events.add(name="log").attributes.add(key="m", value=value)
+    elif target == "link":
+        span.links.add(trace_id=span.trace_id, span_id=b"\x05" * 8).attributes.add(key="m", value=value)
+    else:
+        span.attributes.add(key=rng.choice(_OTHER_KEYS + _TEXT_KEYS), value=value)
+
+
+def _odd_nested_attribute_repeated_key(rng: random.Random, span: Span) -> None:
+    target = span.events.add(name="log") if rng.random() < 0.5 else span.links.add(trace_id=span.trace_id)
+    target.attributes.add(key="k", value=_scalar(1))
+    target.attributes.add(key="k", value=_scalar(2))
 
 
 def _odd_value(rng: random.Random, span: Span) -> None:
@@ -413,7 +463,7 @@ def _odd_ids(rng: random.Random, span: Span) -> None:
 def _odd_event(rng: random.Random, span: Span) -> None:
     event = span.events.add(name=rng.choice(["exception", "log", ""]),
                             time_unix_nano=rng.choice([0, min(span.start_time_unix_nano + 5, 2**64 - 1), 2**64 - 1]))
-    _set_attributes(event.attributes, [(key, fast_value(rng)) for key in ("exception.message", "n")])
+    _set_attributes(event.attributes, [(key, odd_value(rng)) for key in ("exception.message", "n")])
 
 
 def _odd_evaluation_event(rng: random.Random, span: Span) -> None:
@@ -442,17 +492,18 @@ def _odd_link(rng: random.Random, span: Span) -> None:
                           trace_state=rng.choice(["", "k=v"]))
     if rng.random() < 0.5:
         link.flags = 0x100
-    _set_attributes(link.attributes, [("link.kind", fast_value(rng))])
+    _set_attributes(link.attributes, [("link.kind", odd_value(rng))])
 
 
 SpanShape = Callable[[random.Random, Span], None]
 
 # One odd shape each; every one of them must send the request to the Python path.
 ODD_SHAPES: dict[str, SpanShape] = {
-    "event": _odd_event,
     "evaluation event": _odd_evaluation_event,
-    "link": _odd_link,
-    "kvlist value": _odd_kvlist,
+    "map value with a repeated key": _odd_map_repeated_key,
+    "event or link attribute key repeated": _odd_nested_attribute_repeated_key,
+    "span kind 6 and beyond, or negative": _odd_kind,
+    "status code beyond 2": _odd_status,
     "MLflow key": _odd_mlflow,
     "Langfuse key": _odd_langfuse,
     "indexed prompt": _odd_indexed_prompt,
@@ -463,13 +514,13 @@ ODD_SHAPES: dict[str, SpanShape] = {
 }
 # Odd shapes the native path may take itself or leave to Python: either way, the same rows.
 MAYBE_SHAPES: dict[str, SpanShape] = {
+    "event with odd values": _odd_event,
+    "link with odd values": _odd_link,
     "bytes, empty, kvlist or nested value": _odd_value,
     "nested array": _odd_nested_array,
     "token count of another kind": _odd_token_other,
     "non-string span type": _odd_non_string_type,
-    "span kind 6 and beyond, or negative": _odd_kind,
     "span kind below -6": _odd_negative_kind,
-    "status code beyond 2": _odd_status,
     "indexed keys without the first content": _odd_indexed_without_first,
     "unread non-ASCII type and text token count": _odd_unread_value,
     "empty, zero or short ids": _odd_ids,
