@@ -288,12 +288,12 @@ def _oneof_twice(fields: list[Field], kind: str, rng: random.Random) -> None:
                               [6, LEN, []], [8, VARINT, 5], [8, VARINT, 0]]))
 
 
-_DEEP: dict[int, bytes] = {}
+_DEEP_ARRAYS: dict[int, bytes] = {}
 
 
-def _deeply_nested_value(depth: int) -> bytes:
+def deeply_nested_array(depth: int) -> bytes:
     """An AnyValue ``depth`` arrays deep, an int at the bottom (built once per depth)."""
-    if depth not in _DEEP:
+    if depth not in _DEEP_ARRAYS:
         bottom = encode([[3, VARINT, 1]])
         # AnyValue{array_value{values: [inner]}} per level: the headers from the inside out,
         # joined once (copying the inner bytes per level would be quadratic).
@@ -305,14 +305,38 @@ def _deeply_nested_value(depth: int) -> bytes:
             array_header = encode_varint(5 << 3 | LEN) + encode_varint(size)
             size += len(array_header)
             headers.append(array_header + value_header)
-        _DEEP[depth] = b"".join(reversed(headers)) + bottom
-    return _DEEP[depth]
+        _DEEP_ARRAYS[depth] = b"".join(reversed(headers)) + bottom
+    return _DEEP_ARRAYS[depth]
+
+
+_DEEP_MAPS: dict[int, bytes] = {}
+
+
+def deeply_nested_map(depth: int) -> bytes:
+    """An AnyValue ``depth`` maps deep (``{"k": {"k": ... 1}}``), built once per depth."""
+    if depth not in _DEEP_MAPS:
+        bottom = encode([[3, VARINT, 1]])
+        headers = []
+        size = len(bottom)
+        for _ in range(depth):  # AnyValue{kvlist_value{values: [KeyValue{key: "k", value: inner}]}}
+            value_header = b"\x0a\x01k" + encode_varint(2 << 3 | LEN) + encode_varint(size)
+            size += len(value_header)
+            key_value_header = encode_varint(1 << 3 | LEN) + encode_varint(size)
+            size += len(key_value_header)
+            map_header = encode_varint(6 << 3 | LEN) + encode_varint(size)
+            size += len(map_header)
+            headers.append(map_header + key_value_header + value_header)
+        _DEEP_MAPS[depth] = b"".join(reversed(headers)) + bottom
+    return _DEEP_MAPS[depth]
 
 
 def _deep_nesting(fields: list[Field], kind: str, rng: random.Random) -> None:
     # Python's protobuf refuses more than 100 levels of messages; a parser must not recurse
     # without bound either (or it overflows its stack).
-    value = _deeply_nested_value(rng.choice([40, 45, 46, 47, 48, 49, 64, 65, 66, 90, 99, 100, 200, 5000, 100_000]))
+    if rng.random() < 0.3:
+        value = deeply_nested_map(rng.choice([20, 30, 31, 32, 33, 64, 65, 66, 1000]))
+    else:
+        value = deeply_nested_array(rng.choice([40, 45, 46, 47, 48, 49, 64, 65, 66, 90, 99, 100, 200, 5000, 100_000]))
     key_value = [[1, LEN, b"deep"], [2, LEN, value]]
     if kind == "span":
         fields.append([9, LEN, key_value])

@@ -22,7 +22,18 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
-from payload_mutations import FIXED64, LEN, RAW, VARINT, Field, _deeply_nested_value, encode, encode_varint, mutations
+from payload_mutations import (
+    FIXED64,
+    LEN,
+    RAW,
+    VARINT,
+    Field,
+    deeply_nested_array,
+    deeply_nested_map,
+    encode,
+    encode_varint,
+    mutations,
+)
 from random_requests import (
     DOUBLES,
     MAYBE_SHAPES,
@@ -337,13 +348,23 @@ _BROKEN_PAYLOADS: dict[str, bytes] = {
     "resource entity_ref (valid)": encode(_request(resource=[[3, LEN, [[2, LEN, b"service"], [3, LEN, b"service.name"]]]])),
     **{
         f"{depth} nested arrays in a {where} attribute": encode(
-            _request(_span(_attribute(b"deep", _deeply_nested_value(depth))))
+            _request(_span(_attribute(b"deep", deeply_nested_array(depth))))
             if where == "span"
-            else _request(resource=[[1, LEN, [[1, LEN, b"deep"], [2, LEN, _deeply_nested_value(depth)]]]])
+            else _request(resource=[[1, LEN, [[1, LEN, b"deep"], [2, LEN, deeply_nested_array(depth)]]]])
         )
         for depth in (46, 47, 48, 49, 50, 64, 65, 66)
         for where in ("span", "resource")
     },
+    **{
+        f"{depth} nested maps in a {where} attribute": encode(
+            _request(_span(_attribute(b"deep", deeply_nested_map(depth))))
+            if where == "span"
+            else _request(_span([11, LEN, [[2, LEN, b"log"], [3, LEN, [[1, LEN, b"deep"], [2, LEN, deeply_nested_map(depth)]]]]]))
+        )
+        for depth in (29, 30, 31, 32, 33, 64, 65, 66)
+        for where in ("span", "event")
+    },
+    "event name twice, the first one invalid": encode(_request(_span([11, LEN, [[2, LEN, _BAD], [2, LEN, b"log"]]]))),
     # string_value_strindex (AnyValue field 8) is a member of the `value` oneof: the last one
     # set wins, so these values are None in Python.
     "string value, then string_value_strindex": encode(_request(_span(_attribute(b"input.value", b"\x0a\x01x\x40\x05")))),
