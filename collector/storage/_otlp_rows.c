@@ -141,9 +141,9 @@ typedef struct {
     const uint8_t *end;
 } Reader;
 
-static int read_varint(Reader *r, uint64_t *out) {
+static int read_varint_max(Reader *r, uint64_t *out, int max_bytes) {
     uint64_t value = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
+    for (int shift = 0; shift < 7 * max_bytes; shift += 7) {
         if (r->p >= r->end) return FALLBACK;
         uint8_t byte = *r->p++;
         value |= (uint64_t)(byte & 0x7f) << shift;
@@ -152,8 +152,10 @@ static int read_varint(Reader *r, uint64_t *out) {
             return OK;
         }
     }
-    return FALLBACK; /* more than 10 bytes */
+    return FALLBACK; /* longer than the field allows */
 }
+
+static int read_varint(Reader *r, uint64_t *out) { return read_varint_max(r, out, 10); }
 
 typedef struct {
     uint32_t field;
@@ -172,7 +174,7 @@ static int next_field(Reader *r, Field *f, int *done) {
         return OK;
     }
     uint64_t tag;
-    if (read_varint(r, &tag) != OK) return FALLBACK;
+    if (read_varint_max(r, &tag, 5) != OK || tag > UINT32_MAX) return FALLBACK;
     if (tag >> 3 == 0 || tag >> 3 > 0x1fffffff) return FALLBACK;
     f->field = (uint32_t)(tag >> 3);
     f->wire = (int)(tag & 7);
@@ -194,7 +196,7 @@ static int next_field(Reader *r, Field *f, int *done) {
     }
     case 2: {
         uint64_t len;
-        if (read_varint(r, &len) != OK) return FALLBACK;
+        if (read_varint_max(r, &len, 5) != OK || len > INT32_MAX) return FALLBACK;
         if (len > (uint64_t)(r->end - r->p)) return FALLBACK;
         f->bytes = r->p;
         f->len = (size_t)len;
@@ -205,6 +207,12 @@ static int next_field(Reader *r, Field *f, int *done) {
         return FALLBACK;
     }
 }
+
+/* Strictness: the extension takes only bytes protobuf itself would read, with the meaning it
+ * would give them. A field number a message does not know here (a newer protobuf schema, e.g.
+ * Resource.entity_refs or AnyValue.string_value_strindex) sends the request to Python rather
+ * than be skipped, and every text field is checked for UTF-8 where it appears (also in spans
+ * that are skipped, and in each occurrence of a field sent twice), as protobuf checks them. */
 
 /* ------------------------------------------------------------------ UTF-8 */
 
@@ -269,7 +277,31 @@ typedef struct {
 /* An AnyValue's bytes as a Value. FALLBACK for an AnyValue with more than one field (oneof and
  * merge rules), for wrong wire types and invalid UTF-8. Arrays and maps are checked
  * (recursively) when they are encoded, not here. */
-static int parse_any_value(const uint8_t *p, size_t n, Value *v) {
+/* Nesting of arrays and maps taken here; deeper values go to Python (protobuf limits message
+ * depth to 100, and Python's JSON encoder recurses). */
+#define MAX_VALUE_DEPTH 16
+
+static int check_key_values(const uint8_t *p, size_t n, int depth);
+
+static int parse_any_value_at(const uint8_t *p, size_t n, Value *v, int depth);
+
+/* Every value of an ArrayValue checked (text, nesting, fields). */
+static int check_array(const uint8_t *p, size_t n, int depth) {
+    Reader r = {p, p + n};
+    Field f;
+    int done;
+    for (;;) {
+        if (next_field(&r, &f, &done) != OK) return FALLBACK;
+        if (done) return OK;
+        if (f.field != 1 || f.wire != 2) return FALLBACK;
+        Value item;
+        if (parse_any_value_at(f.bytes, f.len, &item, depth) != OK) return FALLBACK;
+    }
+}
+
+static int parse_any_value(const uint8_t *p, size_t n, Value *v) { return parse_any_value_at(p, n, v, 0); }
+
+static int parse_any_value_at(const uint8_t *p, size_t n, Value *v, int depth) {
     Reader r = {p, p + n};
     Field f;
     int done, seen = 0;
@@ -277,9 +309,7 @@ static int parse_any_value(const uint8_t *p, size_t n, Value *v) {
     for (;;) {
         if (next_field(&r, &f, &done) != OK) return FALLBACK;
         if (done) break;
-        if (f.field >= 1 && f.field <= 7) {
-            if (seen++) return FALLBACK;
-        }
+        if (seen++) return FALLBACK; /* oneof: two members, or one twice (merged) */
         switch (f.field) {
         case 1:
             if (f.wire != 2) return FALLBACK;
@@ -304,13 +334,15 @@ static int parse_any_value(const uint8_t *p, size_t n, Value *v) {
             memcpy(&v->number, &f.fixed, 8);
             break;
         case 5:
-            if (f.wire != 2) return FALLBACK;
+            if (f.wire != 2 || depth >= MAX_VALUE_DEPTH) return FALLBACK;
+            if (check_array(f.bytes, f.len, depth + 1) != OK) return FALLBACK;
             v->kind = V_ARRAY;
             v->bytes = f.bytes;
             v->len = f.len;
             break;
         case 6:
-            if (f.wire != 2) return FALLBACK;
+            if (f.wire != 2 || depth >= MAX_VALUE_DEPTH) return FALLBACK;
+            if (check_key_values(f.bytes, f.len, depth + 1) != OK) return FALLBACK;
             v->kind = V_KVLIST;
             v->bytes = f.bytes;
             v->len = f.len;
@@ -321,8 +353,8 @@ static int parse_any_value(const uint8_t *p, size_t n, Value *v) {
             v->bytes = f.bytes;
             v->len = f.len;
             break;
-        default: /* unknown fields are ignored, as protobuf does */
-            break;
+        default: /* a field this schema does not know */
+            return FALLBACK;
         }
     }
     return OK;
@@ -586,24 +618,48 @@ typedef struct {
 } SpanAttributes;
 
 /* Parse a repeated KeyValue field's entries (already collected as byte ranges) into `out`. */
-static int add_key_value(Attributes *out, const uint8_t *p, size_t n) {
+/* One KeyValue; its value checked to `depth`. */
+static int parse_key_value(const uint8_t *p, size_t n, Attribute *a, int depth) {
     Reader r = {p, p + n};
     Field f;
-    int done, keys = 0, values = 0;
-    Attribute a = {(const uint8_t *)"", 0, {V_NONE, NULL, 0, 0, 0.0, 1}};
+    int done, keys = 0, values = 0, ascii;
+    a->key = (const uint8_t *)"";
+    a->key_len = 0;
+    a->value.kind = V_NONE;
     for (;;) {
         if (next_field(&r, &f, &done) != OK) return FALLBACK;
-        if (done) break;
+        if (done) return OK;
         if (f.field == 1) {
             if (f.wire != 2 || keys++) return FALLBACK;
-            if (!utf8_valid(f.bytes, f.len, NULL)) return FALLBACK;
-            a.key = f.bytes;
-            a.key_len = f.len;
+            if (!utf8_valid(f.bytes, f.len, &ascii)) return FALLBACK;
+            a->key = f.bytes;
+            a->key_len = f.len;
         } else if (f.field == 2) {
             if (f.wire != 2 || values++) return FALLBACK;
-            if (parse_any_value(f.bytes, f.len, &a.value) != OK) return FALLBACK;
+            if (parse_any_value_at(f.bytes, f.len, &a->value, depth) != OK) return FALLBACK;
+        } else {
+            return FALLBACK;
         }
     }
+}
+
+/* Every entry of a KeyValueList checked (text, nesting, fields). */
+static int check_key_values(const uint8_t *p, size_t n, int depth) {
+    Reader r = {p, p + n};
+    Field f;
+    int done;
+    for (;;) {
+        if (next_field(&r, &f, &done) != OK) return FALLBACK;
+        if (done) return OK;
+        if (f.field != 1 || f.wire != 2) return FALLBACK;
+        Attribute a;
+        if (parse_key_value(f.bytes, f.len, &a, depth) != OK) return FALLBACK;
+    }
+}
+
+static int add_key_value(Attributes *out, const uint8_t *p, size_t n) {
+    Attribute a;
+    if (parse_key_value(p, n, &a, 0) != OK) return FALLBACK;
     if (out->len == out->cap) {
         size_t cap = out->cap ? out->cap * 2 : 32;
         Attribute *items = realloc(out->items, cap * sizeof *items);
@@ -933,9 +989,9 @@ static int normalize(Normalized *n, const SpanAttributes *s, const Value *resour
  * `schema_url` (field `url`) valid UTF-8, as protobuf checks it even though it is not stored. */
 static int check_field(const Field *f, uint32_t items, uint32_t url) {
     int ascii;
-    if (f->field == items && f->wire != 2) return FALLBACK;
-    if (f->field == url && (f->wire != 2 || !utf8_valid(f->bytes, f->len, &ascii))) return FALLBACK;
-    return OK;
+    if (f->field == items) return f->wire == 2 ? OK : FALLBACK;
+    if (f->field == url) return f->wire == 2 && utf8_valid(f->bytes, f->len, &ascii) ? OK : FALLBACK;
+    return FALLBACK; /* a field this schema does not know */
 }
 
 typedef struct {
@@ -1039,7 +1095,7 @@ static int event_json(State *st, Buf *out, const uint8_t *p, size_t n) {
         } else if (f.field == 3) {
             if (f.wire != 2) return FALLBACK;
             if ((rc = add_key_value(&st->nested, f.bytes, f.len)) != OK) return rc;
-        } else if (f.field == 4 && f.wire != 0) {
+        } else if (f.field != 4 || f.wire != 0) {
             return FALLBACK;
         }
     }
@@ -1100,7 +1156,7 @@ static int link_json(State *st, Buf *out, const uint8_t *p, size_t n) {
             if (f.wire != 5) return FALLBACK;
             break;
         default:
-            break;
+            return FALLBACK;
         }
     }
     if (buf_puts(out, "{\"trace_id\":") < 0) return ERROR;
@@ -1134,7 +1190,7 @@ static int parse_span(State *st, const uint8_t *p, size_t n) {
     size_t trace_len = 0, span_len = 0, parent_len = 0, name_len = 0, trace_state_len = 0,
            status_len = 0;
     uint64_t kind = 0, start = 0, end = 0;
-    int statuses = 0;
+    int statuses = 0, ascii;
 
     st->attributes.list.len = 0;
     st->events.len = st->links.len = 0;
@@ -1151,7 +1207,7 @@ static int parse_span(State *st, const uint8_t *p, size_t n) {
             span_id = f.bytes, span_len = f.len;
             break;
         case 3:
-            if (f.wire != 2) return FALLBACK;
+            if (f.wire != 2 || !utf8_valid(f.bytes, f.len, &ascii)) return FALLBACK;
             trace_state = f.bytes, trace_state_len = f.len;
             break;
         case 4:
@@ -1159,7 +1215,7 @@ static int parse_span(State *st, const uint8_t *p, size_t n) {
             parent = f.bytes, parent_len = f.len;
             break;
         case 5:
-            if (f.wire != 2) return FALLBACK;
+            if (f.wire != 2 || !utf8_valid(f.bytes, f.len, &ascii)) return FALLBACK;
             name = f.bytes, name_len = f.len;
             break;
         case 6:
@@ -1203,21 +1259,9 @@ static int parse_span(State *st, const uint8_t *p, size_t n) {
             if (f.wire != 5) return FALLBACK;
             break;
         default:
-            break;
+            return FALLBACK;
         }
     }
-    /* hex_id: empty or all zeros is None; a span without both ids is skipped */
-    char trace_hex[64], span_hex[32], parent_hex[32];
-    if (trace_len > 32 || span_len > 16 || parent_len > 16) return FALLBACK;
-    if (!trace_len || !hex_of(trace_hex, trace_id, trace_len)) return OK;
-    if (!span_len || !hex_of(span_hex, span_id, span_len)) return OK;
-    int has_parent = parent_len && hex_of(parent_hex, parent, parent_len);
-    if (kind > 5) return FALLBACK;
-    if (start > INT64_MAX || end > INT64_MAX) return FALLBACK;
-    int ascii;
-    if (name && !utf8_valid(name, name_len, &ascii)) return FALLBACK;
-    if (trace_state && !utf8_valid(trace_state, trace_state_len, &ascii)) return FALLBACK;
-
     uint64_t code = 0;
     const uint8_t *message = NULL;
     size_t message_len = 0;
@@ -1234,9 +1278,19 @@ static int parse_span(State *st, const uint8_t *p, size_t n) {
             } else if (f.field == 3) {
                 if (f.wire != 0 || codes++) return FALLBACK;
                 code = f.varint;
+            } else {
+                return FALLBACK;
             }
         }
     }
+    /* hex_id: empty or all zeros is None; a span without both ids is skipped */
+    char trace_hex[64], span_hex[32], parent_hex[32];
+    if (trace_len > 32 || span_len > 16 || parent_len > 16) return FALLBACK;
+    if (!trace_len || !hex_of(trace_hex, trace_id, trace_len)) return OK;
+    if (!span_len || !hex_of(span_hex, span_id, span_len)) return OK;
+    int has_parent = parent_len && hex_of(parent_hex, parent, parent_len);
+    if (kind > 5) return FALLBACK;
+    if (start > INT64_MAX || end > INT64_MAX) return FALLBACK;
     if (code > 2) return FALLBACK;
 
     int rc = index_attributes(&st->attributes);
@@ -1313,6 +1367,8 @@ static int parse_resource(State *st, const uint8_t *p, size_t n) {
         if (f.field == 1) {
             if (f.wire != 2) return FALLBACK;
             if ((rc = add_key_value(&st->resource_attributes.list, f.bytes, f.len)) != OK) return rc;
+        } else if (f.field != 2 || f.wire != 0) { /* dropped_attributes_count; else unknown */
+            return FALLBACK;
         }
     }
     return OK;
@@ -1352,6 +1408,8 @@ static int parse_scope_spans(State *st, const uint8_t *p, size_t n) {
                         if (versions++) return FALLBACK;
                         st->scope_version = g.bytes, st->scope_version_len = g.len;
                     }
+                } else if (g.field != 4 || g.wire != 0) { /* dropped_attributes_count */
+                    return FALLBACK;
                 }
             }
         } else if ((rc = check_field(&f, 2, 3)) != OK) {
@@ -1418,10 +1476,8 @@ static int parse_request(State *st, const uint8_t *p, size_t n) {
     for (;;) {
         if (next_field(&r, &f, &done) != OK) return FALLBACK;
         if (done) break;
-        if (f.field == 1) {
-            if (f.wire != 2) return FALLBACK;
-            if ((rc = parse_resource_spans(st, f.bytes, f.len)) != OK) return rc;
-        }
+        if (f.field != 1 || f.wire != 2) return FALLBACK;
+        if ((rc = parse_resource_spans(st, f.bytes, f.len)) != OK) return rc;
     }
     return OK;
 }
