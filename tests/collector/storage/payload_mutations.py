@@ -288,46 +288,42 @@ def _oneof_twice(fields: list[Field], kind: str, rng: random.Random) -> None:
                               [6, LEN, []], [8, VARINT, 5], [8, VARINT, 0]]))
 
 
-_DEEP_ARRAYS: dict[int, bytes] = {}
+_NESTED: dict[tuple[str, int], bytes] = {}
+# The fields around an AnyValue that make one level of nesting, from the inside out (each a
+# prefix written before the field's tag, and the tag): an array holding it, or a map holding it
+# under the key "k".
+_LEVELS = {
+    "array": [(b"", 1 << 3 | LEN), (b"", 5 << 3 | LEN)],  # ArrayValue.values, AnyValue.array_value
+    "map": [(b"\x0a\x01k", 2 << 3 | LEN), (b"", 1 << 3 | LEN), (b"", 6 << 3 | LEN)],  # KeyValue, KeyValueList, AnyValue
+}
+
+
+def _nested(kind: str, depth: int) -> bytes:
+    """An int AnyValue inside ``depth`` levels of ``kind``, built once per depth: the headers
+    from the inside out, joined once (copying the inner bytes per level would be quadratic)."""
+    if (kind, depth) not in _NESTED:
+        bottom = encode([[3, VARINT, 1]])
+        size = len(bottom)
+        levels = []
+        for _ in range(depth):
+            level = b""
+            for prefix, tag in _LEVELS[kind]:
+                header = prefix + encode_varint(tag) + encode_varint(size)
+                size += len(header)
+                level = header + level
+            levels.append(level)
+        _NESTED[kind, depth] = b"".join(reversed(levels)) + bottom
+    return _NESTED[kind, depth]
 
 
 def deeply_nested_array(depth: int) -> bytes:
-    """An AnyValue ``depth`` arrays deep, an int at the bottom (built once per depth)."""
-    if depth not in _DEEP_ARRAYS:
-        bottom = encode([[3, VARINT, 1]])
-        # AnyValue{array_value{values: [inner]}} per level: the headers from the inside out,
-        # joined once (copying the inner bytes per level would be quadratic).
-        headers = []
-        size = len(bottom)
-        for _ in range(depth):
-            value_header = encode_varint(1 << 3 | LEN) + encode_varint(size)
-            size += len(value_header)
-            array_header = encode_varint(5 << 3 | LEN) + encode_varint(size)
-            size += len(array_header)
-            headers.append(array_header + value_header)
-        _DEEP_ARRAYS[depth] = b"".join(reversed(headers)) + bottom
-    return _DEEP_ARRAYS[depth]
-
-
-_DEEP_MAPS: dict[int, bytes] = {}
+    """An AnyValue ``depth`` arrays deep (``[[[... 1]]]``)."""
+    return _nested("array", depth)
 
 
 def deeply_nested_map(depth: int) -> bytes:
-    """An AnyValue ``depth`` maps deep (``{"k": {"k": ... 1}}``), built once per depth."""
-    if depth not in _DEEP_MAPS:
-        bottom = encode([[3, VARINT, 1]])
-        headers = []
-        size = len(bottom)
-        for _ in range(depth):  # AnyValue{kvlist_value{values: [KeyValue{key: "k", value: inner}]}}
-            value_header = b"\x0a\x01k" + encode_varint(2 << 3 | LEN) + encode_varint(size)
-            size += len(value_header)
-            key_value_header = encode_varint(1 << 3 | LEN) + encode_varint(size)
-            size += len(key_value_header)
-            map_header = encode_varint(6 << 3 | LEN) + encode_varint(size)
-            size += len(map_header)
-            headers.append(map_header + key_value_header + value_header)
-        _DEEP_MAPS[depth] = b"".join(reversed(headers)) + bottom
-    return _DEEP_MAPS[depth]
+    """An AnyValue ``depth`` maps deep (``{"k": {"k": ... 1}}``)."""
+    return _nested("map", depth)
 
 
 def _deep_nesting(fields: list[Field], kind: str, rng: random.Random) -> None:

@@ -22,6 +22,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
+from otlp_builders import any_value
 
 INT64_MAX = 2**63 - 1
 _NOW_NS = 1_764_547_200_000_000_000  # 2025-12-01, a fixed base so requests are reproducible
@@ -108,15 +109,7 @@ INDEXED_KEYS = ["gen_ai.prompt.0.content", "gen_ai.prompt.0.role", "gen_ai.promp
 # --- AnyValues -------------------------------------------------------------------------------
 
 def _scalar(value: Any) -> AnyValue:
-    if isinstance(value, bool):
-        return AnyValue(bool_value=value)
-    if isinstance(value, int):
-        return AnyValue(int_value=value)
-    if isinstance(value, float):
-        return AnyValue(double_value=value)
-    if isinstance(value, bytes):
-        return AnyValue(bytes_value=value)
-    return AnyValue(string_value=value)
+    return AnyValue(bytes_value=value) if isinstance(value, bytes) else any_value(value)
 
 
 def _array(values: list[AnyValue]) -> AnyValue:
@@ -307,6 +300,8 @@ def _add_link(rng: random.Random, span: Span) -> None:
                           trace_state=rng.choice(["", "k=v", "é"]))
     if rng.random() < 0.5:
         link.flags = 0x100
+    if rng.random() < 0.1:
+        link.dropped_attributes_count = 1
     if rng.random() < 0.7:
         _set_attributes(link.attributes, [("link.kind", fast_value(rng)), ("m", fast_map(rng))][: rng.randint(1, 2)])
 
