@@ -421,3 +421,59 @@ def test_doubles_are_written_as_python_writes_them() -> None:
         payload = request.SerializeToString()
         assert _otlp_rows.spans(payload, set()) is not None, "doubles must stay on the fast path"
         assert_same_rows(payload)
+
+
+def _set_attribute(span: Any, key: str, value: AnyValue) -> None:
+    """Set ``key`` on a span, replacing the value it has (a repeated key leaves the fast path)."""
+    kept = [kv for kv in span.attributes if kv.key != key]
+    del span.attributes[:]
+    span.attributes.extend(kept)
+    span.attributes.add(key=key, value=value)
+
+
+def _one_scope_request(rng: random.Random, spans: int) -> tuple[ExportTraceServiceRequest, list[Any]]:
+    request = ExportTraceServiceRequest()
+    request.resource_spans.add().resource.attributes.add(key="service.name", value=AnyValue(string_value="svc"))
+    scope = request.resource_spans[0].scope_spans.add()
+    made = []
+    for _ in range(spans):
+        span = scope.spans.add()
+        span.CopyFrom(fast_span(rng, rng.randbytes(16), b""))
+        made.append(span)
+    return request, made
+
+
+def test_every_code_point_is_written_as_python_writes_it() -> None:
+    # Every Unicode scalar value, in texts of 4096 characters, as values, keys, promoted
+    # texts, names and status messages.
+    points = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    texts = ["".join(points[i : i + 4096]) for i in range(0, len(points), 4096)]
+    rng = random.Random(61)
+    request, spans = _one_scope_request(rng, 8)
+    for index, text in enumerate(texts):
+        span = spans[index % len(spans)]
+        span.attributes.add(key=f"{index}:{text[:40]}", value=AnyValue(string_value=text))
+    for span, text in zip(spans, texts):
+        _set_attribute(span, "output.value", AnyValue(string_value=text))
+        span.name = text[:300]
+        span.status.message = text[-300:]
+    payload = request.SerializeToString()
+    assert _otlp_rows.spans(payload, set()) is not None, "valid UTF-8 of any code point stays on the fast path"
+    assert_same_rows(payload)
+
+
+def test_a_large_request_gives_the_python_rows() -> None:
+    # Hundreds of spans, texts of hundreds of KB and spans of hundreds of attributes: the
+    # buffers of the native path grow many times.
+    rng = random.Random(71)
+    request, spans = _one_scope_request(rng, 400)
+    long_text = ("The answer is 42; ünïcödé 😀 \"quoted\"\n" * 9000)[:300_000]
+    for index, span in enumerate(spans):
+        if index % 50 == 0:
+            _set_attribute(span, "input.value", AnyValue(string_value=long_text[index:]))
+        if index % 97 == 0:
+            for number in range(300):
+                span.attributes.add(key=f"extra.{number}", value=AnyValue(int_value=number * 7919))
+    payload = request.SerializeToString()
+    assert _otlp_rows.spans(payload, set()) is not None
+    assert_same_rows(payload)
