@@ -134,6 +134,8 @@ def assert_same_rows(payload: bytes, seen: set[tuple[str, str]] | None = None) -
         assert native.seen == python.seen == seen, "a failed conversion must leave `seen` as it was"
         return
     assert native.table is not None and python.table is not None
+    # Buffers made outside pyarrow: offsets, validity bitmaps, null counts and UTF-8 all sound.
+    native.table.validate(full=True)
     assert native.table.schema.equals(python.table.schema, check_metadata=True)
     if not native.table.equals(python.table):
         pytest.fail(_first_difference(native.table, python.table, payload))
