@@ -21,7 +21,13 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 from payload_mutations import (
     FIXED64,
     LEN,
@@ -44,6 +50,7 @@ from random_requests import (
     request_with_shape,
 )
 
+from otel_feedback_collector.otlp.synthetic import genai_trace_request
 from otel_feedback_collector.storage import _otlp_rows
 from otel_feedback_collector.storage.assessments import AssessmentRecord
 from otel_feedback_collector.storage.span_rows import (
@@ -479,3 +486,38 @@ def test_a_large_request_gives_the_python_rows() -> None:
     payload = request.SerializeToString()
     assert _otlp_rows.spans(payload, set()) is not None
     assert_same_rows(payload)
+
+
+def _sdk_payload() -> bytes:
+    """Spans as the OpenTelemetry SDK and its OTLP encoder send them: a GenAI trace with an
+    exception event, a link, array attributes, an error status and a resource of SDK facts."""
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "sdk-app", "deployment.environment": "test"}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("native-rows", "1.2.3")
+    with tracer.start_as_current_span(
+        "answer", attributes={"openinference.span.kind": "CHAIN", "input.value": "q?", "session.id": "s-1",
+                              "tag.tags": ["a", "b"], "scores": [0.5, 1e-7], "flags": [True, False]}
+    ) as root:
+        with tracer.start_as_current_span(
+            "chat gpt-x", kind=SpanKind.CLIENT, links=[Link(root.get_span_context(), {"link.reason": "retry"})],
+            attributes={"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-x",
+                        "gen_ai.usage.input_tokens": 7, "gen_ai.usage.output_tokens": 3},
+        ) as llm:
+            llm.add_event("gen_ai.choice", {"index": 0, "message": "an answer ü"})
+            llm.record_exception(ValueError("rate limited \"429\""))
+            llm.set_status(Status(StatusCode.ERROR, "rate limited"))
+        with tracer.start_as_current_span("tool", attributes={"gen_ai.operation.name": "execute_tool",
+                                                              "gen_ai.tool.call.arguments": '{"q": 1}'}):
+            pass
+    provider.shutdown()
+    return encode_spans(memory.get_finished_spans()).SerializeToString()
+
+
+def test_what_sdks_send_takes_the_fast_path_and_gives_the_python_rows() -> None:
+    payloads_sent = [_sdk_payload(), genai_trace_request(30).SerializeToString(),
+                     genai_trace_request(5, texts=["é" * 300, "x\n\"y\"", ""]).SerializeToString()]
+    for payload in payloads_sent:
+        request = ExportTraceServiceRequest.FromString(payload)
+        assert _taken(request), _refused_part(request)[:4000]
+        assert_same_rows(payload)
