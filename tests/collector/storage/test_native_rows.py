@@ -163,13 +163,13 @@ def test_the_native_module_is_built_and_native_false_is_the_python_path() -> Non
 
 @pytest.mark.parametrize("odd", [0.0, 0.05, 0.3])
 def test_random_requests_give_the_python_rows(odd: float) -> None:
-    for payload in payloads(int(odd * 100) + 11, 150, odd=odd):
+    for payload in payloads(int(odd * 100) + 11, 250, odd=odd):
         assert_same_rows(payload)
 
 
 def test_a_seen_set_that_holds_some_of_the_keys_gives_the_python_rows() -> None:
     rng = random.Random(21)
-    for payload in payloads(22, 120, odd=0.05):
+    for payload in payloads(22, 200, odd=0.05):
         keys = _keys(payload)
         seen = {_OTHER_KEY, *rng.sample(keys, rng.randint(0, len(keys)))}
         assert_same_rows(payload, seen)
