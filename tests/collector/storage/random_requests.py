@@ -108,11 +108,13 @@ INDEXED_KEYS = ["gen_ai.prompt.0.content", "gen_ai.prompt.0.role", "gen_ai.promp
 
 # --- AnyValues -------------------------------------------------------------------------------
 
-def _scalar(value: Any) -> AnyValue:
+def scalar(value: Any) -> AnyValue:
+    """A value as an AnyValue (bytes as bytes_value)."""
     return AnyValue(bytes_value=value) if isinstance(value, bytes) else any_value(value)
 
 
-def _array(values: list[AnyValue]) -> AnyValue:
+def array_of(values: list[AnyValue]) -> AnyValue:
+    """An array AnyValue of ``values`` (an empty one is still an array)."""
     result = AnyValue()
     result.array_value.SetInParent()  # an empty array is an array, not an empty AnyValue
     result.array_value.values.extend(values)
@@ -122,13 +124,13 @@ def _array(values: list[AnyValue]) -> AnyValue:
 def fast_scalar(rng: random.Random) -> AnyValue:
     """A string, int, bool or double value."""
     pool = rng.choice([TEXTS, TEXTS, INTS, DOUBLES, BOOLS])
-    return _scalar(rng.choice(pool))
+    return scalar(rng.choice(pool))
 
 
 def fast_value(rng: random.Random) -> AnyValue:
     """A fast-path value: a scalar, or now and then a flat array of scalars (maybe empty)."""
     if rng.random() < 0.15:
-        return _array([fast_scalar(rng) for _ in range(rng.randint(0, 4))])
+        return array_of([fast_scalar(rng) for _ in range(rng.randint(0, 4))])
     return fast_scalar(rng)
 
 
@@ -147,7 +149,7 @@ def odd_value(rng: random.Random, depth: int = 0) -> AnyValue:
     an array holding one of those or another array."""
     choice = rng.randrange(6 if depth < 3 else 2)
     if choice == 0:
-        return _scalar(rng.choice([b"", b"\x00\xff", bytes(range(256)), b"plain"]))
+        return scalar(rng.choice([b"", b"\x00\xff", bytes(range(256)), b"plain"]))
     if choice == 1:
         return AnyValue()
     if choice in (2, 3):
@@ -157,7 +159,7 @@ def odd_value(rng: random.Random, depth: int = 0) -> AnyValue:
             value = odd_value(rng, depth + 1) if rng.random() < 0.3 else fast_value(rng)
             result.kvlist_value.values.add(key=rng.choice(_OTHER_KEYS + _TEXT_KEYS), value=value)
         return result
-    return _array([odd_value(rng, depth + 1) if rng.random() < 0.5 else fast_value(rng)
+    return array_of([odd_value(rng, depth + 1) if rng.random() < 0.5 else fast_value(rng)
                    for _ in range(rng.randint(1, 3))])
 
 
@@ -174,27 +176,27 @@ def _value_for(rng: random.Random, key: str) -> AnyValue:
         if rng.random() < 0.1 and key not in _CASED_KEYS and key not in _TOKEN_KEYS:
             return fast_map(rng)
         if key in _CASED_KEYS:
-            return _scalar(rng.choice([*(t for t in TEXTS if t.isascii()), *INTS, *BOOLS]))
+            return scalar(rng.choice([*(t for t in TEXTS if t.isascii()), *INTS, *BOOLS]))
         if key in _TOKEN_KEYS:
-            return rng.choice([_scalar(rng.choice([*INTS, *DOUBLES, *BOOLS])),
-                               _array([fast_scalar(rng)])])
+            return rng.choice([scalar(rng.choice([*INTS, *DOUBLES, *BOOLS])),
+                               array_of([fast_scalar(rng)])])
         return fast_value(rng)
     if key in _TYPE_KEYS:
-        return _scalar(rng.choice(SPAN_TYPES))
+        return scalar(rng.choice(SPAN_TYPES))
     if key in _TOKEN_KEYS:
-        return _scalar(rng.choice([
+        return scalar(rng.choice([
             rng.randint(0, 5000), rng.randint(0, 5000), 0, -3, INT64_MAX, 2**62, True, False,
             12.0, 7.9, -0.5, 0.5, float(2**63), 9.2e18, float("nan"), float("inf"), 1e300,
         ]))
     if key in _MODEL_KEYS:
-        return _scalar(rng.choice(MODELS))
+        return scalar(rng.choice(MODELS))
     if key == "gen_ai.operation.name":
-        return _scalar(rng.choice(GENAI_OPERATIONS))
+        return scalar(rng.choice(GENAI_OPERATIONS))
     if key == "traceloop.span.kind":
-        return _scalar(rng.choice(TRACELOOP_KINDS))
+        return scalar(rng.choice(TRACELOOP_KINDS))
     if key == "llm.request.type":
-        return _scalar(rng.choice(REQUEST_TYPES))
-    return _scalar(rng.choice(TEXTS))
+        return scalar(rng.choice(REQUEST_TYPES))
+    return scalar(rng.choice(TEXTS))
 
 
 # Realistic spans: which keys each kind of instrumentation sets.
@@ -287,7 +289,7 @@ def _add_event(rng: random.Random, span: Span) -> None:
     # Event times are written as sent (never clamped): any uint64.
     event = span.events.add(name=rng.choice(["exception", "log", "", "gen_ai.choice", "é"]),
                             time_unix_nano=rng.choice([0, span.start_time_unix_nano + 5, INT64_MAX + 1, 2**64 - 1]))
-    attributes = rng.choice([[], [("exception.message", fast_value(rng)), ("exception.type", _scalar("ValueError"))],
+    attributes = rng.choice([[], [("exception.message", fast_value(rng)), ("exception.type", scalar("ValueError"))],
                              [("payload", fast_map(rng)), ("n", fast_scalar(rng))]])
     _set_attributes(event.attributes, attributes)
     if rng.random() < 0.1:
@@ -316,27 +318,27 @@ def _odd_span_type(rng: random.Random, span: Span) -> None:
     # The span's only type key, so its (upper- or lower-cased) value is read.
     _without(span, _CASED_KEYS)
     span.attributes.add(key=rng.choice(sorted(_CASED_KEYS)),
-                        value=_scalar(rng.choice(NON_ASCII_TYPES + ["invo\u212ae_agent", "rera\u212ak"])))
+                        value=scalar(rng.choice(NON_ASCII_TYPES + ["invo\u212ae_agent", "rera\u212ak"])))
 
 
 def _odd_token_string(rng: random.Random, span: Span) -> None:
     # The span's only token count, so it is read.
     _without(span, _TOKEN_KEYS)
-    span.attributes.add(key=rng.choice(_TOKEN_KEYS), value=_scalar(rng.choice(
+    span.attributes.add(key=rng.choice(_TOKEN_KEYS), value=scalar(rng.choice(
         ["12", "12.0", " 7 ", "1_000", "-3", "1e3", "nan", "inf", "abc", "", "١٢", "9" * 30])))
 
 
 def _odd_unread_value(rng: random.Random, span: Span) -> None:
     # A non-ASCII type or a text token count where a value read before it has won: Python
     # never looks at it.
-    span.attributes.add(key="otel_feedback.span_type", value=_scalar("LLM"))
-    span.attributes.add(key="llm.token_count.prompt", value=_scalar(3))
-    span.attributes.add(key="llm.token_count.completion", value=_scalar(4))
-    span.attributes.add(key="llm.token_count.total", value=_scalar(7))
+    span.attributes.add(key="otel_feedback.span_type", value=scalar("LLM"))
+    span.attributes.add(key="llm.token_count.prompt", value=scalar(3))
+    span.attributes.add(key="llm.token_count.completion", value=scalar(4))
+    span.attributes.add(key="llm.token_count.total", value=scalar(7))
     span.attributes.add(key=rng.choice(["openinference.span.kind", "gen_ai.operation.name", "traceloop.span.kind"]),
-                        value=_scalar(rng.choice(NON_ASCII_TYPES)))
+                        value=scalar(rng.choice(NON_ASCII_TYPES)))
     span.attributes.add(key=rng.choice(["gen_ai.usage.input_tokens", "llm.usage.prompt_tokens", "llm.usage.total_tokens"]),
-                        value=_scalar("12"))
+                        value=scalar("12"))
 
 
 def _odd_token_other(rng: random.Random, span: Span) -> None:
@@ -358,8 +360,8 @@ def _odd_map_repeated_key(rng: random.Random, span: Span) -> None:
 
 def _odd_nested_attribute_repeated_key(rng: random.Random, span: Span) -> None:
     target = span.events.add(name="log") if rng.random() < 0.5 else span.links.add(trace_id=span.trace_id)
-    target.attributes.add(key="k", value=_scalar(1))
-    target.attributes.add(key="k", value=_scalar(2))
+    target.attributes.add(key="k", value=scalar(1))
+    target.attributes.add(key="k", value=scalar(2))
 
 
 def _odd_value(rng: random.Random, span: Span) -> None:
@@ -368,27 +370,27 @@ def _odd_value(rng: random.Random, span: Span) -> None:
 
 def _odd_nested_array(rng: random.Random, span: Span) -> None:
     span.attributes.add(key=rng.choice(_OTHER_KEYS + _TEXT_KEYS),
-                        value=_array([_array([fast_scalar(rng)]), fast_scalar(rng)]))
+                        value=array_of([array_of([fast_scalar(rng)]), fast_scalar(rng)]))
 
 
 def _odd_non_string_type(rng: random.Random, span: Span) -> None:
     # str() of these is Python's repr (of a list: with quotes chosen by repr).
-    value = rng.choice([_array([_scalar("llm"), _scalar("it's")]), _array([]),
-                        _scalar(rng.choice(DOUBLES)), _scalar(7), _scalar(True)])
+    value = rng.choice([array_of([scalar("llm"), scalar("it's")]), array_of([]),
+                        scalar(rng.choice(DOUBLES)), scalar(7), scalar(True)])
     span.attributes.add(key=rng.choice(_TYPE_KEYS + ["gen_ai.operation.name", "traceloop.span.kind",
                                                       "llm.request.type"]), value=value)
 
 
 def _odd_mlflow(rng: random.Random, span: Span) -> None:
     for key in rng.sample(MLFLOW_KEYS, rng.randint(1, 3)):
-        span.attributes.add(key=key, value=_scalar(rng.choice([
+        span.attributes.add(key=key, value=scalar(rng.choice([
             '"LLM"', "CHAT_MODEL", '"unterminated', '"gpt-4o"', "[1, 2]",
             '{"input_tokens": 3, "output_tokens": 4, "total_tokens": 9}', "{not json", "x"])))
 
 
 def _odd_langfuse(rng: random.Random, span: Span) -> None:
     for key in rng.sample(LANGFUSE_KEYS, rng.randint(1, 3)):
-        span.attributes.add(key=key, value=_scalar(rng.choice([
+        span.attributes.add(key=key, value=scalar(rng.choice([
             "generation", "span", "event", "TOOL", "retriever", "nonsense", "hello",
             '{"input": 5, "output": 6, "total": 11}', '{"prompt_tokens": 7, "completion_tokens": 2}'])))
 
@@ -398,20 +400,20 @@ def _odd_indexed_prompt(rng: random.Random, span: Span) -> None:
             *rng.sample(INDEXED_KEYS, rng.randint(0, 4))}
     _without(span, keys)
     for key in sorted(keys):
-        span.attributes.add(key=key, value=rng.choice([_scalar(rng.choice(TEXTS)), _scalar("user"),
+        span.attributes.add(key=key, value=rng.choice([scalar(rng.choice(TEXTS)), scalar("user"),
                                                         fast_value(rng)]))
 
 
 def _odd_indexed_without_first(rng: random.Random, span: Span) -> None:
     # Indexed keys but no ``.0.content``: no message list is made.
     for key in rng.sample([k for k in INDEXED_KEYS if not k.endswith(".0.content")], rng.randint(1, 3)):
-        span.attributes.add(key=key, value=rng.choice([_scalar(rng.choice(TEXTS)), _scalar("user"),
+        span.attributes.add(key=key, value=rng.choice([scalar(rng.choice(TEXTS)), scalar("user"),
                                                         fast_value(rng)]))
 
 
 def _odd_repeated_key(rng: random.Random, span: Span) -> None:
     if not span.attributes:
-        span.attributes.add(key="first", value=_scalar("one"))
+        span.attributes.add(key="first", value=scalar("one"))
     key = rng.choice(span.attributes).key
     span.attributes.add(key=key, value=fast_value(rng))
 
@@ -465,20 +467,20 @@ def _odd_evaluation_event(rng: random.Random, span: Span) -> None:
     event = span.events.add(name="gen_ai.evaluation.result",
                             time_unix_nano=rng.choice([0, min(span.start_time_unix_nano + 7, 2**64 - 1), 2**64 - 1]))
     attributes: list[tuple[str, AnyValue]] = [
-        ("gen_ai.evaluation.name", _scalar(rng.choice(["correctness", "user_feedback", ""]))),
+        ("gen_ai.evaluation.name", scalar(rng.choice(["correctness", "user_feedback", ""]))),
     ]
     choice = rng.randrange(4)
     if choice == 0:
-        attributes.append(("gen_ai.evaluation.score.value", _scalar(rng.choice([0.5, 1, float("nan")]))))
+        attributes.append(("gen_ai.evaluation.score.value", scalar(rng.choice([0.5, 1, float("nan")]))))
     elif choice == 1:
-        attributes.append(("gen_ai.evaluation.score.label", _scalar("good")))
+        attributes.append(("gen_ai.evaluation.score.label", scalar("good")))
     elif choice == 2:
-        attributes.append(("otel_feedback.assessment.value", _scalar(rng.choice(["true", "{\"a\": 1}", "bare"]))))
+        attributes.append(("otel_feedback.assessment.value", scalar(rng.choice(["true", "{\"a\": 1}", "bare"]))))
     if rng.random() < 0.5:
-        attributes += [("otel_feedback.assessment.type", _scalar(rng.choice(["expectation", "FEEDBACK", "x"]))),
-                       ("otel_feedback.assessment.source.type", _scalar("HUMAN")),
-                       ("gen_ai.evaluation.explanation", _scalar(rng.choice(TEXTS))),
-                       ("otel_feedback.assessment.metadata", _scalar(rng.choice(['{"a": 1}', "bare"])))]
+        attributes += [("otel_feedback.assessment.type", scalar(rng.choice(["expectation", "FEEDBACK", "x"]))),
+                       ("otel_feedback.assessment.source.type", scalar("HUMAN")),
+                       ("gen_ai.evaluation.explanation", scalar(rng.choice(TEXTS))),
+                       ("otel_feedback.assessment.metadata", scalar(rng.choice(['{"a": 1}', "bare"])))]
     _set_attributes(event.attributes, attributes)
 
 
@@ -530,24 +532,24 @@ _ALL_ODD = [shape for shape in [*ODD_SHAPES.values(), *MAYBE_SHAPES.values()] if
 def _resource_attributes(rng: random.Random, odd: bool) -> list[tuple[str, AnyValue]]:
     attributes: list[tuple[str, AnyValue]] = []
     if rng.random() < 0.8:
-        attributes.append(("service.name", _scalar(rng.choice(["chat-app", "svc", "", "сервис 😀"]))))
+        attributes.append(("service.name", scalar(rng.choice(["chat-app", "svc", "", "сервис 😀"]))))
     if rng.random() < 0.5:
-        attributes += [("telemetry.sdk.name", _scalar("opentelemetry")),
-                       ("telemetry.sdk.version", _scalar("1.27.0")),
-                       ("process.pid", _scalar(rng.randint(1, 99999)))]
+        attributes += [("telemetry.sdk.name", scalar("opentelemetry")),
+                       ("telemetry.sdk.version", scalar("1.27.0")),
+                       ("process.pid", scalar(rng.randint(1, 99999)))]
     if rng.random() < 0.2:
-        attributes.append(("otel_feedback.experiment", _scalar(rng.choice(["exp-1", "", "экс"]))))
+        attributes.append(("otel_feedback.experiment", scalar(rng.choice(["exp-1", "", "экс"]))))
     if rng.random() < 0.1:
-        attributes.append(("host.cpus", _array([_scalar(1.5), _scalar(2)])))
+        attributes.append(("host.cpus", array_of([scalar(1.5), scalar(2)])))
     if odd:
         attributes = [(key, value) for key, value in attributes if key != "service.name"]
         choice = rng.randrange(6)
         if choice == 0:
-            attributes += [("service.name", _scalar("one")), ("service.name", _scalar(rng.choice(["dup", 7])))]
+            attributes += [("service.name", scalar("one")), ("service.name", scalar(rng.choice(["dup", 7])))]
         elif choice in (1, 2):  # service_name is str() of it, the experiment its JSON
             attributes.append(("service.name", rng.choice([
-                _scalar(rng.choice([3, 0, -(2**63)])), _scalar(rng.choice(DOUBLES)), _scalar(True),
-                _array([_scalar("a'b"), _scalar(2)]), _array([_scalar('"'), _scalar("é\n")]),
+                scalar(rng.choice([3, 0, -(2**63)])), scalar(rng.choice(DOUBLES)), scalar(True),
+                array_of([scalar("a'b"), scalar(2)]), array_of([scalar('"'), scalar("é\n")]),
                 odd_value(rng)])))
         elif choice == 3:
             attributes.append(("otel_feedback.experiment", odd_value(rng)))

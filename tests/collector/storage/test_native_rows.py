@@ -42,17 +42,21 @@ from payload_mutations import (
 )
 from random_requests import (
     DOUBLES,
+    INT64_MAX,
     MAYBE_SHAPES,
     ODD_SHAPES,
+    array_of,
     fast_span,
     payloads,
     random_request,
     request_with_shape,
+    scalar,
 )
 
 from otel_feedback_collector.otlp.synthetic import genai_trace_request
 from otel_feedback_collector.storage import _otlp_rows
 from otel_feedback_collector.storage.assessments import AssessmentRecord
+from otel_feedback_collector.storage.normalize import _CONVENTION_KEYS
 from otel_feedback_collector.storage.span_rows import (
     native_rows_available,
     traces_payload_to_rows,
@@ -521,3 +525,41 @@ def test_what_sdks_send_takes_the_fast_path_and_gives_the_python_rows() -> None:
         request = ExportTraceServiceRequest.FromString(payload)
         assert _taken(request), _refused_part(request)[:4000]
         assert_same_rows(payload)
+
+
+def _values_of_every_kind() -> list[AnyValue]:
+    """One AnyValue of each kind and edge a promoted column meets."""
+    scalars: list[Any] = [
+        "", "LLM", "chain", "chat", "Task", "rerank", "execute_tool", "workflow", "x" * 40,
+        "tas\u212a", "ß", "12", " 7 ", "1e3", "nan", "-3", "é", '"LLM"', "{\"input\": 1}",
+        0, 1, -3, INT64_MAX, -(2**63), True, False, 0.0, -0.0, 1.5, -0.5, 0.9, 1e-7, 1e16,
+        2.0**63, 9.2e18, float("nan"), float("inf"), float("-inf"),
+    ]
+    values = [scalar(value) for value in scalars]
+    values += [AnyValue(bytes_value=b""), AnyValue(bytes_value=b"\x00\xff"), AnyValue()]
+    values += [array_of([]), array_of([scalar(1), scalar("a")]), array_of([array_of([scalar(2.5)])])]
+    empty_map = AnyValue()
+    empty_map.kvlist_value.SetInParent()
+    one_map = AnyValue()
+    one_map.kvlist_value.values.add(key="a", value=scalar(1))
+    return values + [empty_map, one_map]
+
+
+def test_every_key_read_with_every_kind_of_value_gives_the_python_rows() -> None:
+    # One request per key and value (a request the native path refuses is Python's on both
+    # sides, so each must stand alone to be compared), on a span and on the resource.
+    keys = sorted(_CONVENTION_KEYS | {"otel_feedback.experiment"})
+    taken = 0
+    for value in _values_of_every_kind():
+        for key in keys + ["service.name", "resource:otel_feedback.experiment", "resource:service.name"]:
+            request = ExportTraceServiceRequest()
+            resource_spans = request.resource_spans.add()
+            span = resource_spans.scope_spans.add().spans.add(
+                trace_id=b"\x01" * 16, span_id=b"\x02" * 8, start_time_unix_nano=1, end_time_unix_nano=2)
+            target = resource_spans.resource.attributes if key.startswith("resource:") else span.attributes
+            target.add(key=key.removeprefix("resource:"), value=value)
+            payload = request.SerializeToString()
+            if _otlp_rows.spans(payload, set()) is not None:
+                taken += 1
+                assert_same_rows(payload)
+    assert taken > 1000
