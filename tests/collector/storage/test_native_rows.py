@@ -545,6 +545,39 @@ def _values_of_every_kind() -> list[AnyValue]:
     return values + [empty_map, one_map]
 
 
+def _single_span_request(attributes: list[tuple[str, AnyValue]], span_id: bytes = b"\x02" * 8) -> ExportTraceServiceRequest:
+    request = ExportTraceServiceRequest()
+    span = request.resource_spans.add().scope_spans.add().spans.add(
+        trace_id=b"\x01" * 16, span_id=span_id, start_time_unix_nano=1, end_time_unix_nano=2)
+    for key, value in attributes:
+        span.attributes.add(key=key, value=value)
+    return request
+
+
+def test_every_pair_of_keys_read_gives_the_python_rows() -> None:
+    # Which convention wins: every ordered pair of keys, random values; the pairs the native
+    # path takes are compared in batches of 100 spans.
+    rng = random.Random(81)
+    keys = sorted(_CONVENTION_KEYS | {"otel_feedback.experiment"})
+    values = _values_of_every_kind()
+    batch = ExportTraceServiceRequest()
+    spans = batch.resource_spans.add().scope_spans.add().spans
+    compared = 0
+    for index, (first, second) in enumerate((a, b) for a in keys for b in keys if a != b):
+        request = _single_span_request(
+            [(first, rng.choice(values)), (second, rng.choice(values))], span_id=index.to_bytes(8, "big"))
+        if _otlp_rows.spans(request.SerializeToString(), set()) is None:
+            continue
+        spans.append(request.resource_spans[0].scope_spans[0].spans[0])
+        if len(spans) == 100:
+            compared += 100
+            assert _taken(batch)
+            assert_same_rows(batch.SerializeToString())
+            del spans[:]
+    assert_same_rows(batch.SerializeToString())
+    assert compared > 800
+
+
 def test_every_key_read_with_every_kind_of_value_gives_the_python_rows() -> None:
     # One request per key and value (a request the native path refuses is Python's on both
     # sides, so each must stand alone to be compared), on a span and on the resource.
