@@ -12,7 +12,10 @@ from __future__ import annotations
 import dataclasses
 import random
 import struct
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -64,6 +67,7 @@ from otel_feedback_collector.storage.span_rows import (
 )
 
 _OTHER_KEY = ("0" * 31 + "1", "0" * 15 + "1")  # a key of no span of these requests
+_REPO = Path(__file__).resolve().parents[3]
 
 
 @dataclasses.dataclass
@@ -163,6 +167,35 @@ def test_the_native_module_is_built_and_native_false_is_the_python_path() -> Non
     payload = payloads(1, 1, odd=0.0)[0]
     table, _ = traces_payload_to_rows(payload, native=False)
     assert table.equals(traces_request_to_rows(ExportTraceServiceRequest.FromString(payload))[0])
+
+
+def test_without_the_extension_python_converts_and_native_true_says_how_to_build_it() -> None:
+    # An install without a C compiler: the module cannot be imported (None in sys.modules makes
+    # the import fail as a missing one does).
+    code = """
+import sys
+sys.modules["otel_feedback_collector.storage._otlp_rows"] = None
+sys.path.insert(0, "tests/collector/storage")
+from random_requests import payloads
+from otel_feedback_collector.storage.span_rows import (
+    native_rows_available, traces_payload_to_rows, traces_request_to_rows)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+assert not native_rows_available()
+payload = payloads(1, 1, odd=0.0)[0]
+seen = set()
+table, _ = traces_payload_to_rows(payload, seen=seen)
+assert table.equals(traces_request_to_rows(ExportTraceServiceRequest.FromString(payload))[0])
+assert len(seen) == table.num_rows
+try:
+    traces_payload_to_rows(payload, native=True)
+except RuntimeError as error:
+    print(error)
+else:
+    raise SystemExit("native=True did not raise")
+"""
+    result = subprocess.run([sys.executable, "-c", code], cwd=_REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "pip install" in result.stdout
 
 
 @pytest.mark.parametrize("odd", [0.0, 0.05, 0.3])
