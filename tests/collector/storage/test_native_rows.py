@@ -1,8 +1,10 @@
 """The native span rows (``_otlp_rows``, C reading the protobuf bytes itself) are exactly the
 Python path's rows: the same table, the same assessments, the same ``seen`` keys, on random
-requests of every convention and value kind, on requests with each odd shape, on mutated and
-broken payloads, and on thousands of random doubles. The fast path is really taken for plain
-requests, and left (``None``, ``seen`` untouched) for every shape only Python handles.
+requests of every convention and value kind, on every key normalize reads (alone and in pairs)
+with every kind of value, on what SDKs send, on requests with each odd shape, on mutated and
+broken payloads (protobuf's refusals are refused), on every code point and on thousands of
+random doubles. The fast path is really taken for plain requests, and left (``None``, ``seen``
+untouched) for every shape only Python handles.
 
 Nothing here skips: without the built extension ``native=True`` raises and these tests fail.
 """
@@ -21,10 +23,10 @@ from typing import Any
 import pyarrow as pa
 import pytest
 from google.protobuf.message import DecodeError
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
