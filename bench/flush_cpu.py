@@ -18,6 +18,9 @@ same run: protobuf ``ParseFromString`` of the same bodies.
 ``--rounds`` times; the best round of each is shown side by side:
 
     .venv/bin/python bench/flush_cpu.py [--spans 120000] [--checkout /tmp/main-checkout]
+
+``--python-conversion`` adds a column: this checkout with its C conversion turned off
+(``OTEL_FEEDBACK_NATIVE_INGEST=0``), the baseline of the extension's gain.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from ingest_1m import BodyFile, build_bodies  # noqa: E402
 _TRACES_PER_REQUEST = 100
 # The flush's steps, by the method that does each: (label, class path, method name).
 _STEPS = (
-    ("convert (traces_request_to_rows)", "store.SpanStore", "_convert_record"),
+    ("convert (OTLP to span rows)", "store.SpanStore", "_convert_record"),
     ("summarize chunk", "store.SpanStore", "_summarize"),
     ("drop stored spans + note roots", "store.SpanStore", "_drop_stored_spans"),
     ("write level-0 files", "store.SpanStore", "_write_level0_file"),
@@ -142,9 +145,9 @@ def measure(bodies: Sequence[bytes], *, warm: int, flush_bytes: int) -> dict[str
     return micros
 
 
-def _run_in(checkout: str | None, args: argparse.Namespace) -> dict[str, float]:
+def _run_in(checkout: str | None, args: argparse.Namespace, extra_env: dict[str, str]) -> dict[str, float]:
     """One measurement in a child process (``checkout`` first on its PYTHONPATH)."""
-    env = dict(os.environ)
+    env = {**os.environ, **extra_env}
     if checkout:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [checkout, env.get("PYTHONPATH")]))
     command = [
@@ -163,6 +166,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="runs per checkout, taking turns; the best is shown")
     parser.add_argument("--checkout", action="append", default=[], help="another checkout to compare")
     parser.add_argument("--bodies", type=Path, help="body file (default: bench/ingest_1m.py's)")
+    parser.add_argument(
+        "--python-conversion", action="store_true",
+        help="also this checkout with the C conversion turned off (OTEL_FEEDBACK_NATIVE_INGEST=0)",
+    )
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     per_request = _TRACES_PER_REQUEST * SPANS_PER_TRACE
@@ -175,12 +182,15 @@ def main() -> int:
         bodies = list(BodyFile(args.bodies, offsets))
         print(json.dumps(measure(bodies, warm=warm, flush_bytes=int(args.flush_mb * 1024 * 1024))))
         return 0
-    checkouts: list[str | None] = [None, *args.checkout]
+    checkouts: list[tuple[str | None, dict[str, str]]] = [(None, {}), *((path, {}) for path in args.checkout)]
     names = ["this checkout", *args.checkout]
+    if args.python_conversion:
+        checkouts.append((None, {"OTEL_FEEDBACK_NATIVE_INGEST": "0"}))
+        names.append("Python conversion")
     best: list[dict[str, float]] = [{} for _ in checkouts]
     for _ in range(args.rounds):
-        for index, checkout in enumerate(checkouts):
-            result = _run_in(checkout, args)
+        for index, (checkout, extra_env) in enumerate(checkouts):
+            result = _run_in(checkout, args, extra_env)
             if not best[index] or result["writer thread, total"] < best[index]["writer thread, total"]:
                 best[index] = result
     labels = [label for label in best[0]]

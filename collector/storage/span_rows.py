@@ -32,9 +32,9 @@ from otel_feedback_collector.storage.schema import PREVIEW_CHARS, SPAN_SCHEMA, U
 from otel_feedback_collector.storage.value_bounds import INT64_MAX, ORIGINAL_VALUE_PREFIX, clamped_time_ns
 
 try:
-    from otel_feedback_collector.storage import _otlp_rows
+    from otel_feedback_collector.storage._otlp_rows import spans as _native_spans
 except ImportError:  # not built (an install without a C compiler): Python converts everything
-    _otlp_rows = None
+    _native_spans = None
 
 # The columns the extension fills, in the order it returns them; the others (times, previews)
 # are derived from them.
@@ -53,7 +53,7 @@ _STATUS_CODES = ("UNSET", "OK", "ERROR")
 
 def native_rows_available() -> bool:
     """Whether the C conversion is built (and so used, unless turned off)."""
-    return _otlp_rows is not None
+    return _native_spans is not None
 
 
 def traces_payload_to_rows(
@@ -64,16 +64,16 @@ def traces_payload_to_rows(
     forces the choice (``True`` raises if the extension is not built); by default the extension
     is used when built and not turned off by ``OTEL_FEEDBACK_NATIVE_INGEST=0``."""
     if native is None:
-        native = _NATIVE_BY_DEFAULT and _otlp_rows is not None
+        native = _NATIVE_BY_DEFAULT and _native_spans is not None
     if native:
-        if _otlp_rows is None:
+        if _native_spans is None:
             raise RuntimeError(
                 "The C extension otel_feedback_collector.storage._otlp_rows is not built; "
                 "reinstall with a C compiler present (pip install -e .) or pass native=False."
             )
         if seen is None:
             seen = set()
-        result = _otlp_rows.spans(payload, seen)
+        result = _native_spans(payload, seen)
         if result is not None:
             return _native_table(*result), []
     return traces_request_to_rows(ExportTraceServiceRequest.FromString(payload), seen=seen)
