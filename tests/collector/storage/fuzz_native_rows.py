@@ -6,6 +6,15 @@ extension built with AddressSanitizer, for which the tests' few thousand mutatio
 Each payload is written to ``--current`` (hex) before the call, so the input of a crash is
 there afterwards. Every payload the native path takes must be one protobuf accepts; with
 ``--compare`` its rows are also compared with the Python path's.
+
+Under AddressSanitizer and UBSan: build the module with them and put it in place of the normal
+build (``pip install -e .`` puts that back), then run with the sanitizer runtime preloaded:
+
+    gcc -shared -fPIC -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+        -fno-omit-frame-pointer $(python3-config --includes) collector/storage/_otlp_rows.c \
+        -o collector/storage/_otlp_rows$(python3-config --extension-suffix)
+    LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 \
+        python tests/collector/storage/fuzz_native_rows.py --count 200000
 """
 
 from __future__ import annotations
