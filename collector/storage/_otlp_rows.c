@@ -674,17 +674,50 @@ static int add_key_value(Attributes *out, const uint8_t *p, size_t n) {
     return OK;
 }
 
+static int same_key(const Attribute *a, const Attribute *b) {
+    return a->key_len == b->key_len && memcmp(a->key, b->key, a->key_len) == 0;
+}
+
+static int compare_keys(const void *left, const void *right) {
+    const Attribute *a = *(const Attribute *const *)left, *b = *(const Attribute *const *)right;
+    if (a->key_len != b->key_len) return a->key_len < b->key_len ? -1 : 1;
+    return memcmp(a->key, b->key, a->key_len);
+}
+
+/* FALLBACK when a key appears twice (Python's dict keeps the first position and the last
+ * value: Python writes those), OK when every key is unique, ERROR without memory. Sorted past
+ * a few keys: n log n whatever the keys (a hash table could be made to collide by a sender). */
+static int check_unique_keys(const Attributes *list) {
+    size_t n = list->len;
+    if (n <= 16) {
+        for (size_t i = 1; i < n; i++)
+            for (size_t j = 0; j < i; j++)
+                if (same_key(&list->items[i], &list->items[j])) return FALLBACK;
+        return OK;
+    }
+    const Attribute **sorted = malloc(n * sizeof *sorted);
+    if (sorted == NULL) {
+        PyErr_NoMemory();
+        return ERROR;
+    }
+    for (size_t i = 0; i < n; i++) sorted[i] = &list->items[i];
+    qsort(sorted, n, sizeof *sorted, compare_keys);
+    int rc = OK;
+    for (size_t i = 1; i < n && rc == OK; i++)
+        if (same_key(sorted[i - 1], sorted[i])) rc = FALLBACK;
+    free(sorted);
+    return rc;
+}
+
 /* Fill the slots; FALLBACK for a repeated key (Python's dict keeps the first position and the
  * last value) or a key only Python handles. */
 static int index_attributes(SpanAttributes *s) {
     memset(s->slots, 0, sizeof s->slots);
     s->present_openinference = s->present_openllmetry = s->present_genai = 0;
+    int rc = check_unique_keys(&s->list);
+    if (rc != OK) return rc;
     for (size_t i = 0; i < s->list.len; i++) {
         const Attribute *a = &s->list.items[i];
-        for (size_t j = 0; j < i; j++) {
-            const Attribute *b = &s->list.items[j];
-            if (b->key_len == a->key_len && memcmp(b->key, a->key, a->key_len) == 0) return FALLBACK;
-        }
         int k = key_lookup(a->key, a->key_len);
         if (k < 0) continue;
         if (k >= FIRST_PYTHON_ONLY) return FALLBACK;
@@ -731,11 +764,7 @@ static int json_kvlist(Buf *b, const uint8_t *p, size_t n, int depth) {
         }
         if ((rc = add_key_value(&list, f.bytes, f.len)) != OK) break;
     }
-    for (size_t i = 0; rc == OK && i < list.len; i++)
-        for (size_t j = 0; rc == OK && j < i; j++)
-            if (list.items[j].key_len == list.items[i].key_len &&
-                memcmp(list.items[j].key, list.items[i].key, list.items[i].key_len) == 0)
-                rc = FALLBACK;
+    if (rc == OK) rc = check_unique_keys(&list);
     if (rc == OK && buf_putc(b, '{') < 0) rc = ERROR;
     for (size_t i = 0; rc == OK && i < list.len; i++) {
         const Attribute *a = &list.items[i];
@@ -1062,13 +1091,8 @@ static int claim_key(State *st, const char *trace_hex, size_t trace_n, const cha
 
 /* An event's or link's attributes as key_values_to_dict's JSON (FALLBACK for a repeated key). */
 static int nested_attributes_json(State *st, Buf *out) {
-    const Attributes *list = &st->nested;
-    for (size_t i = 0; i < list->len; i++)
-        for (size_t j = 0; j < i; j++)
-            if (list->items[j].key_len == list->items[i].key_len &&
-                memcmp(list->items[j].key, list->items[i].key, list->items[i].key_len) == 0)
-                return FALLBACK;
-    return attributes_json(out, list);
+    int rc = check_unique_keys(&st->nested);
+    return rc != OK ? rc : attributes_json(out, &st->nested);
 }
 
 static const char EVALUATION_EVENT[] = "gen_ai.evaluation.result";
@@ -1443,12 +1467,9 @@ static int parse_resource_spans(State *st, const uint8_t *p, size_t n) {
     /* The resource's JSON (to_json of its dict), its service name and experiment. */
     SpanAttributes *res = &st->resource_attributes;
     memset(res->slots, 0, sizeof res->slots);
+    if ((rc = check_unique_keys(&res->list)) != OK) return rc;
     for (size_t i = 0; i < res->list.len; i++) {
         const Attribute *a = &res->list.items[i];
-        for (size_t j = 0; j < i; j++) {
-            const Attribute *b = &res->list.items[j];
-            if (b->key_len == a->key_len && memcmp(b->key, a->key, a->key_len) == 0) return FALLBACK;
-        }
         int k = key_lookup(a->key, a->key_len);
         if (k == K_SERVICE_NAME || k == K_OTEL_FEEDBACK_EXPERIMENT) res->slots[k] = &a->value;
     }
