@@ -631,3 +631,54 @@ def test_every_key_read_with_every_kind_of_value_gives_the_python_rows() -> None
                 taken += 1
                 assert_same_rows(payload)
     assert taken > 1000
+
+
+def _many_keys(count: int, rng: random.Random) -> list[str]:
+    """``count`` distinct keys, some alike: empty, with NUL bytes, non-ASCII, prefixes of others."""
+    tricky = ["", "k", "k\x00", "k\x00a", "k\x00b", "\x00", "é", "e\u0301", "\x7f", "\U0010ffff", "kk", "K"]
+    keys = tricky + [f"attr.{number}" for number in range(count)]
+    rng.shuffle(keys)
+    return keys[:count]
+
+
+def _request_with_keys(keys: list[str], where: str) -> ExportTraceServiceRequest:
+    request = _single_span_request([])
+    resource_spans = request.resource_spans[0]
+    span = resource_spans.scope_spans[0].spans[0]
+    if where == "span":
+        target = span.attributes
+    elif where == "resource":
+        target = resource_spans.resource.attributes
+    elif where == "map":
+        value = span.attributes.add(key="map").value
+        value.kvlist_value.SetInParent()
+        target = value.kvlist_value.values
+    elif where == "event":
+        target = span.events.add(name="log").attributes
+    else:
+        target = span.links.add(trace_id=b"\x03" * 16, span_id=b"\x04" * 8).attributes
+    for number, key in enumerate(keys):
+        target.add(key=key, value=AnyValue(int_value=number))
+    return request
+
+
+@pytest.mark.parametrize("where", ["span", "resource", "map", "event", "link"])
+def test_a_key_sent_twice_among_many_sends_the_request_to_python(where: str) -> None:
+    # Python's dict keeps a repeated key's first position and last value; the native path
+    # leaves such requests to Python, however many keys there are and wherever the repeat is.
+    rng = random.Random(where)
+    for count in (2, 15, 16, 17, 18, 33, 300, 2000):
+        keys = _many_keys(count, rng)
+        unique = _request_with_keys(keys, where)
+        assert _taken(unique), f"{count} distinct keys in a {where} were refused"
+        assert_same_rows(unique.SerializeToString())
+        for first, second in {(0, count - 1), (count - 2, count - 1), (0, 1), (count // 2, count // 3)}:
+            if first == second:
+                continue
+            repeated = list(keys)
+            repeated[second] = repeated[first]
+            request = _request_with_keys(repeated, where)
+            seen = {_OTHER_KEY}
+            assert _otlp_rows.spans(request.SerializeToString(), seen) is None, (count, first, second, repeated[first])
+            assert seen == {_OTHER_KEY}
+            assert_same_rows(request.SerializeToString())
