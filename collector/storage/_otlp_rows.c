@@ -1591,16 +1591,21 @@ static PyObject *spans(PyObject *self, PyObject *args) {
         goto done;
     }
     PyObject *columns = PyTuple_New(N_COLUMNS);
-    if (columns == NULL) goto done;
-    for (int i = 0; i < N_COLUMNS; i++) {
+    for (int i = 0; columns != NULL && i < N_COLUMNS; i++) {
         PyObject *column = column_result(&st.columns[i], st.rows);
         if (column == NULL) {
-            Py_DECREF(columns);
-            goto done;
+            Py_CLEAR(columns);
+            break;
         }
         PyTuple_SET_ITEM(columns, i, column);
     }
-    result = Py_BuildValue("(nN)", st.rows, columns);
+    if (columns != NULL) result = Py_BuildValue("(nN)", st.rows, columns);
+    if (result == NULL) { /* out of memory: the caller gets the error, and `seen` as it was */
+        PyObject *type, *value, *traceback;
+        PyErr_Fetch(&type, &value, &traceback);
+        release_keys(&st);
+        PyErr_Restore(type, value, traceback);
+    }
 done:
     state_free(&st);
     PyBuffer_Release(&payload);
