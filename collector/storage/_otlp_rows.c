@@ -281,12 +281,19 @@ typedef struct {
  * depth to 100, and Python's JSON encoder recurses). */
 #define MAX_VALUE_DEPTH 16
 
-static int check_key_values(const uint8_t *p, size_t n, int depth);
+static int check_key_value(const uint8_t *p, size_t n, int depth);
 
 static int parse_any_value_at(const uint8_t *p, size_t n, Value *v, int depth);
 
-/* Every value of an ArrayValue checked (text, nesting, fields). */
-static int check_array(const uint8_t *p, size_t n, int depth) {
+static int check_value(const uint8_t *p, size_t n, int depth) {
+    Value unused;
+    return parse_any_value_at(p, n, &unused, depth);
+}
+
+/* Every entry of an ArrayValue (`check_value`) or a KeyValueList (`check_key_value`)
+ * checked: text, nesting, fields. */
+static int check_entries(const uint8_t *p, size_t n, int depth,
+                         int (*check)(const uint8_t *, size_t, int)) {
     Reader r = {p, p + n};
     Field f;
     int done;
@@ -294,8 +301,7 @@ static int check_array(const uint8_t *p, size_t n, int depth) {
         if (next_field(&r, &f, &done) != OK) return FALLBACK;
         if (done) return OK;
         if (f.field != 1 || f.wire != 2) return FALLBACK;
-        Value item;
-        if (parse_any_value_at(f.bytes, f.len, &item, depth) != OK) return FALLBACK;
+        if (check(f.bytes, f.len, depth) != OK) return FALLBACK;
     }
 }
 
@@ -333,17 +339,12 @@ static int parse_any_value_at(const uint8_t *p, size_t n, Value *v, int depth) {
             v->kind = V_DOUBLE;
             memcpy(&v->number, &f.fixed, 8);
             break;
-        case 5:
+        case 5: /* array_value */
+        case 6: /* kvlist_value */
             if (f.wire != 2 || depth >= MAX_VALUE_DEPTH) return FALLBACK;
-            if (check_array(f.bytes, f.len, depth + 1) != OK) return FALLBACK;
-            v->kind = V_ARRAY;
-            v->bytes = f.bytes;
-            v->len = f.len;
-            break;
-        case 6:
-            if (f.wire != 2 || depth >= MAX_VALUE_DEPTH) return FALLBACK;
-            if (check_key_values(f.bytes, f.len, depth + 1) != OK) return FALLBACK;
-            v->kind = V_KVLIST;
+            if (check_entries(f.bytes, f.len, depth + 1, f.field == 5 ? check_value : check_key_value) != OK)
+                return FALLBACK;
+            v->kind = f.field == 5 ? V_ARRAY : V_KVLIST;
             v->bytes = f.bytes;
             v->len = f.len;
             break;
@@ -643,18 +644,9 @@ static int parse_key_value(const uint8_t *p, size_t n, Attribute *a, int depth) 
     }
 }
 
-/* Every entry of a KeyValueList checked (text, nesting, fields). */
-static int check_key_values(const uint8_t *p, size_t n, int depth) {
-    Reader r = {p, p + n};
-    Field f;
-    int done;
-    for (;;) {
-        if (next_field(&r, &f, &done) != OK) return FALLBACK;
-        if (done) return OK;
-        if (f.field != 1 || f.wire != 2) return FALLBACK;
-        Attribute a;
-        if (parse_key_value(f.bytes, f.len, &a, depth) != OK) return FALLBACK;
-    }
+static int check_key_value(const uint8_t *p, size_t n, int depth) {
+    Attribute unused;
+    return parse_key_value(p, n, &unused, depth);
 }
 
 static int add_key_value(Attributes *out, const uint8_t *p, size_t n) {
@@ -1089,6 +1081,37 @@ static int claim_key(State *st, const char *trace_hex, size_t trace_n, const cha
     return OK;
 }
 
+/* A length-delimited field's bytes (FALLBACK for another wire type); text: also valid UTF-8. */
+static int take_bytes(const Field *f, const uint8_t **p, size_t *n) {
+    if (f->wire != 2) return FALLBACK;
+    *p = f->bytes;
+    *n = f->len;
+    return OK;
+}
+
+static int take_text(const Field *f, const uint8_t **p, size_t *n) {
+    int ascii;
+    if (f->wire != 2 || !utf8_valid(f->bytes, f->len, &ascii)) return FALLBACK;
+    return take_bytes(f, p, n);
+}
+
+/* Fields 1-3 of both Span and Link: trace_id, span_id, trace_state. */
+typedef struct {
+    const uint8_t *trace_id, *span_id, *trace_state;
+    size_t trace_len, span_len, state_len;
+} Ids;
+
+/* OK when `f` is one of them (taken), NOT_IDS when it is another field, FALLBACK when wrong. */
+#define NOT_IDS 2
+static int take_ids(const Field *f, Ids *ids) {
+    switch (f->field) {
+    case 1: return take_bytes(f, &ids->trace_id, &ids->trace_len);
+    case 2: return take_bytes(f, &ids->span_id, &ids->span_len);
+    case 3: return take_text(f, &ids->trace_state, &ids->state_len);
+    default: return NOT_IDS;
+    }
+}
+
 /* An event's or link's attributes as key_values_to_dict's JSON (FALLBACK for a repeated key). */
 static int nested_attributes_json(State *st, Buf *out) {
     int rc = check_unique_keys(&st->nested);
@@ -1149,26 +1172,17 @@ static int json_id(Buf *out, const uint8_t *id, size_t len) {
 static int link_json(State *st, Buf *out, const uint8_t *p, size_t n) {
     Reader r = {p, p + n};
     Field f;
-    int done, rc, ascii;
-    const uint8_t *trace_id = NULL, *span_id = NULL, *trace_state = NULL;
-    size_t trace_len = 0, span_len = 0, state_len = 0;
+    int done, rc;
+    Ids ids = {NULL, NULL, NULL, 0, 0, 0};
     st->nested.len = 0;
     for (;;) {
         if (next_field(&r, &f, &done) != OK) return FALLBACK;
         if (done) break;
+        if ((rc = take_ids(&f, &ids)) != NOT_IDS) {
+            if (rc != OK) return rc;
+            continue;
+        }
         switch (f.field) {
-        case 1:
-            if (f.wire != 2) return FALLBACK;
-            trace_id = f.bytes, trace_len = f.len;
-            break;
-        case 2:
-            if (f.wire != 2) return FALLBACK;
-            span_id = f.bytes, span_len = f.len;
-            break;
-        case 3:
-            if (f.wire != 2 || !utf8_valid(f.bytes, f.len, &ascii)) return FALLBACK;
-            trace_state = f.bytes, state_len = f.len;
-            break;
         case 4:
             if (f.wire != 2) return FALLBACK;
             if ((rc = add_key_value(&st->nested, f.bytes, f.len)) != OK) return rc;
@@ -1184,12 +1198,12 @@ static int link_json(State *st, Buf *out, const uint8_t *p, size_t n) {
         }
     }
     if (buf_puts(out, "{\"trace_id\":") < 0) return ERROR;
-    if ((rc = json_id(out, trace_id, trace_len)) != OK) return rc;
+    if ((rc = json_id(out, ids.trace_id, ids.trace_len)) != OK) return rc;
     if (buf_puts(out, ",\"span_id\":") < 0) return ERROR;
-    if ((rc = json_id(out, span_id, span_len)) != OK) return rc;
+    if ((rc = json_id(out, ids.span_id, ids.span_len)) != OK) return rc;
     if (buf_puts(out, ",\"trace_state\":") < 0) return ERROR;
-    if (state_len) {
-        if ((rc = json_string(out, trace_state, state_len)) != OK) return rc;
+    if (ids.state_len) {
+        if ((rc = json_string(out, ids.trace_state, ids.state_len)) != OK) return rc;
     } else if (buf_puts(out, "null") < 0) {
         return ERROR;
     }
@@ -1209,38 +1223,27 @@ static int parse_span(State *st, const uint8_t *p, size_t n) {
     Reader r = {p, p + n};
     Field f;
     int done;
-    const uint8_t *trace_id = NULL, *span_id = NULL, *parent = NULL, *name = NULL,
-                  *trace_state = NULL, *status = NULL;
-    size_t trace_len = 0, span_len = 0, parent_len = 0, name_len = 0, trace_state_len = 0,
-           status_len = 0;
+    const uint8_t *parent = NULL, *name = NULL, *status = NULL;
+    size_t parent_len = 0, name_len = 0, status_len = 0;
+    Ids ids = {NULL, NULL, NULL, 0, 0, 0};
     uint64_t kind = 0, start = 0, end = 0;
-    int statuses = 0, ascii;
+    int statuses = 0, ascii, rc;
 
     st->attributes.list.len = 0;
     st->events.len = st->links.len = 0;
     for (;;) {
         if (next_field(&r, &f, &done) != OK) return FALLBACK;
         if (done) break;
+        if ((rc = take_ids(&f, &ids)) != NOT_IDS) {
+            if (rc != OK) return rc;
+            continue;
+        }
         switch (f.field) {
-        case 1:
-            if (f.wire != 2) return FALLBACK;
-            trace_id = f.bytes, trace_len = f.len;
-            break;
-        case 2:
-            if (f.wire != 2) return FALLBACK;
-            span_id = f.bytes, span_len = f.len;
-            break;
-        case 3:
-            if (f.wire != 2 || !utf8_valid(f.bytes, f.len, &ascii)) return FALLBACK;
-            trace_state = f.bytes, trace_state_len = f.len;
-            break;
         case 4:
-            if (f.wire != 2) return FALLBACK;
-            parent = f.bytes, parent_len = f.len;
+            TRY(take_bytes(&f, &parent, &parent_len));
             break;
         case 5:
-            if (f.wire != 2 || !utf8_valid(f.bytes, f.len, &ascii)) return FALLBACK;
-            name = f.bytes, name_len = f.len;
+            TRY(take_text(&f, &name, &name_len));
             break;
         case 6:
             if (f.wire != 0) return FALLBACK;
@@ -1254,24 +1257,18 @@ static int parse_span(State *st, const uint8_t *p, size_t n) {
             if (f.wire != 1) return FALLBACK;
             end = f.fixed;
             break;
-        case 9: {
+        case 9:
             if (f.wire != 2) return FALLBACK;
-            int rc = add_key_value(&st->attributes.list, f.bytes, f.len);
-            if (rc != OK) return rc;
+            TRY(add_key_value(&st->attributes.list, f.bytes, f.len));
             break;
-        }
-        case 11: {
+        case 11:
             if (f.wire != 2) return FALLBACK;
-            int rc = list_item(st, &st->events, f.bytes, f.len, event_json);
-            if (rc != OK) return rc;
+            TRY(list_item(st, &st->events, f.bytes, f.len, event_json));
             break;
-        }
-        case 13: {
+        case 13:
             if (f.wire != 2) return FALLBACK;
-            int rc = list_item(st, &st->links, f.bytes, f.len, link_json);
-            if (rc != OK) return rc;
+            TRY(list_item(st, &st->links, f.bytes, f.len, link_json));
             break;
-        }
         case 15:
             if (f.wire != 2 || statuses++) return FALLBACK;
             status = f.bytes, status_len = f.len;
@@ -1309,16 +1306,16 @@ static int parse_span(State *st, const uint8_t *p, size_t n) {
     }
     /* hex_id: empty or all zeros is None; a span without both ids is skipped */
     char trace_hex[64], span_hex[32], parent_hex[32];
+    size_t trace_len = ids.trace_len, span_len = ids.span_len;
     if (trace_len > 32 || span_len > 16 || parent_len > 16) return FALLBACK;
-    if (!trace_len || !hex_of(trace_hex, trace_id, trace_len)) return OK;
-    if (!span_len || !hex_of(span_hex, span_id, span_len)) return OK;
+    if (!trace_len || !hex_of(trace_hex, ids.trace_id, trace_len)) return OK;
+    if (!span_len || !hex_of(span_hex, ids.span_id, span_len)) return OK;
     int has_parent = parent_len && hex_of(parent_hex, parent, parent_len);
     if (kind > 5) return FALLBACK;
     if (start > INT64_MAX || end > INT64_MAX) return FALLBACK;
     if (code > 2) return FALLBACK;
 
-    int rc = index_attributes(&st->attributes);
-    if (rc != OK) return rc;
+    if ((rc = index_attributes(&st->attributes)) != OK) return rc;
     st->json.len = 0;
     if ((rc = attributes_json(&st->json, &st->attributes.list)) != OK) return rc;
     if ((rc = normalize(&st->normalized, &st->attributes, st->resource_experiment,
@@ -1359,7 +1356,7 @@ static int parse_span(State *st, const uint8_t *p, size_t n) {
         put_bytes_or_null(&c[C_EVENTS], (const uint8_t *)st->events.data, st->events.len) != OK ||
         put_bytes_or_null(&c[C_LINKS], (const uint8_t *)st->links.data, st->links.len) != OK ||
         put_bytes_or_null(&c[C_STATUS_MESSAGE], message, message_len) != OK ||
-        put_bytes_or_null(&c[C_TRACE_STATE], trace_state, trace_state_len) != OK ||
+        put_bytes_or_null(&c[C_TRACE_STATE], ids.trace_state, ids.state_len) != OK ||
         put_text(&c[C_INPUT], &nz->input) != OK || put_text(&c[C_OUTPUT], &nz->output) != OK ||
         put_text(&c[C_MODEL], &nz->model) != OK ||
         put_count(&c[C_INPUT_TOKENS], &nz->input_tokens) != OK ||
@@ -1379,6 +1376,19 @@ static int parse_span(State *st, const uint8_t *p, size_t n) {
     }
     st->rows++;
     return OK;
+}
+
+/* `parse` on each `field` of a message, in order (the fields were checked already). */
+static int each_message(State *st, const uint8_t *p, size_t n, uint32_t field,
+                        int (*parse)(State *, const uint8_t *, size_t)) {
+    Reader r = {p, p + n};
+    Field f;
+    int done, rc;
+    for (;;) {
+        if (next_field(&r, &f, &done) != OK) return FALLBACK;
+        if (done) return OK;
+        if (f.field == field && (rc = parse(st, f.bytes, f.len)) != OK) return rc;
+    }
 }
 
 static int parse_resource(State *st, const uint8_t *p, size_t n) {
@@ -1440,13 +1450,7 @@ static int parse_scope_spans(State *st, const uint8_t *p, size_t n) {
             return rc;
         }
     }
-    r.p = p;
-    for (;;) {
-        if (next_field(&r, &f, &done) != OK) return FALLBACK;
-        if (done) break;
-        if (f.field == 2 && (rc = parse_span(st, f.bytes, f.len)) != OK) return rc;
-    }
-    return OK;
+    return each_message(st, p, n, 2, parse_span);
 }
 
 static int parse_resource_spans(State *st, const uint8_t *p, size_t n) {
@@ -1481,13 +1485,7 @@ static int parse_resource_spans(State *st, const uint8_t *p, size_t n) {
     if (st->resource_service && st->resource_service->kind != V_NONE &&
         st->resource_service->kind != V_STRING)
         return FALLBACK;
-    r.p = p;
-    for (;;) {
-        if (next_field(&r, &f, &done) != OK) return FALLBACK;
-        if (done) break;
-        if (f.field == 2 && (rc = parse_scope_spans(st, f.bytes, f.len)) != OK) return rc;
-    }
-    return OK;
+    return each_message(st, p, n, 2, parse_scope_spans);
 }
 
 static int parse_request(State *st, const uint8_t *p, size_t n) {
