@@ -109,6 +109,11 @@ _COST_SUMS = ("input_tokens", "output_tokens", "own_cost")
 # the same CPU per span and read latencies; at ten million the reads (warm) and the ingest peak
 # (357-394 vs 380-385 MB, adding a million spans) were the same within noise.
 _MEMORY_LIMIT = "64MB"
+# A flush's add that runs out of that memory (seen adding a million spans at fourteen million,
+# with the C conversion's faster flushes) is retried with the limit doubled, up to this; the
+# index failing instead sent every read to the Parquet files (GBs of RSS at that size) and the
+# next flush into a rebuild of minutes.
+_MEMORY_LIMIT_MAX_MB = 512
 
 
 # No ART index on any table here, though point lookups by trace would like one: DuckDB keeps an
@@ -275,7 +280,32 @@ class TraceIndex:
     def add(self, partials: pa.Table | None, assessments: pa.Table | None, roots: pa.Table | None = None) -> None:
         """Combine a flush's partial summaries (one per trace, of spans not stored before),
         its root spans' bodies (``ROOTS_SCHEMA``) and its assessment rows into the index, in
-        one transaction."""
+        one transaction. Out of memory, the transaction is rolled back and retried with a
+        higher memory limit (doubled, up to ``_MEMORY_LIMIT_MAX_MB``), which then stays."""
+        while True:
+            try:
+                self._add(partials, assessments, roots)
+                return
+            except duckdb.OutOfMemoryException as error:
+                if not self._raise_memory_limit(error):
+                    raise
+
+    def _raise_memory_limit(self, error: duckdb.OutOfMemoryException) -> bool:
+        """Double the database's memory limit (False when it is at the maximum already)."""
+        current = _megabytes(self.memory_limit)
+        if current >= _MEMORY_LIMIT_MAX_MB:
+            return False
+        raised = min(2 * current, _MEMORY_LIMIT_MAX_MB)
+        assert self._connection is not None
+        self._connection.execute(f"SET memory_limit = '{raised}MB'")
+        logger.warning(
+            "The trace index ran out of its %d MB adding a flush (%s); retrying with %d MB.",
+            current, str(error).splitlines()[0], raised,
+        )
+        self.memory_limit = f"{raised}MB"
+        return True
+
+    def _add(self, partials: pa.Table | None, assessments: pa.Table | None, roots: pa.Table | None) -> None:
         with self._write_lock:
             cursor = self.cursor()
             try:
@@ -326,6 +356,14 @@ def _one_note_per_trace(roots: pa.Table) -> pa.Table:
         },
         schema=ROOTS_SCHEMA,
     )
+
+
+def _megabytes(limit: str) -> int:
+    """A memory limit such as ``"64MB"`` or ``"1GB"`` in megabytes."""
+    text = limit.strip().upper()
+    if text.endswith("GB"):
+        return int(float(text[:-2]) * 1024)
+    return int(float(text.removesuffix("MB")))
 
 
 def add_sql(
