@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 import struct
 import subprocess
 import sys
@@ -682,3 +683,14 @@ def test_a_key_sent_twice_among_many_sends_the_request_to_python(where: str) -> 
             assert _otlp_rows.spans(request.SerializeToString(), seen) is None, (count, first, second, repeated[first])
             assert seen == {_OTHER_KEY}
             assert_same_rows(request.SerializeToString())
+
+
+def test_the_c_knows_every_key_normalize_reads() -> None:
+    """A key added to normalize.py's conventions must be read by the C too (or sent to Python
+    there): the C's key table is compared with the Python's, so a new key cannot slip past
+    the extension unnoticed."""
+    source = (_REPO / "collector" / "storage" / "_otlp_rows.c").read_text()
+    table = source[source.index("KEY_NAMES[N_KEYS] = {") : source.index("};", source.index("KEY_NAMES[N_KEYS] = {"))]
+    c_keys = set(re.findall(r'"([^"]+)"', table))
+    missing = sorted((set(_CONVENTION_KEYS) | {"otel_feedback.experiment", "service.name"}) - c_keys)
+    assert not missing, f"keys normalize.py reads that _otlp_rows.c does not know: {missing}"
