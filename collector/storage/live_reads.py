@@ -13,8 +13,17 @@ per answer at a million spans. Here instead:
   by dropping, at flush time, the spans already stored (:meth:`LiveReads.drop_stored_spans`),
   so no read de-duplicates spans.
 
-Should the index fail (a full disk while adding a flush), reads fall back to the Parquet views
-(``views.create_views`` without the index: slower, same rows) and the next flush rebuilds it.
+The index never holds storage up. A start after a crash reuses it and adds the one flush it may
+lack (trace_index.py). When it must be rebuilt (missing, damaged, another layout, or it failed
+while running: a full disk while adding a flush), it is rebuilt in a background thread while the
+collector receives and stores as usual: at ten million spans a rebuild takes minutes, which
+before session 13 were minutes of start-up with the port closed (188 s at fifteen million), or
+of a writer stopped. Meanwhile reads use the Parquet views (``views.create_views`` without the
+index: slower, same rows) in one in-memory database with a bounded memory, and flushes store
+spans without the cheap check that they are new (the manifest then says runs may repeat a span
+until a check proves otherwise). The rebuild reads a snapshot of the files; the flushes
+published since are then added (:meth:`TraceIndex.catch_up`), the last few by the writer
+thread between two flushes, and reads switch back to the index.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from collections.abc import Callable
 from pathlib import Path
@@ -54,6 +64,16 @@ _POOL_SIZE = 8
 # Errors that mean the index database itself broke (not a query's or a file's problem).
 _INDEX_FAILURES = (duckdb.ConnectionException, duckdb.FatalException, duckdb.InternalException)
 _REBUILD_MEMORY = "256MB"
+# Memory of the database that serves reads while the index is down (the Parquet views: every
+# read combines the runs' partial summaries; it spills to the data directory's tmp/ beyond).
+# One database for all of them: a database per request, each allowed most of the machine's
+# memory, took the collector to 2.6 GB at fourteen million spans.
+_FALLBACK_MEMORY = "128MB"
+_FALLBACK_SCRATCH_DIR = "tmp/reads"
+# A rebuild that failed is tried again after this many seconds, doubled after each further
+# failure up to the second bound (a full disk fails it until room is made).
+_REBUILD_RETRY = 5.0
+_REBUILD_RETRY_MAX = 300.0
 
 
 class LiveReads:
@@ -63,11 +83,22 @@ class LiveReads:
         self.data_dir = data_dir
         self._index = TraceIndex(data_dir / INDEX_FILE_NAME)
         self._usable = False  # the index matches every published flush
+        # The largest flush run the index holds (trace_index.py); compaction leaves flushed
+        # summary and assessment files of later runs alone (``absorbed_run``).
+        self._absorbed_run = 0
+        self._rebuild: _Rebuild | None = None  # running or finished, not yet taken over
+        self._next_rebuild = 0.0  # monotonic time before which no rebuild starts (after a failure)
+        self._rebuild_retry = _REBUILD_RETRY
         # Idle cursors whose views match ``_pool_manifest`` (the manifest object they were
         # built for; a manifest change replaces the object, so ``is`` tells them apart).
         self._pool: list[duckdb.DuckDBPyConnection] = []
         self._pool_manifest: Manifest | None = None
         self._pool_lock = threading.Lock()
+        self._fallback: duckdb.DuckDBPyConnection | None = None  # reads while the index is down
+        # Held by a merge of summary or assessment files (store.py) and taken by a rebuild
+        # before it lists the files it reads: the merge in progress ends first, and the
+        # next ones wait for the rebuild (``rebuilding``).
+        self.indexed_files_lock = threading.Lock()
         self._flush_roots: list[pa.Table] = []  # root spans' bodies of the flush in progress
 
     @property
@@ -75,34 +106,83 @@ class LiveReads:
         """True when reads use the index (False after it failed, until it is rebuilt)."""
         return self._usable
 
+    @property
+    def absorbed_run(self) -> int:
+        """Flushed (level-0) summary and assessment files of runs above this are not in the
+        index yet: compaction must not merge them (it would hide them from a catch-up)."""
+        return self._absorbed_run
+
+    @property
+    def rebuilding(self) -> bool:
+        """True while a rebuild reads the summary and assessment files (they must stay put)."""
+        return self._rebuild is not None
+
     def open(self, manifest: Manifest) -> None:
-        """Open the index, rebuilding it from the Parquet summaries when needed. A failure
-        (a full disk) is logged; reads then use the Parquet views until :meth:`repair`.
+        """Open the index and add the flushed files it lacks (after a crash: the last flush).
+        When it must be rebuilt, or it fails (a full disk), reads use the Parquet views and
+        :meth:`repair` rebuilds it in the background.
         The live span files' trace numbers are learned in the background from now on, not at
         the first read: until then every lookup reads every file (111 against 78 ms at ten
         million spans, and a collector that receives nothing new would never learn them)."""
-        self._open(manifest, force_rebuild=False)
-        warm_file_traces([self.data_dir / f.path for f in manifest.files[SPANS.name]])
-
-    def _open(self, manifest: Manifest, *, force_rebuild: bool) -> None:
         try:
-            self._index.open(
+            absorbed = self._index.open(
                 wal_applied_through=manifest.wal_applied_through,
-                rebuild=lambda connection: self._fill(connection, manifest),
-                force_rebuild=force_rebuild,
+                newest_run=manifest.next_file_number - 1,
+                rebuild=None,
             )
+            if absorbed is not None:
+                self._absorbed_run = self._catch_up(manifest, after=absorbed)
+                self._usable = True
+            elif not any(manifest.files[layout.name] for layout in (TRACE_SUMMARIES, ASSESSMENTS)):
+                self._index.record_absorbed(run=manifest.next_file_number - 1, through=manifest.wal_applied_through)
+                self._absorbed_run = manifest.next_file_number - 1
+                self._usable = True  # nothing to read: a new directory's index is empty
+            else:
+                logger.info("The trace index is rebuilt in the background; until then reads use the Parquet files.")
         except (duckdb.Error, OSError) as error:
             logger.warning("The trace index is not available yet (%s); reading the Parquet summaries.", error)
             self._index.close(wal_applied_through=None)
-            return
-        self._usable = True
+        warm_file_traces([self.data_dir / f.path for f in manifest.files[SPANS.name]])
 
     def close(self, *, wal_applied_through: int) -> None:
-        """Close the index; it is reused at the next start only if it matched the data."""
+        """Close the index (a rebuild in progress is abandoned); it is reused at the next
+        start if it matched the data."""
         stop_warming()
+        if self._rebuild is not None:
+            self._rebuild.stop(self._index)
+            self._rebuild = None
         self._drop_pool()
         self._index.close(wal_applied_through=wal_applied_through if self._usable else None)
         self._usable = False
+        if self._fallback is not None:
+            _close_quietly(self._fallback)
+            self._fallback = None
+
+    def _catch_up(self, manifest: Manifest, *, after: int) -> int:
+        """Add ``manifest``'s flushed summary and assessment files of runs above ``after`` to
+        the index; returns the largest run it then holds. Called when no flush is being
+        published, or with files of published flushes only (their runs are below any later
+        flush's)."""
+        files = {
+            layout.name: [f for f in manifest.files[layout.name] if f.level == 0 and f.run > after]
+            for layout in (TRACE_SUMMARIES, ASSESSMENTS)
+        }
+        runs = [f.run for found in files.values() for f in found]
+        if not runs:
+            return after
+        newest = max(runs)
+        sources = {
+            name: parquet_list_sql(self.data_dir, [f.path for f in found]) if found else None
+            for name, found in files.items()
+        }
+        logger.info("Adding %d flushed files to the trace index.", sum(len(found) for found in files.values()))
+        self._index.catch_up(
+            sources[TRACE_SUMMARIES.name],
+            sources[ASSESSMENTS.name],
+            run=newest,
+            through=manifest.wal_applied_through,
+        )
+        return newest
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -126,9 +206,22 @@ class LiveReads:
                 except BaseException:
                     _close_quietly(connection)
                     raise
-        connection = open_read_connection()
-        create_views(connection, self.data_dir, manifest)
+        connection = self._fallback_cursor()
+        try:
+            create_views(connection, self.data_dir, manifest)
+        except BaseException:
+            _close_quietly(connection)
+            raise
         return connection
+
+    def _fallback_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of the database that serves reads while the index is down."""
+        with self._pool_lock:
+            if self._fallback is None:
+                self._fallback = open_read_connection(
+                    memory_limit=_FALLBACK_MEMORY, spill_dir=self.data_dir / _FALLBACK_SCRATCH_DIR
+                )
+            return self._fallback.cursor()
 
     @contextlib.contextmanager
     def reading(self, manifest: Manifest) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -265,36 +358,69 @@ class LiveReads:
             return None
         return pa.concat_tables([pq.read_table(self.data_dir / path) for path in paths])
 
-    def add(self, summaries: pa.Table | None, assessments: pa.Table | None) -> None:
-        """Add a published flush's partial summaries and assessment rows to the index. A
-        failure (a full disk) switches reads to the Parquet views until :meth:`repair`
-        rebuilds the index."""
+    def add(self, summaries: pa.Table | None, assessments: pa.Table | None, *, run: int, through: int) -> None:
+        """Add a published flush's partial summaries and assessment rows to the index, with
+        the flush's ``run`` and the WAL segment it applied ``through``. A failure (a full
+        disk) switches reads to the Parquet views until :meth:`repair` rebuilds the index."""
         if not self._usable:
+            self._flush_roots.clear()
             return
         roots = pa.concat_tables(self._flush_roots) if self._flush_roots else None
         self._flush_roots.clear()
         try:
-            self._index.add(summaries, assessments, roots)
+            self._index.add(summaries, assessments, roots, run=run, through=through)
         except (duckdb.Error, OSError, RuntimeError) as error:
             self._fail(error)
+            return
+        self._absorbed_run = run
 
     def _fail(self, error: BaseException) -> None:
         """The index failed (a full disk, an invalidated database): read the Parquet views
-        until the next flush rebuilds it (:meth:`repair`)."""
+        until :meth:`repair` has rebuilt it."""
         if self._usable:
             logger.error("The trace index failed (%s); reading the Parquet files until it is rebuilt.", error)
         self._usable = False
         self._drop_pool()
 
-    def repair(self, manifest: Manifest) -> bool:
-        """Rebuild a failed index from the Parquet summaries (called before each flush);
-        True when it was rebuilt now."""
+    def repair(self, manifest: Callable[[], Manifest]) -> bool:
+        """Rebuild a failed or missing index without holding the writer up. Called by the
+        writer thread between flushes (so ``manifest()`` lists every flush begun so far):
+        starts a rebuild in the background, and once it is done adds the flushes published
+        since and switches reads to the index. True when reads switched now."""
         if self._usable:
             return False
-        self._open(manifest, force_rebuild=True)
-        if self._usable:
-            logger.info("The trace index is rebuilt.")
-        return self._usable
+        rebuild = self._rebuild
+        if rebuild is None:
+            if time.monotonic() >= self._next_rebuild:
+                # No flush runs now: every flush so far has a run up to the last number taken.
+                self._rebuild = _Rebuild(self, manifest, newest_run=manifest().next_file_number - 1)
+            return False
+        if not rebuild.done:
+            return False
+        if rebuild.error is None:
+            try:
+                self._absorbed_run = self._catch_up(manifest(), after=rebuild.absorbed)
+            except (duckdb.Error, OSError) as error:
+                rebuild.error = error
+        if rebuild.error is not None and rebuild.recorded:
+            # The rebuilt tables, as far as they were recorded, stand: compaction goes on
+            # around the files they do not hold.
+            self._absorbed_run = rebuild.absorbed
+        self._rebuild = None
+        if rebuild.error is not None:
+            logger.error(
+                "Rebuilding the trace index failed (%s); reads use the Parquet files, and it is "
+                "tried again in %.0f s.", rebuild.error, self._rebuild_retry,
+            )
+            self._index.close(wal_applied_through=None)
+            self._next_rebuild = time.monotonic() + self._rebuild_retry
+            self._rebuild_retry = min(2 * self._rebuild_retry, _REBUILD_RETRY_MAX)
+            return False
+        self._rebuild_retry = _REBUILD_RETRY
+        self._usable = True
+        self._drop_pool()  # the fallback's cursors: the next reads take the index's
+        logger.info("The trace index is rebuilt (%.1f s); reads use it again.", rebuild.seconds)
+        return True
 
     def _fill(self, connection: duckdb.DuckDBPyConnection, manifest: Manifest) -> None:
         """Fill the empty index table from the manifest's Parquet summaries. Traces whose
@@ -355,6 +481,69 @@ class LiveReads:
         connection.execute("DROP TABLE _recomputed")
 
 
+class _Rebuild:
+    """A rebuild of the index in a thread of its own: the tables are filled from the summary
+    files of a snapshot of the manifest, then the flushes published while that ran are added;
+    the writer thread adds the last ones (:meth:`LiveReads.repair`). Compaction leaves the
+    summary and assessment files alone meanwhile (:attr:`LiveReads.rebuilding`)."""
+
+    def __init__(self, reads: LiveReads, manifest: Callable[[], Manifest], *, newest_run: int) -> None:
+        self.absorbed = newest_run  # the largest flush run the rebuilt tables hold
+        self.recorded = False  # the index file says so (``record_absorbed`` succeeded)
+        self.error: BaseException | None = None
+        self.seconds = 0.0
+        self._stopping = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(reads, manifest), name="otel-feedback-index-rebuild", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def _run(self, reads: LiveReads, manifest: Callable[[], Manifest]) -> None:
+        started = time.monotonic()
+        try:
+            with reads.indexed_files_lock:  # a merge of them in progress ends first
+                snapshot = manifest()
+            # Every flush up to ``newest_run`` was published before the snapshot; so was every
+            # later one whose flushed files it lists (flushes are published in run order, and
+            # no merge took such files: merges wait while ``rebuilding``). Later flushes have
+            # higher runs and are added afterwards.
+            self.absorbed = max(
+                [self.absorbed]
+                + [f.run for layout in (TRACE_SUMMARIES, ASSESSMENTS) for f in snapshot.files[layout.name] if f.level == 0]
+            )
+            reads._index.open(
+                wal_applied_through=snapshot.wal_applied_through,
+                newest_run=self.absorbed,
+                rebuild=lambda connection: reads._fill(connection, snapshot),
+                force_rebuild=True,
+            )
+            reads._index.record_absorbed(run=self.absorbed, through=snapshot.wal_applied_through)
+            self.recorded = True
+            if not self._stopping:
+                # What was published while the tables filled (a minute or more at ten million
+                # spans): added here, so the writer thread has little left to add.
+                self.absorbed = reads._catch_up(manifest(), after=self.absorbed)
+        except BaseException as error:  # noqa: BLE001 - reported by ``repair`` on the writer thread
+            self.error = error
+        finally:
+            self.seconds = time.monotonic() - started
+            self._done.set()
+
+    def stop(self, index: TraceIndex) -> None:
+        """Abandon the rebuild (the collector stops): interrupt its statements until it ends."""
+        self._stopping = True
+        while not self._done.wait(timeout=0.05):
+            try:
+                index.interrupt()
+            except duckdb.Error:
+                pass
+
+
 # A trace's start as the index orders it (its combined summary's, see trace_summaries.py).
 _START_KEY = "coalesce(step_start_time_unix_nano, any_start_time_unix_nano)"
 # Summary rows sorted at once by a rebuild (a few hundred bytes to a few KB each).
@@ -393,7 +582,8 @@ def has_duplicate_spans(data_dir: Path, manifest: Manifest) -> bool:
     files = manifest.files[SPANS.name]
     if len({f.run for f in files}) < 2:
         return False
-    connection = open_read_connection()
+    # Every key of every span: bounded, spilling beyond (fifteen million keys need ~1 GB).
+    connection = open_read_connection(memory_limit=_FALLBACK_MEMORY, spill_dir=data_dir / _FALLBACK_SCRATCH_DIR)
     try:
         source = parquet_list_sql(data_dir, [f.path for f in files])
         row = connection.execute(

@@ -141,6 +141,7 @@ _DISK_RESERVE_MAX = 64 * 1024 * 1024
 _DISK_RETRY_AFTER = 5.0
 # Failures of the machine, not of a record: a flush that meets one is retried as a whole,
 # while any other failure converting a record quarantines that record (see quarantine.py).
+_COMPACT_INDEX_WAIT = 300.0
 _NOT_THE_RECORDS_FAULT = (MemoryError, OSError, duckdb.IOException, duckdb.OutOfMemoryException)
 
 
@@ -350,6 +351,18 @@ class SpanStore:
                     ) from self._writer_error
                 self._flush_cond.wait(timeout=0.5)
 
+    def wait_for_trace_index(self, timeout: float = 60.0) -> bool:
+        """Wait until reads use the trace index again (after it was rebuilt in the background,
+        see live_reads.py); False if that did not happen within ``timeout`` seconds."""
+        self._require_open()
+        deadline = time.monotonic() + timeout
+        while not self._reads.usable:
+            if time.monotonic() >= deadline:
+                return False
+            self.flush()  # the writer takes a finished rebuild over between two flushes
+            time.sleep(0.02)
+        return True
+
     def connect(self) -> duckdb.DuckDBPyConnection:
         """Return a read connection with the views over the live files (see live_reads.py);
         use it in one thread and close it afterwards."""
@@ -383,8 +396,10 @@ class SpanStore:
     def compact(self, *, full: bool = False) -> int:
         """Merge flushed files now; with ``full`` rewrite all live files of each dataset into
         sorted files covering disjoint trace-id ranges (one file for small datasets).
-        Returns the number of files merged away."""
+        Returns the number of files merged away. Waits (up to ``_COMPACT_INDEX_WAIT``
+        seconds) for a trace index that is being rebuilt: nothing is merged meanwhile."""
         self._require_open()
+        self.wait_for_trace_index(timeout=_COMPACT_INDEX_WAIT)
         merged = 0
         for layout in LAYOUTS.values():
             merged += self._compact_dataset(layout, full=full)
@@ -568,10 +583,11 @@ class SpanStore:
                 self._pending_bytes = 0
             sealed = list(self._unflushed_segments)
             flushing = self._inflight_bytes
+        # No flush runs now: a rebuild's snapshot, and the flushes it then adds, are whole.
+        if self._reads.repair(self._manifest_snapshot):
+            self._check_disjoint_spans()  # flushes stored while it was down were not checked
         if not sealed:
             return
-        if self._reads.repair(self._manifest_snapshot()):  # after an index failure
-            self._check_disjoint_spans()  # flushes stored while it was down were not checked
         readers = [SegmentReader(path) for path in sealed]
         # On failure the segments stay in ``_unflushed_segments`` and the next flush retries
         # (all of them: the room its chunks made is taken back).
@@ -657,7 +673,7 @@ class SpanStore:
         # Read back before publishing: once published, compaction may move the files away.
         assessments = self._reads.read_assessments([f.path for name, f in new_files if name == ASSESSMENTS.name])
         self._publish(new_files, wal_through=wal_through)
-        self._reads.add(summary, assessments)
+        self._reads.add(summary, assessments, run=run, through=wal_through)
 
     def _write_chunk(
         self,
@@ -845,55 +861,66 @@ class SpanStore:
 
     def _compact_dataset(self, layout: DatasetLayout, *, full: bool) -> int:
         """Merge files of one dataset: the next tier of ``_files_to_merge``, or with ``full``
-        every live file. Returns how many files were merged away."""
-        with self._compaction_mutex:
-            with self._manifest_lock:
-                live = list(self._manifest.files[layout.name])
-            live = _readable_runs(self.data_dir, live)
-            if full:
-                chosen = live if len(live) > 1 else []
-                level = max((f.level for f in live), default=0) + 1
-            else:
-                chosen, level = _files_to_merge(
-                    live, fan_in=self._fan_in, size=lambda f: (self.data_dir / f.path).stat().st_size
-                )
-            if not chosen:
-                return 0
+        every live file. Returns how many files were merged away.
 
-            file_bytes = _merge_file_bytes(level, self._fan_in)
-            input_bytes = sum((self.data_dir / f.path).stat().st_size for f in chosen)
-            if not full and not self._merge_fits_on_disk(input_bytes):
+        The trace index is built from the summary and assessment files, which span merges
+        replace too (a run's summaries go with its spans): nothing is merged while a rebuild
+        reads them, and no flushed file of a run the index does not hold yet
+        (``_absorbed_files``)."""
+        with self._compaction_mutex, self._reads.indexed_files_lock:
+            if self._reads.rebuilding:
                 return 0
-            with self._manifest_lock:
-                run = self._manifest.take_file_number()
-                numbers = [
-                    self._manifest.take_file_number()
-                    for _ in range(
-                        output_numbers_needed(layout.name, input_bytes, file_bytes, _MERGE_PARTITION_BYTES)
-                    )
-                ]
-            merged, summary = self._merger.merge(
-                MergeRequest(
-                    dataset=layout.name,
-                    inputs=chosen,
-                    level=level,
-                    run=run,
-                    numbers=numbers,
-                    row_group_size=self._row_group_size,
-                    file_bytes=file_bytes,
-                    row_group_bytes=_MERGE_ROW_GROUP_BYTES,
-                    input_budget_bytes=_MERGE_INPUT_BUDGET_BYTES,
-                    max_fan_in=_MERGE_MAX_INPUTS,
-                    partition_bytes=_MERGE_PARTITION_BYTES,
-                    memory_limit=_MERGE_MEMORY_LIMIT,
+            return self._compact_files(layout, full=full, absorbed_run=self._reads.absorbed_run)
+
+    def _compact_files(self, layout: DatasetLayout, *, full: bool, absorbed_run: int) -> int:
+        with self._manifest_lock:
+            live = list(self._manifest.files[layout.name])
+        live = _absorbed_files(live, absorbed_run)
+        live = _readable_runs(self.data_dir, live)
+        if full:
+            chosen = live if len(live) > 1 else []
+            level = max((f.level for f in live), default=0) + 1
+        else:
+            chosen, level = _files_to_merge(
+                live, fan_in=self._fan_in, size=lambda f: (self.data_dir / f.path).stat().st_size
+            )
+        if not chosen:
+            return 0
+
+        file_bytes = _merge_file_bytes(level, self._fan_in)
+        input_bytes = sum((self.data_dir / f.path).stat().st_size for f in chosen)
+        if not full and not self._merge_fits_on_disk(input_bytes):
+            return 0
+        with self._manifest_lock:
+            run = self._manifest.take_file_number()
+            numbers = [
+                self._manifest.take_file_number()
+                for _ in range(
+                    output_numbers_needed(layout.name, input_bytes, file_bytes, _MERGE_PARTITION_BYTES)
                 )
+            ]
+        merged, summary = self._merger.merge(
+            MergeRequest(
+                dataset=layout.name,
+                inputs=chosen,
+                level=level,
+                run=run,
+                numbers=numbers,
+                row_group_size=self._row_group_size,
+                file_bytes=file_bytes,
+                row_group_bytes=_MERGE_ROW_GROUP_BYTES,
+                input_budget_bytes=_MERGE_INPUT_BUDGET_BYTES,
+                max_fan_in=_MERGE_MAX_INPUTS,
+                partition_bytes=_MERGE_PARTITION_BYTES,
+                memory_limit=_MERGE_MEMORY_LIMIT,
             )
-            self._swap_in(layout, chosen, merged, summary)
-            logger.info(
-                "Compacted %d %s files into %d level-%d files (%d rows).",
-                len(chosen), layout.name, len(merged), level, sum(f.rows for f in merged),
-            )
-            return len(chosen)
+        )
+        self._swap_in(layout, chosen, merged, summary)
+        logger.info(
+            "Compacted %d %s files into %d level-%d files (%d rows).",
+            len(chosen), layout.name, len(merged), level, sum(f.rows for f in merged),
+        )
+        return len(chosen)
 
     def _swap_in(
         self,
@@ -1170,6 +1197,13 @@ def _first_of_each(found: list[AssessmentRecord], new: list[bool]) -> list[bool]
             kept.add(assessment.assessment_id)
         mask.append(keep)
     return mask
+
+
+def _absorbed_files(live: list[DataFile], absorbed_run: int) -> list[DataFile]:
+    """``live`` without the flushed files of runs the trace index does not hold yet. Merged,
+    their rows would be in a file of a higher level, which the index counts as held: a crash
+    before the flush's add, and the next start would not know to add them (trace_index.py)."""
+    return [f for f in live if f.level > 0 or f.run <= absorbed_run]
 
 
 def _readable_runs(data_dir: Path, live: list[DataFile]) -> list[DataFile]:

@@ -7,11 +7,17 @@ combined, one row per trace, in DuckDB's own compressed, buffer-managed storage
 (``trace_index.duckdb`` in the data directory), so a listing is a scan of one narrow column
 and a top-N, a filter on status or experiment a columnar scan, whatever the data size.
 
-It is derived data, never the system of record: the Parquet summary files are. The index is
-rebuilt from them when it is missing, damaged, or not known to match the data (the collector
-stopped without closing it, or an older version wrote the directory). While running, the
-writer thread is its only writer (:meth:`TraceIndex.add` after each flush is published);
-readers use cursors of the same database (:meth:`TraceIndex.cursor`) and see committed rows.
+It is derived data, never the system of record: the Parquet summary files are. Each add
+records, in its own transaction, the flush it absorbed (its run number, ``absorbed_run``): every
+summary and assessment file of a level above 0, and every flushed (level-0) one of a run up to
+that number, is in the index. Compaction never merges a flushed file the index has not absorbed
+(store.py), so after a crash the files still to add are exactly the flushed ones of later runs:
+at most the one flush published but not yet added, which :meth:`TraceIndex.catch_up` adds at
+the next start. The index is rebuilt from the files only when it is missing, damaged, of
+another layout, or failed while running (live_reads.py rebuilds it in the background). While
+running, the writer thread is its only writer (:meth:`TraceIndex.add` after each flush is
+published); readers use cursors of the same database (:meth:`TraceIndex.cursor`) and see
+committed rows.
 
 Each row keeps the partial form (``TRACE_SUMMARY_SCHEMA``: root-candidate sort keys and the
 128-bit span-id set) so the next flush's partial of the same trace combines exactly; the
@@ -52,6 +58,9 @@ _STATE = "trace_index_state"
 # it describes goes (the manifest's ``wal_applied_through`` at close).
 _CLEAN = "clean"
 _THROUGH = "wal_applied_through"
+# The largest flush run the index holds (see the module docstring); absent while a rebuild fills
+# the tables, and in an index an older version wrote (it then needs ``clean`` to be reused).
+_ABSORBED_RUN = "absorbed_run"
 # The tables' layout: an index of another layout is rebuilt (bump when the tables change;
 # 2: the summary keys and span-id bits are BIGINT, no longer UBIGINT).
 _FORMAT = "format"
@@ -161,27 +170,46 @@ class TraceIndex:
         self,
         *,
         wal_applied_through: int,
-        rebuild: Callable[[duckdb.DuckDBPyConnection], None],
+        newest_run: int,
+        rebuild: Callable[[duckdb.DuckDBPyConnection], None] | None,
         force_rebuild: bool = False,
-    ) -> None:
-        """Open the index file; when it is not known to match the data (see the module
-        docstring) or ``force_rebuild``, empty it and call ``rebuild(connection)`` to fill it
-        from the Parquet summaries. Raises ``duckdb.Error``/``OSError`` (e.g. a full disk)."""
+    ) -> int | None:
+        """Open the index file and return the largest flush run it holds (``absorbed_run``):
+        the caller adds the flushed files of later runs (:meth:`catch_up`). When the index
+        ``newest_run`` is the data's newest run (the manifest's last file number), what an index an
+        older version closed cleanly holds. When the index
+        cannot be reused (missing, damaged, another layout, ahead of the data, or
+        ``force_rebuild``) its tables are emptied and filled by ``rebuild(connection)`` from
+        the Parquet summaries, and None is returned (the caller records what the rebuild
+        read with :meth:`record_absorbed`); with ``rebuild=None`` they are left empty for a
+        later :meth:`rebuild`. Raises ``duckdb.Error``/``OSError`` (e.g. a full disk)."""
         self.close(wal_applied_through=None)
         self._connection = self._connect()
         connection = self._connection
         connection.execute(f"CREATE TABLE IF NOT EXISTS {_STATE} (key VARCHAR PRIMARY KEY, value VARCHAR)")
         state = dict(connection.execute(f"SELECT key, value FROM {_STATE}").fetchall())
-        current = (
-            state.get(_CLEAN) == "true"
-            and state.get(_THROUGH) == str(wal_applied_through)
-            and state.get(_FORMAT) == _FORMAT_VERSION
-        )
-        if current and not force_rebuild:
-            connection.execute(f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS {_COST_COLUMN}")
-            self._set_state(clean=False, through=wal_applied_through)
-            return
+        absorbed = _reusable_run(state, wal_applied_through, newest_run)
+        if absorbed is not None and not force_rebuild:
+            # Nothing else is written here: its state is true as it stands (each add records
+            # its flush), and a start on a full disk must not lose the index for a write.
+            if _COST_COLUMN.split()[0] not in {row[0] for row in connection.execute(f"DESCRIBE {TABLE}").fetchall()}:
+                connection.execute(f"ALTER TABLE {TABLE} ADD COLUMN {_COST_COLUMN}")
+            return absorbed
+        self._empty_tables(wal_applied_through)
+        if rebuild is not None:
+            self.rebuild(rebuild)
+        return None
+
+    def rebuild(self, fill: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
+        """Fill the emptied tables (``fill(connection)``: from the Parquet summaries)."""
+        assert self._connection is not None
         logger.info("Building the trace index %s from the Parquet files.", self.path)
+        fill(self._connection)
+        self._connection.execute("CHECKPOINT")
+
+    def _empty_tables(self, wal_applied_through: int) -> None:
+        connection = self._connection
+        assert connection is not None
         # Dropped, not emptied: the tables may be of an older layout, and dropping frees space.
         for table in (TABLE, ASSESSMENT_TABLE, CURRENT_TABLE):
             connection.execute(f"DROP TABLE IF EXISTS {table}")
@@ -190,9 +218,20 @@ class TraceIndex:
         connection.execute(
             f"CREATE TABLE {CURRENT_TABLE} (trace_id VARCHAR, name VARCHAR, type VARCHAR, value VARCHAR)"
         )
+        # Until the tables are filled, nothing says what they hold: a crash now rebuilds again.
+        connection.execute(f"DELETE FROM {_STATE} WHERE key = ?", [_ABSORBED_RUN])
         self._set_state(clean=False, through=wal_applied_through)
-        rebuild(connection)
-        connection.execute("CHECKPOINT")
+
+    def interrupt(self) -> None:
+        """Stop the statement running on the index's own connection (a rebuild's), if any."""
+        connection = self._connection
+        if connection is not None:
+            connection.interrupt()
+
+    def record_absorbed(self, *, run: int, through: int) -> None:
+        """Record that the index holds every file up to flush ``run`` (after a rebuild)."""
+        assert self._connection is not None
+        self._set_state(clean=False, through=through, run=run)
 
     def close(self, *, wal_applied_through: int | None) -> None:
         """Mark the index clean (it matches the data up to ``wal_applied_through``; None when
@@ -241,12 +280,15 @@ class TraceIndex:
                 stale.unlink(missing_ok=True)
             return duckdb.connect(str(self.path), config=config)
 
-    def _set_state(self, *, clean: bool, through: int) -> None:
-        assert self._connection is not None
-        self._connection.executemany(
-            f"INSERT OR REPLACE INTO {_STATE} VALUES (?, ?)",
-            [[_CLEAN, "true" if clean else "false"], [_THROUGH, str(through)], [_FORMAT, _FORMAT_VERSION]],
-        )
+    def _set_state(
+        self, *, clean: bool, through: int, run: int | None = None, cursor: duckdb.DuckDBPyConnection | None = None
+    ) -> None:
+        rows = [[_CLEAN, "true" if clean else "false"], [_THROUGH, str(through)], [_FORMAT, _FORMAT_VERSION]]
+        if run is not None:
+            rows.append([_ABSORBED_RUN, str(run)])
+        target = cursor if cursor is not None else self._connection
+        assert target is not None
+        target.executemany(f"INSERT OR REPLACE INTO {_STATE} VALUES (?, ?)", rows)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -277,14 +319,23 @@ class TraceIndex:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def add(self, partials: pa.Table | None, assessments: pa.Table | None, roots: pa.Table | None = None) -> None:
+    def add(
+        self,
+        partials: pa.Table | None,
+        assessments: pa.Table | None,
+        roots: pa.Table | None = None,
+        *,
+        run: int,
+        through: int,
+    ) -> None:
         """Combine a flush's partial summaries (one per trace, of spans not stored before),
-        its root spans' bodies (``ROOTS_SCHEMA``) and its assessment rows into the index, in
-        one transaction. Out of memory, the transaction is rolled back and retried with a
+        its root spans' bodies (``ROOTS_SCHEMA``) and its assessment rows into the index, and
+        record the flush (its ``run`` and the WAL segment it applied ``through``), in one
+        transaction. Out of memory, the transaction is rolled back and retried with a
         higher memory limit (doubled, up to ``_MEMORY_LIMIT_MAX_MB``), which then stays."""
         while True:
             try:
-                self._add(partials, assessments, roots)
+                self._add(partials, assessments, roots, run=run, through=through)
                 return
             except duckdb.OutOfMemoryException as error:
                 if not self._raise_memory_limit(error):
@@ -305,7 +356,9 @@ class TraceIndex:
         self.memory_limit = f"{raised}MB"
         return True
 
-    def _add(self, partials: pa.Table | None, assessments: pa.Table | None, roots: pa.Table | None) -> None:
+    def _add(
+        self, partials: pa.Table | None, assessments: pa.Table | None, roots: pa.Table | None, *, run: int, through: int
+    ) -> None:
         with self._write_lock:
             cursor = self.cursor()
             try:
@@ -318,6 +371,7 @@ class TraceIndex:
                 if assessments is not None and assessments.num_rows:
                     cursor.register("_incoming_assessments", assessments)
                     add_assessments_sql(cursor, "_incoming_assessments")
+                self._set_state(clean=False, through=through, run=run, cursor=cursor)
                 cursor.execute("COMMIT")
             except BaseException:
                 try:
@@ -327,6 +381,70 @@ class TraceIndex:
                 raise
             finally:
                 cursor.close()
+
+    def catch_up(self, summaries: str | None, assessments: str | None, *, run: int, through: int) -> None:
+        """Add flushed files the index does not hold yet (``summaries`` and ``assessments``:
+        SQL sources over their Parquet files, or None) and record ``run`` and ``through``, in
+        one transaction. Their traces' rows become what a rebuild gives (root, latest start
+        and cost inputs unknown: the files do not hold the root notes a flush adds), so their
+        readers read the spans for those."""
+        with self._write_lock:
+            cursor = self.cursor()
+            try:
+                cursor.execute("BEGIN")
+                if summaries is not None:
+                    names = ", ".join(TRACE_SUMMARY_SCHEMA.names)
+                    cursor.execute(
+                        f"CREATE OR REPLACE TEMP TABLE _caught AS {merge_summaries_sql(f'(SELECT {names} FROM {summaries})')}"
+                    )
+                    cursor.execute(
+                        "CREATE OR REPLACE TEMP TABLE _existing AS "
+                        + _rows_of_sql(cursor, "_caught", "rowid AS row_id, *")
+                    )
+                    cursor.execute(
+                        f"""CREATE OR REPLACE TEMP TABLE _combined AS {merge_summaries_sql(
+                            f"(SELECT {names} FROM _existing UNION ALL SELECT {names} FROM _caught)"
+                        )}"""
+                    )
+                    cursor.execute(f"DELETE FROM {TABLE} WHERE rowid IN (SELECT row_id FROM _existing)")
+                    cursor.execute(insert_sql("_combined"))
+                    for temporary in ("_caught", "_existing", "_combined"):
+                        cursor.execute(f"DROP TABLE {temporary}")
+                if assessments is not None:
+                    add_assessments_sql(cursor, assessments)
+                self._set_state(clean=False, through=through, run=run, cursor=cursor)
+                cursor.execute("COMMIT")
+            except BaseException:
+                try:
+                    cursor.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass
+                raise
+            finally:
+                cursor.close()
+
+
+def _reusable_run(state: dict[str, str], wal_applied_through: int, newest_run: int) -> int | None:
+    """The flush run an index with ``state`` holds when it can be reused with data whose
+    manifest applied the WAL ``wal_applied_through``, else None. An index that recorded its
+    flushes is reused whatever the last stop was (the files it lacks are added); it must not
+    be ahead of the data (a manifest restored from its previous copy). One an older version
+    closed cleanly is reused when it matched the data exactly (it then holds every file)."""
+    if state.get(_FORMAT) != _FORMAT_VERSION:
+        return None
+    try:
+        through = int(state.get(_THROUGH, ""))
+    except ValueError:
+        return None
+    if _ABSORBED_RUN in state:
+        try:
+            run = int(state[_ABSORBED_RUN])
+        except ValueError:
+            return None
+        return run if through <= wal_applied_through else None
+    if state.get(_CLEAN) == "true" and through == wal_applied_through:
+        return newest_run
+    return None
 
 
 def _one_note_per_trace(roots: pa.Table) -> pa.Table:

@@ -153,9 +153,19 @@ def data_directory(data_dir: str | Path) -> Path:
     return directory
 
 
-def open_read_connection() -> duckdb.DuckDBPyConnection:
-    """A new in-memory DuckDB connection set up for reading the datasets."""
-    connection = duckdb.connect()
+def open_read_connection(
+    *, memory_limit: str | None = None, spill_dir: Path | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB connection set up for reading the datasets; with
+    ``memory_limit``, one that holds at most that much and spills to ``spill_dir`` beyond it
+    (DuckDB's default allows most of the machine's memory)."""
+    config: dict[str, str] = {}
+    if memory_limit is not None:
+        config["memory_limit"] = memory_limit
+    if spill_dir is not None:
+        spill_dir.mkdir(parents=True, exist_ok=True)
+        config["temp_directory"] = str(spill_dir)
+    connection = duckdb.connect(config=config)
     # Footers are read once per connection, not once per query: lookups touch many files.
     connection.execute("SET parquet_metadata_cache = true")
     return connection

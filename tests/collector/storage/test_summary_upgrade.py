@@ -144,7 +144,8 @@ def test_a_directory_written_with_uint64_summaries_is_read_and_then_rewritten(da
             f"SELECT count(*) FROM read_parquet('{data_dir}/trace_summaries/*.parquet')"
         ).fetchone()
         assert glob == (sum(pq.read_metadata(p).num_rows for p in new_files),)
-        # The index was rebuilt in the new layout.
+        # The index was rebuilt in the new layout (in the background).
+        assert store.wait_for_trace_index()
         index_types = dict(
             (row[0], row[1]) for row in store.connect().execute("DESCRIBE trace_index").fetchall()
         )

@@ -29,7 +29,7 @@ def _spans(rng: random.Random, rows: int, traces: int) -> pa.Table:
 
 def _open(path: Path) -> TraceIndex:
     index = TraceIndex(path)
-    index.open(wal_applied_through=0, rebuild=lambda connection: None)
+    index.open(wal_applied_through=0, newest_run=0, rebuild=lambda connection: None)
     return index
 
 
@@ -78,7 +78,7 @@ def test_new_traces_get_the_rows_the_combining_statements_give(tmp_path: Path) -
     try:
         for spans in (first, second):
             partials, roots = _flush(spans)
-            fast.add(partials, None, roots)
+            fast.add(partials, None, roots, run=1, through=0)
             _add_by_combining(combining, partials, roots)
             assert _rows(fast) == _rows(combining)
         rows = _rows(fast)
@@ -111,7 +111,7 @@ def test_a_trace_noted_twice_in_one_flush_keeps_its_earliest_root(tmp_path: Path
     roots = roots.set_column(roots.schema.get_field_index("last_start"), "last_start", pa.array(last_starts, pa.int64()))
     fast, combining = _open(tmp_path / "fast.duckdb"), _open(tmp_path / "combining.duckdb")
     try:
-        fast.add(partials, None, roots)
+        fast.add(partials, None, roots, run=1, through=0)
         _add_by_combining(combining, partials, roots)
         assert _rows(fast) == _rows(combining)
         cursor = fast.cursor()

@@ -18,7 +18,7 @@ from test_trace_index_add import _flush, _rows, _spans
 
 def _index(path: Path, memory_limit: str) -> TraceIndex:
     index = TraceIndex(path, memory_limit=memory_limit)
-    index.open(wal_applied_through=0, rebuild=lambda connection: None)
+    index.open(wal_applied_through=0, newest_run=0, rebuild=lambda connection: None)
     return index
 
 
@@ -35,8 +35,8 @@ def test_an_add_out_of_memory_is_retried_with_a_higher_limit_and_gives_the_same_
     roomy = _index(tmp_path / "roomy.duckdb", "256MB")
     try:
         with caplog.at_level(logging.WARNING):
-            small.add(partials, None, roots)
-        roomy.add(partials, None, roots)
+            small.add(partials, None, roots, run=1, through=0)
+        roomy.add(partials, None, roots, run=1, through=0)
         assert "ran out of its 4 MB" in caplog.text
         assert trace_index._megabytes(small.memory_limit) > 4
         assert _rows(small) == _rows(roomy)
@@ -54,7 +54,7 @@ def test_past_the_maximum_the_error_is_raised_and_nothing_is_added(
     index = _index(tmp_path / "index.duckdb", "4MB")
     try:
         with pytest.raises(duckdb.OutOfMemoryException):
-            index.add(partials, None, roots)
+            index.add(partials, None, roots, run=1, through=0)
         assert index.memory_limit == "8MB"
         assert _rows(index) == []  # rolled back: the caller fails the index and rebuilds it
     finally:
