@@ -25,10 +25,12 @@ from otel_feedback_collector.labeling import labeling_routes
 from otel_feedback_collector.otlp.auth import DEFAULT_PUBLIC_PATHS, BearerTokenMiddleware, check_token_settings
 from otel_feedback_collector.otlp.http_routes import OtlpHttpReceiver
 from otel_feedback_collector.read_only import ReadOnlyMiddleware
+from otel_feedback_collector.storage.errors import IndexRebuilding
 from otel_feedback_collector.storage.readable_files import health_warnings
 from otel_feedback_collector.ui import cross_site_middleware, ui_routes
 from otel_feedback_collector.ui.evaluation_pages import evaluation_routes
 from otel_feedback_collector.ui.labeling_pages import labeling_page_routes
+from otel_feedback_collector.ui.rendering import render_page
 
 
 
@@ -117,6 +119,14 @@ def build_app(
                   *cors_middleware(context.cors_origins), *cross_site_middleware(context.cors_origins), *auth]
     if read_only:  # innermost: a request is refused only once it would otherwise be served
         middleware.append(Middleware(ReadOnlyMiddleware))
-    app = Starlette(routes=routes, middleware=middleware)
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={IndexRebuilding: _index_rebuilding_page})
     app.state.context = context
     return app
+
+
+async def _index_rebuilding_page(_request: Request, exc: Exception) -> Response:
+    """A page read while the trace index is rebuilt that needs it (the API answers its own)."""
+    assert isinstance(exc, IndexRebuilding)
+    page = render_page("unavailable.html", status_code=503, message=str(exc))
+    page.headers["Retry-After"] = str(int(exc.retry_after))
+    return page

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from otel_feedback_collector.api.encoding import JsonResponse
+from otel_feedback_collector.storage.errors import IndexRebuilding
 
 logger = logging.getLogger("otel_feedback_collector.api")
 
@@ -92,6 +93,8 @@ def api_endpoint(handler: Endpoint) -> Endpoint:
             return await handler(request)
         except ApiError as error:
             return api_error_response(error)
+        except IndexRebuilding as error:
+            return api_error_response(ApiError(503, str(error), retry_after=error.retry_after))
         except Exception:
             logger.exception("%s %s failed.", request.method, request.url.path)
             return error_response(

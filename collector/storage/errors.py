@@ -22,3 +22,12 @@ class StoreUnavailable(Exception):
 
 class StoreLocked(Exception):
     """Another collector process already writes to this data directory."""
+
+
+class IndexRebuilding(Exception):
+    """A read the Parquet files alone cannot answer within the memory allowed, asked while the
+    trace index is being rebuilt (live_reads.py); retry after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float = 15.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

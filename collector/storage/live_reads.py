@@ -41,8 +41,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from otel_feedback_collector.storage.datasets import ASSESSMENTS, SPANS, TRACE_SUMMARIES, parquet_list_sql
-from otel_feedback_collector.storage.file_traces import stop_warming
+from otel_feedback_collector.storage.datasets import (
+    ASSESSMENTS,
+    SPANS,
+    TRACE_SUMMARIES,
+    parquet_list_sql,
+    parquet_paths_sql,
+)
+from otel_feedback_collector.storage.file_traces import may_hold, stop_warming, trace_number
 from otel_feedback_collector.storage.file_traces import warm as warm_file_traces
 from otel_feedback_collector.storage.manifest import Manifest
 from otel_feedback_collector.storage.moved_files import retry_after_refresh
@@ -287,16 +293,26 @@ class LiveReads:
             return spans, partials
 
         def stored_keys() -> list[tuple[str]]:
-            connection = self.cursor(manifest())
+            current = manifest()
+            connection = self.cursor(current)
             try:
+                connection.register("_suspects", pa.table({"trace_id": pa.array(suspects, pa.string())}))
                 return connection.execute(
-                    "SELECT trace_id || '/' || span_id FROM spans WHERE list_contains(?, trace_id)", [suspects]
+                    f"SELECT trace_id || '/' || span_id FROM {self._files_holding(current, suspects)} "
+                    "WHERE trace_id IN (SELECT trace_id FROM _suspects)"
                 ).fetchall()
             finally:
                 connection.close()
 
         # A compaction may move a file away while this reads: then once more, on the new files.
-        stored = retry_after_refresh(stored_keys, lambda: None)
+        try:
+            stored = retry_after_refresh(stored_keys, lambda: None)
+        except duckdb.OutOfMemoryException as error:
+            # Storage must go on: the chunk is stored unchecked, as while the index is down
+            # (the compactor checks every key later; reads de-duplicate until then).
+            logger.warning("Could not check %d resent traces against the stored spans (%s); stored unchecked.",
+                           len(suspects), str(error).splitlines()[0])
+            return None
         if not stored:
             self._note_roots(roots)
             return spans, partials
@@ -310,6 +326,21 @@ class LiveReads:
         if kept_roots is not None:
             self._note_roots(kept_roots)
         return kept, kept_partials
+
+    def _files_holding(self, manifest: Manifest, trace_ids: list[str]) -> str:
+        """A source of the span files that may hold any of ``trace_ids`` (file_traces.py: a
+        resent batch is in a few of the hundreds of files at ten million spans, and reading
+        the keys of every file ran out of the index's memory); the ``spans`` view when a file
+        cannot be told apart by number, or none may hold them."""
+        numbers = sorted({trace_number(trace_id) for trace_id in trace_ids}, key=lambda n: -1 if n is None else n)
+        if not numbers or numbers[0] is None:
+            return "spans"
+        paths = [
+            path
+            for path in (self.data_dir / f.path for f in manifest.files[SPANS.name])
+            if any(may_hold(path, number) for number in numbers)
+        ]
+        return parquet_paths_sql([str(path) for path in paths]) if paths else "spans"
 
     def stored_assessment_ids(self, ids: list[str], *, manifest: Callable[[], Manifest]) -> set[str]:
         """Which of ``ids`` are stored already (a resent assessment), so a flush leaves them

@@ -55,7 +55,7 @@ from otel_feedback_collector.storage.datasets import (
     parquet_list_sql,
     write_table_file,
 )
-from otel_feedback_collector.storage.errors import StoreBusy, StoreLocked, StoreUnavailable
+from otel_feedback_collector.storage.errors import IndexRebuilding, StoreBusy, StoreLocked, StoreUnavailable
 from otel_feedback_collector.storage.live_reads import LiveReads, has_duplicate_spans
 from otel_feedback_collector.storage.log_assessments import logs_request_to_assessments
 from otel_feedback_collector.storage.manifest import DataFile, Manifest, write_manifest
@@ -192,6 +192,10 @@ class SpanStore:
         self._manifest_lock = threading.Lock()
         self._manifest = Manifest()
         self._spans_unchecked = False  # this flush stored spans without the disjointness check
+        # Flushes published with unchecked spans so far, and how many there were when a check
+        # of every span key last found a span in two runs (see ``_check_disjoint_spans``).
+        self._unchecked_flushes = 0
+        self._duplicates_found_at = -1
         self._reads = LiveReads(self.data_dir)
         self._flush_cond = threading.Condition()
         self._flush_requests = 0
@@ -242,7 +246,6 @@ class SpanStore:
         self._rewrite_older_summaries()
         self._summaries = SummaryCalculator()
         self._summarize_runs_without_summaries()
-        self._check_disjoint_spans()
         self._reads.open(self._manifest)
         last_segment = self._recover_wal()
         applied = self._manifest.wal_applied_through
@@ -252,6 +255,8 @@ class SpanStore:
             thread = threading.Thread(target=target, name=f"otel-feedback-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        if not self._manifest.disjoint_spans:
+            self._compaction_wakeup.set()  # the compactor proves them disjoint if they are
 
     def close(self) -> None:
         """Flush everything written so far and stop the threads; idempotent."""
@@ -382,6 +387,16 @@ class SpanStore:
             connection = self.connect()
             try:
                 yield connection
+            except duckdb.OutOfMemoryException as error:
+                if self._state != "open":
+                    raise
+                # Combining every run's summaries of millions of traces needs GBs; the reads'
+                # database while the index is down is bounded instead (live_reads.py).
+                raise IndexRebuilding(
+                    "The trace index is being rebuilt (after a crash or a failure), and at this "
+                    "data size this read needs it. Storage goes on meanwhile; retry in a minute. "
+                    "Opening a single trace by its id works now."
+                ) from error
             finally:
                 connection.close()
             return
@@ -585,7 +600,7 @@ class SpanStore:
             flushing = self._inflight_bytes
         # No flush runs now: a rebuild's snapshot, and the flushes it then adds, are whole.
         if self._reads.repair(self._manifest_snapshot):
-            self._check_disjoint_spans()  # flushes stored while it was down were not checked
+            self._compaction_wakeup.set()  # flushes stored meanwhile were not checked: see there
         if not sealed:
             return
         readers = [SegmentReader(path) for path in sealed]
@@ -806,18 +821,32 @@ class SpanStore:
         return checked
 
     def _check_disjoint_spans(self) -> None:
-        """For a directory written by an older version: prove (one scan of the key columns)
-        that no span is in two runs, so readers can stop de-duplicating."""
-        if self._manifest.disjoint_spans:
+        """Prove (one scan of the key columns, bounded memory) that no span is in two runs, so
+        readers can stop de-duplicating: for a directory an older version wrote, and after
+        flushes stored while the trace index was down (they could not be checked cheaply).
+        Run by the compactor thread, never on the write path: at fifteen million spans the scan
+        takes a minute. Once per batch of unchecked flushes, and not while more may come."""
+        with self._manifest_lock:
+            manifest = self._manifest
+            unchecked = self._unchecked_flushes
+        if manifest.disjoint_spans or not self._reads.usable or unchecked == self._duplicates_found_at:
             return
-        if has_duplicate_spans(self.data_dir, self._manifest):
+        if has_duplicate_spans(self.data_dir, manifest):
             logger.warning(
-                "Some spans of %s are stored twice (resent exports, written by an older "
-                "version); reads de-duplicate them until a full compaction merges them.",
+                "Some spans of %s are stored twice (resent exports the writer could not check, "
+                "or written by an older version); reads de-duplicate them until a full "
+                "compaction merges them.",
                 self.data_dir,
             )
+            self._duplicates_found_at = unchecked
             return
-        self._commit_manifest(lambda manifest: setattr(manifest, "disjoint_spans", True))
+
+        def proven(updated: Manifest) -> None:
+            # Not if a flush stored unchecked spans since the scan's snapshot (not scanned).
+            if self._unchecked_flushes == unchecked:
+                updated.disjoint_spans = True
+
+        self._commit_manifest(proven)
 
     def _write_level0_file(
         self, table: pa.Table, layout: DatasetLayout, *, run: int
@@ -842,6 +871,7 @@ class SpanStore:
             if self._stopping:
                 return
             try:
+                self._check_disjoint_spans()
                 for layout in LAYOUTS.values():
                     self._compact_dataset(layout, full=False)
                 self._delete_expired_retired_files()
@@ -1133,6 +1163,7 @@ class SpanStore:
             _apply_through(manifest, wal_through)
             if unchecked:
                 manifest.disjoint_spans = False
+                self._unchecked_flushes += 1  # under the manifest lock, with the manifest
 
         self._commit_manifest(add)
 
