@@ -76,6 +76,8 @@ _REBUILD_MEMORY = "256MB"
 # memory, took the collector to 2.6 GB at fourteen million spans.
 _FALLBACK_MEMORY = "128MB"
 _FALLBACK_SCRATCH_DIR = "tmp/reads"
+# Memory of the scan that proves span runs disjoint (``has_duplicate_spans``; it spills beyond).
+_KEY_SCAN_MEMORY = "128MB"
 # A rebuild that failed is tried again after this many seconds, doubled after each further
 # failure up to the second bound (a full disk fails it until room is made).
 _REBUILD_RETRY = 5.0
@@ -614,7 +616,7 @@ def has_duplicate_spans(data_dir: Path, manifest: Manifest) -> bool:
     if len({f.run for f in files}) < 2:
         return False
     # Every key of every span: bounded, spilling beyond (fifteen million keys need ~1 GB).
-    connection = open_read_connection(memory_limit=_FALLBACK_MEMORY, spill_dir=data_dir / _FALLBACK_SCRATCH_DIR)
+    connection = open_read_connection(memory_limit=_KEY_SCAN_MEMORY, spill_dir=data_dir / _FALLBACK_SCRATCH_DIR)
     try:
         source = parquet_list_sql(data_dir, [f.path for f in files])
         row = connection.execute(

@@ -142,6 +142,8 @@ _DISK_RETRY_AFTER = 5.0
 # Failures of the machine, not of a record: a flush that meets one is retried as a whole,
 # while any other failure converting a record quarantines that record (see quarantine.py).
 _COMPACT_INDEX_WAIT = 300.0
+# A read while the trace index is down is stopped (503) after this many seconds (see ``reading``).
+_FALLBACK_READ_SECONDS = 20.0
 _NOT_THE_RECORDS_FAULT = (MemoryError, OSError, duckdb.IOException, duckdb.OutOfMemoryException)
 
 
@@ -385,19 +387,27 @@ class SpanStore:
         API and the UI read, one request in one thread."""
         if self._state != "open" or not self._reads.usable:
             connection = self.connect()
+            # While the index is down: combining every run's summaries of millions of traces
+            # needs GBs and minutes; the reads' database is bounded in memory (live_reads.py),
+            # and a read is stopped after a while rather than take the rebuild's CPU.
+            timer = None
+            if self._state == "open":
+                timer = threading.Timer(_FALLBACK_READ_SECONDS, connection.interrupt)
+                timer.daemon = True
+                timer.start()
             try:
                 yield connection
-            except duckdb.OutOfMemoryException as error:
-                if self._state != "open":
+            except (duckdb.OutOfMemoryException, duckdb.InterruptException) as error:
+                if timer is None:
                     raise
-                # Combining every run's summaries of millions of traces needs GBs; the reads'
-                # database while the index is down is bounded instead (live_reads.py).
                 raise IndexRebuilding(
                     "The trace index is being rebuilt (after a crash or a failure), and at this "
-                    "data size this read needs it. Storage goes on meanwhile; retry in a minute. "
-                    "Opening a single trace by its id works now."
+                    "data size this read needs it. Storage goes on meanwhile: nothing sent is "
+                    "lost. Retry in a minute or two."
                 ) from error
             finally:
+                if timer is not None:
+                    timer.cancel()
                 connection.close()
             return
         with self._reads.reading(self._manifest_snapshot()) as connection:
@@ -831,7 +841,14 @@ class SpanStore:
             unchecked = self._unchecked_flushes
         if manifest.disjoint_spans or not self._reads.usable or unchecked == self._duplicates_found_at:
             return
-        if has_duplicate_spans(self.data_dir, manifest):
+        try:
+            repeated = has_duplicate_spans(self.data_dir, manifest)
+        except duckdb.OutOfMemoryException as error:
+            logger.warning("Could not prove the span runs disjoint (%s); reads go on de-duplicating.",
+                           str(error).splitlines()[0])
+            self._duplicates_found_at = unchecked  # not again until more unchecked flushes
+            return
+        if repeated:
             logger.warning(
                 "Some spans of %s are stored twice (resent exports the writer could not check, "
                 "or written by an older version); reads de-duplicate them until a full "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from otel_feedback_collector.server import CollectorServer
+from otel_feedback_collector.storage import live_reads
 
 
 @pytest.fixture
@@ -50,3 +52,18 @@ def mount_tmpfs(tmp_path: Path) -> Iterator[Callable[..., Path]]:
     for target in reversed(mounted):
         subprocess.run(["umount", "--lazy", str(target)], check=False)
 
+
+@pytest.fixture
+def held_rebuild(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """Rebuilds of the trace index (in the background, storage/live_reads.py) wait until the
+    event is set; it is set after the test in any case."""
+    release = threading.Event()
+    fill = live_reads.LiveReads._fill
+
+    def held(self: Any, connection: Any, manifest: Any) -> None:
+        assert release.wait(60), "the test never released the rebuild"
+        fill(self, connection, manifest)
+
+    monkeypatch.setattr(live_reads.LiveReads, "_fill", held)
+    yield release
+    release.set()
