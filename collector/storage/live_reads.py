@@ -52,6 +52,7 @@ from otel_feedback_collector.storage.file_traces import may_hold, stop_warming, 
 from otel_feedback_collector.storage.file_traces import warm as warm_file_traces
 from otel_feedback_collector.storage.manifest import Manifest
 from otel_feedback_collector.storage.moved_files import retry_after_refresh
+from otel_feedback_collector.storage.readable_files import readable_manifest
 from otel_feedback_collector.storage.trace_index import (
     INDEX_FILE_NAME,
     ROOT_TEXT_LIMIT_BYTES,
@@ -552,7 +553,9 @@ class _Rebuild:
             reads._index.open(
                 wal_applied_through=snapshot.wal_applied_through,
                 newest_run=self.absorbed,
-                rebuild=lambda connection: reads._fill(connection, snapshot),
+                # Without the files that cannot be read (logged; the views leave them out too):
+                # one would fail every rebuild, and compaction waits for the index.
+                rebuild=lambda connection: reads._fill(connection, readable_manifest(reads.data_dir, snapshot)),
                 force_rebuild=True,
             )
             reads._index.record_absorbed(run=self.absorbed, through=snapshot.wal_applied_through)
