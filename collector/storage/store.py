@@ -842,7 +842,8 @@ class SpanStore:
         if manifest.disjoint_spans or not self._reads.usable or unchecked == self._duplicates_found_at:
             return
         try:
-            repeated = has_duplicate_spans(self.data_dir, manifest)
+            with self._compaction_mutex:  # no swap moves a file away under the scan
+                repeated = has_duplicate_spans(self.data_dir, manifest)
         except duckdb.OutOfMemoryException as error:
             logger.warning("Could not prove the span runs disjoint (%s); reads go on de-duplicating.",
                            str(error).splitlines()[0])
