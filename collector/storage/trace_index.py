@@ -28,9 +28,10 @@ bits also tell the writer whether a span it is about to store *may* already be s
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -359,19 +360,26 @@ class TraceIndex:
     def _add(
         self, partials: pa.Table | None, assessments: pa.Table | None, roots: pa.Table | None, *, run: int, through: int
     ) -> None:
+        with self._transaction() as cursor:
+            if partials is not None and partials.num_rows:
+                roots = _one_note_per_trace(roots) if roots is not None else ROOTS_SCHEMA.empty_table()
+                cursor.register("_incoming", partials)
+                cursor.register("_incoming_roots", roots)
+                add_sql(cursor, "_incoming", roots="_incoming_roots", one_root_row_per_trace=True)
+            if assessments is not None and assessments.num_rows:
+                cursor.register("_incoming_assessments", assessments)
+                add_assessments_sql(cursor, "_incoming_assessments")
+            self._set_state(clean=False, through=through, run=run, cursor=cursor)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of the index in one transaction (the index's writes take turns): committed
+        when the block ends, rolled back when it raises."""
         with self._write_lock:
             cursor = self.cursor()
             try:
                 cursor.execute("BEGIN")
-                if partials is not None and partials.num_rows:
-                    roots = _one_note_per_trace(roots) if roots is not None else ROOTS_SCHEMA.empty_table()
-                    cursor.register("_incoming", partials)
-                    cursor.register("_incoming_roots", roots)
-                    add_sql(cursor, "_incoming", roots="_incoming_roots", one_root_row_per_trace=True)
-                if assessments is not None and assessments.num_rows:
-                    cursor.register("_incoming_assessments", assessments)
-                    add_assessments_sql(cursor, "_incoming_assessments")
-                self._set_state(clean=False, through=through, run=run, cursor=cursor)
+                yield cursor
                 cursor.execute("COMMIT")
             except BaseException:
                 try:
@@ -388,41 +396,27 @@ class TraceIndex:
         one transaction. Their traces' rows become what a rebuild gives (root, latest start
         and cost inputs unknown: the files do not hold the root notes a flush adds), so their
         readers read the spans for those."""
-        with self._write_lock:
-            cursor = self.cursor()
-            try:
-                cursor.execute("BEGIN")
-                if summaries is not None:
-                    names = ", ".join(TRACE_SUMMARY_SCHEMA.names)
-                    cursor.execute(
-                        f"CREATE OR REPLACE TEMP TABLE _caught AS {merge_summaries_sql(f'(SELECT {names} FROM {summaries})')}"
-                    )
-                    cursor.execute(
-                        "CREATE OR REPLACE TEMP TABLE _existing AS "
-                        + _rows_of_sql(cursor, "_caught", "rowid AS row_id, *")
-                    )
-                    cursor.execute(
-                        f"""CREATE OR REPLACE TEMP TABLE _combined AS {merge_summaries_sql(
-                            f"(SELECT {names} FROM _existing UNION ALL SELECT {names} FROM _caught)"
-                        )}"""
-                    )
-                    cursor.execute(f"DELETE FROM {TABLE} WHERE rowid IN (SELECT row_id FROM _existing)")
-                    cursor.execute(insert_sql("_combined"))
-                    for temporary in ("_caught", "_existing", "_combined"):
-                        cursor.execute(f"DROP TABLE {temporary}")
-                if assessments is not None:
-                    add_assessments_sql(cursor, assessments)
-                self._set_state(clean=False, through=through, run=run, cursor=cursor)
-                cursor.execute("COMMIT")
-            except BaseException:
-                try:
-                    cursor.execute("ROLLBACK")
-                except duckdb.Error:
-                    pass
-                raise
-            finally:
-                cursor.close()
-
+        with self._transaction() as cursor:
+            if summaries is not None:
+                names = ", ".join(TRACE_SUMMARY_SCHEMA.names)
+                cursor.execute(
+                    f"CREATE OR REPLACE TEMP TABLE _caught AS {merge_summaries_sql(f'(SELECT {names} FROM {summaries})')}"
+                )
+                cursor.execute(
+                    "CREATE OR REPLACE TEMP TABLE _existing AS " + _rows_of_sql(cursor, "_caught", "rowid AS row_id, *")
+                )
+                cursor.execute(
+                    f"""CREATE OR REPLACE TEMP TABLE _combined AS {merge_summaries_sql(
+                        f"(SELECT {names} FROM _existing UNION ALL SELECT {names} FROM _caught)"
+                    )}"""
+                )
+                cursor.execute(f"DELETE FROM {TABLE} WHERE rowid IN (SELECT row_id FROM _existing)")
+                cursor.execute(insert_sql("_combined"))
+                for temporary in ("_caught", "_existing", "_combined"):
+                    cursor.execute(f"DROP TABLE {temporary}")
+            if assessments is not None:
+                add_assessments_sql(cursor, assessments)
+            self._set_state(clean=False, through=through, run=run, cursor=cursor)
 
 def _reusable_run(state: dict[str, str], wal_applied_through: int, newest_run: int) -> int | None:
     """The flush run an index with ``state`` holds when it can be reused with data whose
