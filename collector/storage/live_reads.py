@@ -104,6 +104,9 @@ class LiveReads:
         self._pool_manifest: Manifest | None = None
         self._pool_lock = threading.Lock()
         self._fallback: duckdb.DuckDBPyConnection | None = None  # reads while the index is down
+        # A read without the index ran out of memory or time (store.py): the data is too large
+        # for them, so reads are refused at once until the index is back.
+        self.fallback_gave_up = False
         # Held by a merge of summary or assessment files (store.py) and taken by a rebuild
         # before it lists the files it reads: the merge in progress ends first, and the
         # next ones wait for the rebuild (``rebuilding``).
@@ -452,6 +455,7 @@ class LiveReads:
             return False
         self._rebuild_retry = _REBUILD_RETRY
         self._usable = True
+        self.fallback_gave_up = False
         self._drop_pool()  # the fallback's cursors: the next reads take the index's
         logger.info("The trace index is rebuilt (%.1f s); reads use it again.", rebuild.seconds)
         return True

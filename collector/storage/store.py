@@ -142,6 +142,10 @@ _DISK_RETRY_AFTER = 5.0
 # Failures of the machine, not of a record: a flush that meets one is retried as a whole,
 # while any other failure converting a record quarantines that record (see quarantine.py).
 _COMPACT_INDEX_WAIT = 300.0
+_NEEDS_THE_INDEX = (
+    "The trace index is being rebuilt (after a crash or a failure), and at this data size this "
+    "read needs it. Storage goes on meanwhile: nothing sent is lost. Retry in a minute or two."
+)
 # A read while the trace index is down is stopped (503) after this many seconds (see ``reading``).
 _FALLBACK_READ_SECONDS = 20.0
 _NOT_THE_RECORDS_FAULT = (MemoryError, OSError, duckdb.IOException, duckdb.OutOfMemoryException)
@@ -386,6 +390,8 @@ class SpanStore:
         """A read connection for the ``with`` block (pooled; see live_reads.py): the way the
         API and the UI read, one request in one thread."""
         if self._state != "open" or not self._reads.usable:
+            if self._state == "open" and self._reads.fallback_gave_up:
+                raise IndexRebuilding(_NEEDS_THE_INDEX)  # at once: the reads would only fail again
             connection = self.connect()
             # While the index is down: combining every run's summaries of millions of traces
             # needs GBs and minutes; the reads' database is bounded in memory (live_reads.py),
@@ -400,11 +406,10 @@ class SpanStore:
             except (duckdb.OutOfMemoryException, duckdb.InterruptException) as error:
                 if timer is None:
                     raise
-                raise IndexRebuilding(
-                    "The trace index is being rebuilt (after a crash or a failure), and at this "
-                    "data size this read needs it. Storage goes on meanwhile: nothing sent is "
-                    "lost. Retry in a minute or two."
-                ) from error
+                # The data is too large for reads without the index: the next ones until it is
+                # back are answered at once, not after taking the rebuild's CPU for 20 s each.
+                self._reads.fallback_gave_up = True
+                raise IndexRebuilding(_NEEDS_THE_INDEX) from error
             finally:
                 if timer is not None:
                     timer.cancel()

@@ -43,6 +43,8 @@ def test_reads_that_need_the_index_while_it_is_rebuilt_answer_503_and_storage_go
     assert page.headers["content-type"].startswith("text/html")
     assert "being rebuilt" in page.text and int(page.headers["retry-after"]) >= 1
 
+    again = httpx.get(f"{server.http_url}/api/v1/traces", params={"max_results": 50}, timeout=30)
+    assert again.status_code == 503  # answered at once now: the data is too large without the index
     during = send_trace(server, question="sent during the rebuild").trace_id  # acknowledged and flushed
 
     held_rebuild.set()

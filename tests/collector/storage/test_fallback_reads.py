@@ -17,7 +17,7 @@ def test_a_long_read_while_the_index_is_rebuilt_is_stopped_with_the_same_answer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, held_rebuild: threading.Event
 ) -> None:
     """A read the fallback database could take minutes over (at fifteen million spans the first
-    listing ran 110 s) is interrupted rather than take the rebuild's CPU."""
+    listing ran 110 s) is interrupted rather than take the rebuild's CPU; a short one answers."""
     data_dir = tmp_path / "data"
     with SpanStore(data_dir) as store:
         store.write_traces(traces_request(genai_trace()[1]))
@@ -25,11 +25,16 @@ def test_a_long_read_while_the_index_is_rebuilt_is_stopped_with_the_same_answer(
     monkeypatch.setattr(store_module, "_FALLBACK_READ_SECONDS", 0.3)
     with SpanStore(data_dir) as store:
         assert not store._reads.usable
+        with store.reading() as connection:  # a short read answers from the Parquet files
+            assert connection.execute("SELECT count(*) FROM spans").fetchone() == (3,)
         with pytest.raises(IndexRebuilding, match="being rebuilt"):
             with store.reading() as connection:
                 connection.execute("SELECT sum(x * x) FROM range(30000000000) AS t(x) WHERE x % 7 = 1").fetchall()
-        with store.reading() as connection:  # a short read still answers
-            assert connection.execute("SELECT count(*) FROM spans").fetchone() == (3,)
+        # The data is too large for reads without the index: the next ones are refused at
+        # once (not after taking the rebuild's CPU for the timeout each) until it is back.
+        with pytest.raises(IndexRebuilding):
+            with store.reading() as connection:
+                raise AssertionError("not reached: no connection is handed out")
         held_rebuild.set()
         assert store.wait_for_trace_index()
         with store.reading() as connection:  # with the index: never interrupted
