@@ -56,13 +56,14 @@ from otel_feedback_collector.storage.readable_files import readable_manifest
 from otel_feedback_collector.storage.trace_index import (
     INDEX_FILE_NAME,
     ROOT_TEXT_LIMIT_BYTES,
-    TABLE,
     TraceIndex,
     ROOTS_SCHEMA,
     add_assessments_sql,
     insert_sql,
+    overlapping_traces_sql,
+    recompute_from_spans,
 )
-from otel_feedback_collector.storage.trace_summaries import merge_summaries_sql, spans_to_summaries_sql
+from otel_feedback_collector.storage.trace_summaries import merge_summaries_sql
 from otel_feedback_collector.storage.views import create_views, open_read_connection
 
 logger = logging.getLogger("otel_feedback_collector.storage")
@@ -193,6 +194,8 @@ class LiveReads:
             sources[ASSESSMENTS.name],
             run=newest,
             through=manifest.wal_applied_through,
+            # Flushes stored while the index was down were not checked for spans stored before.
+            spans=None if manifest.disjoint_spans else self._span_files(manifest),
         )
         return newest
 
@@ -505,18 +508,11 @@ class LiveReads:
         connection.execute("RESET preserve_insertion_order")
         if manifest.disjoint_spans or len({f.run for f in manifest.files[SPANS.name]}) < 2:
             return
-        suspects = f"""(SELECT trace_id FROM {source} GROUP BY trace_id HAVING
-            sum(bit_count(span_bits_low) + bit_count(span_bits_high))
-            <> bit_count(bit_or(span_bits_low)) + bit_count(bit_or(span_bits_high)))"""
-        span_files = parquet_list_sql(self.data_dir, [f.path for f in manifest.files[SPANS.name]], filename=True)
-        spans = (
-            f"(SELECT * EXCLUDE (filename) FROM {span_files} WHERE trace_id IN {suspects} "
-            "QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY filename) = 1)"
-        )
-        connection.execute(f"CREATE OR REPLACE TEMP TABLE _recomputed AS {spans_to_summaries_sql(spans)}")
-        connection.execute(f"DELETE FROM {TABLE} WHERE trace_id IN (SELECT trace_id FROM _recomputed)")
-        connection.execute(insert_sql("_recomputed"))
-        connection.execute("DROP TABLE _recomputed")
+        recompute_from_spans(connection, overlapping_traces_sql(source), self._span_files(manifest))
+
+    def _span_files(self, manifest: Manifest) -> str:
+        """A source over every live span file of ``manifest``, with ``filename``."""
+        return parquet_list_sql(self.data_dir, [f.path for f in manifest.files[SPANS.name]], filename=True)
 
 
 class _Rebuild:

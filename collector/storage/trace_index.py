@@ -42,7 +42,12 @@ from otel_feedback_collector.storage.arrow_summaries import ROOT_NOTE_SCHEMA
 from otel_feedback_collector.storage.cost_inputs import COST_INPUTS_SQL_TYPE, lists_per_trace
 from otel_feedback_collector.storage.current_assessments import current_values_sql, live_assessments_sql
 from otel_feedback_collector.storage.schema import ASSESSMENT_SCHEMA
-from otel_feedback_collector.storage.trace_summaries import TRACE_COLUMNS, TRACE_SUMMARY_SCHEMA, merge_summaries_sql
+from otel_feedback_collector.storage.trace_summaries import (
+    TRACE_COLUMNS,
+    TRACE_SUMMARY_SCHEMA,
+    merge_summaries_sql,
+    spans_to_summaries_sql,
+)
 
 logger = logging.getLogger("otel_feedback_collector.storage")
 
@@ -390,12 +395,16 @@ class TraceIndex:
             finally:
                 cursor.close()
 
-    def catch_up(self, summaries: str | None, assessments: str | None, *, run: int, through: int) -> None:
+    def catch_up(
+        self, summaries: str | None, assessments: str | None, *, run: int, through: int, spans: str | None = None
+    ) -> None:
         """Add flushed files the index does not hold yet (``summaries`` and ``assessments``:
         SQL sources over their Parquet files, or None) and record ``run`` and ``through``, in
         one transaction. Their traces' rows become what a rebuild gives (root, latest start
         and cost inputs unknown: the files do not hold the root notes a flush adds), so their
-        readers read the spans for those."""
+        readers read the spans for those. ``spans`` (a source over every live span file, with
+        ``filename``) is given when those flushes were stored unchecked (runs may repeat a
+        span): a trace whose partials share a span is then summarised again from its spans."""
         with self._transaction() as cursor:
             if summaries is not None:
                 names = ", ".join(TRACE_SUMMARY_SCHEMA.names)
@@ -412,11 +421,21 @@ class TraceIndex:
                 )
                 cursor.execute(f"DELETE FROM {TABLE} WHERE rowid IN (SELECT row_id FROM _existing)")
                 cursor.execute(insert_sql("_combined"))
+                if spans is not None:
+                    # A span stored again while the index was down (a resent export) is in
+                    # two partials: combined, they would count it twice.
+                    bits = "trace_id, span_bits_low, span_bits_high"
+                    recompute_from_spans(
+                        cursor,
+                        overlapping_traces_sql(f"(SELECT {bits} FROM _existing UNION ALL SELECT {bits} FROM {summaries})"),
+                        spans,
+                    )
                 for temporary in ("_caught", "_existing", "_combined"):
                     cursor.execute(f"DROP TABLE {temporary}")
             if assessments is not None:
                 add_assessments_sql(cursor, assessments)
             self._set_state(clean=False, through=through, run=run, cursor=cursor)
+
 
 def _reusable_run(state: dict[str, str], wal_applied_through: int, newest_run: int) -> int | None:
     """The flush run an index with ``state`` holds when it can be reused with data whose
@@ -639,6 +658,28 @@ def add_assessments_sql(connection: duckdb.DuckDBPyConnection, source: str) -> N
     )
 
 
+def overlapping_traces_sql(source: str) -> str:
+    """SQL selecting the trace ids whose partial summaries in ``source`` share a span-id bit:
+    they may count a span twice (disjoint bits prove they do not)."""
+    return f"""(SELECT trace_id FROM {source} GROUP BY trace_id HAVING
+        sum(bit_count(span_bits_low) + bit_count(span_bits_high))
+        <> bit_count(bit_or(span_bits_low)) + bit_count(bit_or(span_bits_high)))"""
+
+
+def recompute_from_spans(connection: duckdb.DuckDBPyConnection, traces: str, spans: str) -> None:
+    """Replace the index rows of the trace ids ``traces`` (a query) by summaries of their
+    spans in ``spans`` (a source over every live span file, with ``filename``), each span
+    counted once."""
+    deduplicated = (
+        f"(SELECT * EXCLUDE (filename) FROM {spans} WHERE trace_id IN {traces} "
+        "QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY filename) = 1)"
+    )
+    connection.execute(f"CREATE OR REPLACE TEMP TABLE _recomputed AS {spans_to_summaries_sql(deduplicated)}")
+    connection.execute(f"DELETE FROM {TABLE} WHERE trace_id IN (SELECT trace_id FROM _recomputed)")
+    connection.execute(insert_sql("_recomputed"))
+    connection.execute("DROP TABLE _recomputed")
+
+
 def insert_sql(source: str, *, with_roots: bool = False) -> str:
     """SQL inserting the one-per-trace summary rows of ``source`` into the index table
     (``with_roots``: ``source`` also has the root body columns, the latest start and the cost
@@ -650,4 +691,4 @@ def insert_sql(source: str, *, with_roots: bool = False) -> str:
     return f"INSERT INTO {TABLE} SELECT {trace_number_sql('trace_id')}, {names}, {stored}, {roots} FROM {source}"
 
 
-__all__ = ["ASSESSMENT_TABLE", "ROOT_TEXT_LIMIT_BYTES", "CURRENT_TABLE", "ROOTS_SCHEMA", "INDEX_FILE_NAME", "TABLE", "TraceIndex", "add_assessments_sql", "add_sql", "insert_sql", "trace_number_sql", "traces_sql"]
+__all__ = ["ASSESSMENT_TABLE", "ROOT_TEXT_LIMIT_BYTES", "CURRENT_TABLE", "ROOTS_SCHEMA", "INDEX_FILE_NAME", "TABLE", "TraceIndex", "add_assessments_sql", "add_sql", "insert_sql", "overlapping_traces_sql", "recompute_from_spans", "trace_number_sql", "traces_sql"]
