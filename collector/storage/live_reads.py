@@ -83,6 +83,8 @@ _KEY_SCAN_MEMORY = "128MB"
 # A rebuild that failed is tried again after this many seconds, doubled after each further
 # failure up to the second bound (a full disk fails it until room is made).
 _REBUILD_RETRY = 5.0
+# Flushes added to the index per transaction when it catches up (see ``_catch_up``).
+_CATCH_UP_RUNS = 16
 _REBUILD_RETRY_MAX = 300.0
 
 
@@ -171,33 +173,43 @@ class LiveReads:
             _close_quietly(self._fallback)
             self._fallback = None
 
-    def _catch_up(self, manifest: Manifest, *, after: int) -> int:
+    def _catch_up(
+        self, manifest: Manifest, *, after: int, progress: Callable[[int], None] | None = None
+    ) -> int:
         """Add ``manifest``'s flushed summary and assessment files of runs above ``after`` to
-        the index; returns the largest run it then holds. Called when no flush is being
-        published, or with files of published flushes only (their runs are below any later
-        flush's)."""
-        files = {
-            layout.name: [f for f in manifest.files[layout.name] if f.level == 0 and f.run > after]
+        the index, up to ``_CATCH_UP_RUNS`` flushes per transaction (``progress`` is told the
+        run each one reached); returns the largest run it then holds. Called when no flush is
+        being published, or with files of published flushes only (their runs are below any
+        later flush's). After a rebuild of ten million spans there were 568 files to add, and
+        one transaction over them all ran out of the index's memory."""
+        files = [
+            (layout.name, f)
             for layout in (TRACE_SUMMARIES, ASSESSMENTS)
-        }
-        runs = [f.run for found in files.values() for f in found]
+            for f in manifest.files[layout.name]
+            if f.level == 0 and f.run > after
+        ]
+        runs = sorted({f.run for _, f in files})
         if not runs:
             return after
-        newest = max(runs)
-        sources = {
-            name: parquet_list_sql(self.data_dir, [f.path for f in found]) if found else None
-            for name, found in files.items()
-        }
-        logger.info("Adding %d flushed files to the trace index.", sum(len(found) for found in files.values()))
-        self._index.catch_up(
-            sources[TRACE_SUMMARIES.name],
-            sources[ASSESSMENTS.name],
-            run=newest,
-            through=manifest.wal_applied_through,
-            # Flushes stored while the index was down were not checked for spans stored before.
-            spans=None if manifest.disjoint_spans else self._span_files(manifest),
-        )
-        return newest
+        logger.info("Adding %d flushed files to the trace index.", len(files))
+        # Flushes stored while the index was down were not checked for spans stored before.
+        spans = None if manifest.disjoint_spans else self._span_files(manifest)
+        for start in range(0, len(runs), _CATCH_UP_RUNS):
+            batch = set(runs[start : start + _CATCH_UP_RUNS])
+            sources = {
+                layout.name: [f.path for name, f in files if name == layout.name and f.run in batch]
+                for layout in (TRACE_SUMMARIES, ASSESSMENTS)
+            }
+            self._index.catch_up(
+                *(parquet_list_sql(self.data_dir, paths) if paths else None for paths in sources.values()),
+                run=max(batch),
+                through=manifest.wal_applied_through,
+                spans=spans,
+            )
+            after = max(batch)
+            if progress is not None:
+                progress(after)
+        return after
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -435,26 +447,26 @@ class LiveReads:
                 # No flush runs now: every flush so far has a run up to the last number taken.
                 self._rebuild = _Rebuild(self, manifest, newest_run=manifest().next_file_number - 1)
             return False
-        if not rebuild.done:
+        if not rebuild.done or time.monotonic() < self._next_rebuild:
             return False
-        if rebuild.error is None:
+        if rebuild.recorded:
+            # The tables hold the snapshot and what the rebuild added since: the rest here.
             try:
-                self._absorbed_run = self._catch_up(manifest(), after=rebuild.absorbed)
+                self._absorbed_run = self._catch_up(manifest(), after=rebuild.absorbed, progress=rebuild.reached)
             except (duckdb.Error, OSError) as error:
-                rebuild.error = error
-        if rebuild.error is not None and rebuild.recorded:
-            # The rebuilt tables, as far as they were recorded, stand: compaction goes on
-            # around the files they do not hold.
-            self._absorbed_run = rebuild.absorbed
+                # The rebuilt tables stand (their state says what they hold): only the
+                # catch-up is tried again, later; compaction keeps waiting (``rebuilding``).
+                self._absorbed_run = rebuild.absorbed
+                logger.error("Adding the latest flushes to the rebuilt trace index failed (%s); tried again in "
+                             "%.0f s.", error, self._retry_later())
+                return False
         self._rebuild = None
         if rebuild.error is not None:
             logger.error(
                 "Rebuilding the trace index failed (%s); reads use the Parquet files, and it is "
-                "tried again in %.0f s.", rebuild.error, self._rebuild_retry,
+                "tried again in %.0f s.", rebuild.error, self._retry_later(),
             )
             self._index.close(wal_applied_through=None)
-            self._next_rebuild = time.monotonic() + self._rebuild_retry
-            self._rebuild_retry = min(2 * self._rebuild_retry, _REBUILD_RETRY_MAX)
             return False
         self._rebuild_retry = _REBUILD_RETRY
         self._usable = True
@@ -462,6 +474,13 @@ class LiveReads:
         self._drop_pool()  # the fallback's cursors: the next reads take the index's
         logger.info("The trace index is rebuilt (%.1f s); reads use it again.", rebuild.seconds)
         return True
+
+    def _retry_later(self) -> float:
+        """Put the next attempt off (5 s, doubled each time up to 5 minutes); returns the delay."""
+        delay = self._rebuild_retry
+        self._next_rebuild = time.monotonic() + delay
+        self._rebuild_retry = min(2 * delay, _REBUILD_RETRY_MAX)
+        return delay
 
     def _fill(self, connection: duckdb.DuckDBPyConnection, manifest: Manifest) -> None:
         """Fill the empty index table from the manifest's Parquet summaries. Traces whose
@@ -537,6 +556,10 @@ class _Rebuild:
     def done(self) -> bool:
         return self._done.is_set()
 
+    def reached(self, run: int) -> None:
+        """The rebuilt tables hold every flush up to ``run`` (a catch-up's progress)."""
+        self.absorbed = run
+
     def _run(self, reads: LiveReads, manifest: Callable[[], Manifest]) -> None:
         started = time.monotonic()
         try:
@@ -560,12 +583,19 @@ class _Rebuild:
             )
             reads._index.record_absorbed(run=self.absorbed, through=snapshot.wal_applied_through)
             self.recorded = True
-            if not self._stopping:
-                # What was published while the tables filled (a minute or more at ten million
-                # spans): added here, so the writer thread has little left to add.
-                self.absorbed = reads._catch_up(manifest(), after=self.absorbed)
         except BaseException as error:  # noqa: BLE001 - reported by ``repair`` on the writer thread
             self.error = error
+            self.seconds = time.monotonic() - started
+            self._done.set()
+            return
+        try:
+            if not self._stopping:
+                # What was published while the tables filled (minutes at ten million spans):
+                # added here, so the writer thread has little left to add.
+                reads._catch_up(manifest(), after=self.absorbed, progress=self.reached)
+        except BaseException as error:  # noqa: BLE001 - the writer thread adds what is left
+            logger.warning("Adding the flushes stored during the trace index's rebuild failed (%s); "
+                           "the writer adds them.", error)
         finally:
             self.seconds = time.monotonic() - started
             self._done.set()

@@ -339,9 +339,13 @@ class TraceIndex:
         record the flush (its ``run`` and the WAL segment it applied ``through``), in one
         transaction. Out of memory, the transaction is rolled back and retried with a
         higher memory limit (doubled, up to ``_MEMORY_LIMIT_MAX_MB``), which then stays."""
+        self._with_more_memory(lambda: self._add(partials, assessments, roots, run=run, through=through))
+
+    def _with_more_memory(self, write: Callable[[], None]) -> None:
+        """Run ``write`` (one transaction); out of memory, again with the limit raised."""
         while True:
             try:
-                self._add(partials, assessments, roots, run=run, through=through)
+                write()
                 return
             except duckdb.OutOfMemoryException as error:
                 if not self._raise_memory_limit(error):
@@ -404,7 +408,15 @@ class TraceIndex:
         and cost inputs unknown: the files do not hold the root notes a flush adds), so their
         readers read the spans for those. ``spans`` (a source over every live span file, with
         ``filename``) is given when those flushes were stored unchecked (runs may repeat a
-        span): a trace whose partials share a span is then summarised again from its spans."""
+        span): a trace whose partials share a span is then summarised again from its spans.
+        Out of memory, it is retried with a higher limit, as :meth:`add` is."""
+        self._with_more_memory(
+            lambda: self._catch_up(summaries, assessments, run=run, through=through, spans=spans)
+        )
+
+    def _catch_up(
+        self, summaries: str | None, assessments: str | None, *, run: int, through: int, spans: str | None
+    ) -> None:
         with self._transaction() as cursor:
             if summaries is not None:
                 names = ", ".join(TRACE_SUMMARY_SCHEMA.names)
