@@ -31,7 +31,7 @@ from otel_feedback_collector.storage.live_reads import LiveReads
 from otel_feedback_collector.storage.manifest import Manifest, read_manifest
 from otlp_builders import traces_request
 from read_scenario import Scenario, chain, feedback_log, fill, parquet_reads
-from test_trace_index import _INDEX, _REBUILDING, assert_reads_equal_parquet, open_store
+from test_trace_index import _INDEX, _REBUILDING, add_trace, assert_reads_equal_parquet, open_store
 
 _T = TypeVar("_T")
 _DATASETS = ("spans", "trace_summaries", "assessments")
@@ -130,7 +130,7 @@ def open_while_rebuilding(data_dir: Path, held: HeldFill, **options: Any) -> Spa
     """Open a store over a directory without an index: the open returns while the rebuild
     waits in ``held`` (a synchronous rebuild would block the open: the test fails then)."""
     held.hold()
-    store = SpanStore(data_dir, flush_interval=0.2, **{"compaction_fan_in": 1000, **options})
+    store = SpanStore(data_dir, **{"flush_interval": 0.2, "compaction_fan_in": 1000, **options})
     within(30, "opening the store while its index is rebuilt", store.open)
     assert held.entered.wait(30), "the rebuild never started"
     assert not store._reads.usable
@@ -259,14 +259,90 @@ def test_compaction_leaves_the_files_of_a_flush_not_yet_in_the_index_alone(
     assert_reads_equal_parquet(store, expected)
 
 
+def test_compaction_leaves_the_files_of_a_flush_the_index_failed_to_take_alone(
+    data_dir: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index fails taking a flush (a real I/O error: a directory stands where its
+    write-ahead log would go) and its rebuild fails too; until one succeeds, compaction goes
+    on around that flush's files."""
+    monkeypatch.setattr(live_reads, "_REBUILD_RETRY", 3600.0)  # no second try during the test
+    caplog.set_level(logging.INFO, logger="otel_feedback_collector.storage")
+    store = open_store(data_dir)
+    try:
+        fill(store)
+        cursor = store._reads._index.cursor()
+        cursor.execute("CHECKPOINT")  # the index's log is empty and removed
+        cursor.close()
+        blocked = data_dir / (_INDEX + ".wal")
+        blocked.mkdir()
+        failed_trace = write_one_trace(store, "not indexed", step=6)
+        store.flush()
+        assert not store._reads.usable
+        deadline = time.monotonic() + 30
+        while not any("Rebuilding the trace index failed" in r.getMessage() for r in caplog.records):
+            assert time.monotonic() < deadline, "the rebuild never failed"
+            time.sleep(0.05)
+        assert not store._reads.rebuilding
+        newest_run = max(f.run for f in store._manifest.files["trace_summaries"] if f.level == 0)
+        failed = {
+            name: {(path, run) for path, run in files if run == newest_run}
+            for name, files in flushed_files(store._manifest).items()
+        }
+        assert all(failed[name] for name in _DATASETS), failed
+        # (``compact()`` would wait for the index first: the merges it runs, directly.)
+        assert sum(store._compact_dataset(layout, full=True) for layout in LAYOUTS.values()) > 0
+        assert flushed_files(store._manifest) == failed
+        expected = parquet_reads(data_dir)
+        assert failed_trace in trace_ids(expected)
+        assert_reads_equal_parquet(store, expected)
+    finally:
+        store.close()
+    blocked.rmdir()
+    monkeypatch.undo()
+    store = open_store(data_dir)
+    try:
+        assert store.wait_for_trace_index(60)
+        assert_reads_equal_parquet(store, expected)
+        assert store.compact(full=True) > 0
+        assert flushed_files(store._manifest) == {name: set() for name in _DATASETS}
+        assert_reads_equal_parquet(store, parquet_reads(data_dir))
+    finally:
+        store.close()
+
+
 # -- a rebuild in the background ----------------------------------------------------------------
 
 
+def merge_flushed_files(data_dir: Path) -> None:
+    """Merge the directory's flushed files into a level-1 run per dataset (a store that merges
+    only when asked: it receives nothing, so its compactor is never woken)."""
+    store = SpanStore(data_dir, flush_interval=0.2, compaction_fan_in=2, compaction_interval=3600)
+    store.open()
+    try:
+        assert store.compact() > 0
+    finally:
+        store.close()
+
+
 def test_the_store_writes_and_reads_while_the_index_is_rebuilt(data_dir: Path, held_fill: HeldFill) -> None:
-    scenario, before = filled_directory_without_index(data_dir)
-    # Compaction would merge at once (two flushed files are enough, checked often) were it not
-    # paused while the rebuild reads the files.
-    store = open_while_rebuilding(data_dir, held_fill, compaction_fan_in=2, compaction_interval=0.05)
+    store = open_store(data_dir)
+    scenario = fill(store)
+    store.close()
+    merge_flushed_files(data_dir)
+    store = open_store(data_dir)
+    for step in (7, 8):
+        add_trace(store, step)
+    store.close()
+    merge_flushed_files(data_dir)
+    assert len({f.run for f in read_manifest(data_dir).files["spans"] if f.level == 1}) == 2
+    (data_dir / _INDEX).unlink()  # rebuilt at the next start
+    before = parquet_reads(data_dir)
+    # Compaction would merge the two level-1 span runs at once (two are enough, checked often)
+    # were it not paused while the rebuild reads the files. (The writer starts the rebuild at
+    # its first turn, before the compactor's first.)
+    store = open_while_rebuilding(
+        data_dir, held_fill, flush_interval=0.02, compaction_fan_in=2, compaction_interval=0.3
+    )
     try:
         files_before = live_paths(store._manifest)
         written = write_one_trace(store, "during", step=6)
@@ -281,9 +357,8 @@ def test_the_store_writes_and_reads_while_the_index_is_rebuilt(data_dir: Path, h
         assert ("fb-during", "create") in during["log"]
         assert_reads_equal_parquet(store, during)  # the Parquet views, in the fallback database
         assert not store._reads.usable
-        files_after = live_paths(store._manifest)
-        assert files_before < files_after  # added to, never merged
-        assert all(f.level == 0 for name in _DATASETS for f in store._manifest.files[name])
+        assert files_before < live_paths(store._manifest)  # added to, never merged
+        assert len({f.run for f in store._manifest.files["spans"] if f.level == 1}) == 2
 
         # (Compaction resumes once the index is back; held off while the reads compare: the
         # Parquet-only reader would see a file it listed retired under it.)
@@ -291,11 +366,12 @@ def test_the_store_writes_and_reads_while_the_index_is_rebuilt(data_dir: Path, h
             held_fill.release.set()
             assert store.wait_for_trace_index(60)
             assert held_fill.calls == 1
+            store.flush()  # a whole turn of the writer after the one that switched reads over:
             assert store._manifest.disjoint_spans  # checked once the index was back
             assert_reads_equal_parquet(store, during)  # the index, with the flushes added after its snapshot
         # Compaction goes on again.
         deadline = time.monotonic() + 60
-        while all(f.level == 0 for f in store._manifest.files["spans"]):
+        while files_before <= live_paths(store._manifest):
             assert time.monotonic() < deadline, "compaction did not resume after the rebuild"
             time.sleep(0.05)
         with store._compaction_mutex:  # no merge half-way while the reads compare
