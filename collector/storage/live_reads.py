@@ -353,8 +353,8 @@ class LiveReads:
         resent batch is in a few of the hundreds of files at ten million spans, and reading
         the keys of every file ran out of the index's memory); the ``spans`` view when a file
         cannot be told apart by number, or none may hold them."""
-        numbers = sorted({trace_number(trace_id) for trace_id in trace_ids}, key=lambda n: -1 if n is None else n)
-        if not numbers or numbers[0] is None:
+        numbers = {trace_number(trace_id) for trace_id in trace_ids}
+        if not numbers or None in numbers:
             return "spans"
         paths = [
             path

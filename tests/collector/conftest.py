@@ -8,10 +8,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from otel_feedback_collector.server import CollectorServer
-from otel_feedback_collector.storage import live_reads
+from otel_feedback_collector.storage.live_reads import LiveReads
+from otel_feedback_collector.storage.manifest import Manifest
 
 
 @pytest.fixture
@@ -53,17 +55,35 @@ def mount_tmpfs(tmp_path: Path) -> Iterator[Callable[..., Path]]:
         subprocess.run(["umount", "--lazy", str(target)], check=False)
 
 
+class HeldFill:
+    """``LiveReads._fill`` (a rebuild's filling of the index tables) held until ``release``
+    is set, then done for real: a rebuild in progress for as long as the test needs."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.calls = 0
+        self._monkeypatch = monkeypatch
+
+    def hold(self) -> None:
+        """Hold every rebuild from now on (set once the directory is filled: a version that
+        rebuilds an empty directory's index would be held while filling it)."""
+        real = LiveReads._fill
+
+        def held(reads: LiveReads, connection: duckdb.DuckDBPyConnection, manifest: Manifest) -> None:
+            self.calls += 1
+            self.entered.set()
+            if not self.release.wait(timeout=120):
+                raise duckdb.IOException("the test never released the rebuild")
+            real(reads, connection, manifest)
+
+        self._monkeypatch.setattr(LiveReads, "_fill", held)
+
+
 @pytest.fixture
-def held_rebuild(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
-    """Rebuilds of the trace index (in the background, storage/live_reads.py) wait until the
-    event is set; it is set after the test in any case."""
-    release = threading.Event()
-    fill = live_reads.LiveReads._fill
-
-    def held(self: Any, connection: Any, manifest: Any) -> None:
-        assert release.wait(60), "the test never released the rebuild"
-        fill(self, connection, manifest)
-
-    monkeypatch.setattr(live_reads.LiveReads, "_fill", held)
-    yield release
-    release.set()
+def held_fill(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldFill]:
+    """Rebuilds of the trace index (in the background, storage/live_reads.py) held once
+    ``hold()`` is called; released after the test in any case."""
+    held = HeldFill(monkeypatch)
+    yield held
+    held.release.set()  # a failed test must not leave the rebuild waiting

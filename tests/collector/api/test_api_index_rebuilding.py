@@ -4,7 +4,6 @@ database; a read that does not fit there says so (503 with Retry-After), never a
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +19,7 @@ def test_reads_that_need_the_index_while_it_is_rebuilt_answer_503_and_storage_go
     start_collector: Callable[..., CollectorServer],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    held_rebuild: threading.Event,
+    held_fill: HeldFill,
 ) -> None:
     data_dir = tmp_path / "data"
     first = start_collector(data_dir=data_dir, grpc_port=None)
@@ -30,6 +29,7 @@ def test_reads_that_need_the_index_while_it_is_rebuilt_answer_503_and_storage_go
     # As at ten million spans: a listing over every run's summaries does not fit the fallback's
     # memory (a real DuckDB out-of-memory error, with this small a limit).
     monkeypatch.setattr(live_reads, "_FALLBACK_MEMORY", "1MB")
+    held_fill.hold()
     server = start_collector(data_dir=data_dir, grpc_port=None)
     assert not server.store._reads.usable
 
@@ -47,7 +47,7 @@ def test_reads_that_need_the_index_while_it_is_rebuilt_answer_503_and_storage_go
     assert again.status_code == 503  # answered at once now: the data is too large without the index
     during = send_trace(server, question="sent during the rebuild").trace_id  # acknowledged and flushed
 
-    held_rebuild.set()
+    held_fill.release.set()
     assert server.store.wait_for_trace_index()
     listing = httpx.get(f"{server.http_url}/api/v1/traces", params={"max_results": 50}, timeout=30)
     assert listing.status_code == 200

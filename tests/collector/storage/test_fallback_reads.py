@@ -3,7 +3,6 @@ memory-bounded database, and are stopped rather than run for minutes."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from otlp_builders import genai_trace, traces_request
 
 
 def test_a_long_read_while_the_index_is_rebuilt_is_stopped_with_the_same_answer(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, held_rebuild: threading.Event
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, held_fill: HeldFill
 ) -> None:
     """A read the fallback database could take minutes over (at fifteen million spans the first
     listing ran 110 s) is interrupted rather than take the rebuild's CPU; a short one answers."""
@@ -23,6 +22,7 @@ def test_a_long_read_while_the_index_is_rebuilt_is_stopped_with_the_same_answer(
         store.write_traces(traces_request(genai_trace()[1]))
     (data_dir / "trace_index.duckdb").unlink()
     monkeypatch.setattr(store_module, "_FALLBACK_READ_SECONDS", 0.3)
+    held_fill.hold()
     with SpanStore(data_dir) as store:
         assert not store._reads.usable
         with store.reading() as connection:  # a short read answers from the Parquet files
@@ -35,7 +35,7 @@ def test_a_long_read_while_the_index_is_rebuilt_is_stopped_with_the_same_answer(
         with pytest.raises(IndexRebuilding):
             with store.reading() as connection:
                 raise AssertionError("not reached: no connection is handed out")
-        held_rebuild.set()
+        held_fill.release.set()
         assert store.wait_for_trace_index()
         with store.reading() as connection:  # with the index: never interrupted
             assert connection.execute("SELECT count(*) FROM spans").fetchone() == (3,)

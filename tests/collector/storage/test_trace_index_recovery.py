@@ -94,38 +94,6 @@ def filled_directory_without_index(data_dir: Path) -> tuple[Scenario, dict[str, 
     return scenario, parquet_reads(data_dir)
 
 
-class HeldFill:
-    """``LiveReads._fill`` (a rebuild's filling of the index tables) held until ``release``
-    is set, then done for real: a rebuild in progress for as long as the test needs."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.entered = threading.Event()
-        self.release = threading.Event()
-        self.calls = 0
-        self._monkeypatch = monkeypatch
-
-    def hold(self) -> None:
-        """Hold every rebuild from now on (set once the directory is filled: a version that
-        rebuilds an empty directory's index would be held while filling it)."""
-        real = LiveReads._fill
-
-        def held(reads: LiveReads, connection: duckdb.DuckDBPyConnection, manifest: Manifest) -> None:
-            self.calls += 1
-            self.entered.set()
-            if not self.release.wait(timeout=120):
-                raise duckdb.IOException("the test never released the rebuild")
-            real(reads, connection, manifest)
-
-        self._monkeypatch.setattr(LiveReads, "_fill", held)
-
-
-@pytest.fixture
-def held_fill(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldFill]:
-    held = HeldFill(monkeypatch)
-    yield held
-    held.release.set()  # a failed test must not leave the rebuild waiting
-
-
 def open_while_rebuilding(data_dir: Path, held: HeldFill, **options: Any) -> SpanStore:
     """Open a store over a directory without an index: the open returns while the rebuild
     waits in ``held`` (a synchronous rebuild would block the open: the test fails then)."""
